@@ -1,0 +1,66 @@
+"""fullcycle: run a deep-learning project the way the practical recipe says.
+
+The Python API is imported lazily so that ``import fullcycle as fc`` stays fast and a
+surface only pays for the layers it uses::
+
+    import fullcycle as fc
+    result = fc.fit(model, (X_train, y_train), (X_dev, y_dev), loss="cross_entropy")
+    fc.diagnose(train_error=0.01, dev_error=0.11)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fullcycle.errors import FullcycleError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (same name inside that module)
+_API = {
+    # data (building blocks + I/O at the boundary)
+    "load_table": "fullcycle.data.load",
+    "infer_task": "fullcycle.data.task",
+    "split_sizes": "fullcycle.data.splits",
+    "make_split": "fullcycle.data.splits",
+    "Preprocessor": "fullcycle.data.preprocess",
+    "prepare": "fullcycle.data.dataset",
+    # engine
+    "fit": "fullcycle.engine.fit",
+    "Callback": "fullcycle.engine.events",
+    # models
+    "TabularMLP": "fullcycle.models.mlp",
+    # checks
+    "gradcheck": "fullcycle.checks.gradcheck",
+    "lr_find": "fullcycle.checks.lr_finder",
+    "run_checks": "fullcycle.checks.suite",
+    # diagnosis
+    "diagnose": "fullcycle.diagnose.diagnosis",
+    "learning_curve": "fullcycle.diagnose.learning_curves",
+    "baselines": "fullcycle.diagnose.baselines",
+    # recipe
+    "run": "fullcycle.recipe.autopilot",
+    # search
+    "search": "fullcycle.search.study",
+    # error analysis
+    "error_analysis": "fullcycle.analysis.errors",
+    # bundle
+    "load_bundle": "fullcycle.models.bundle",
+    "Journal": "fullcycle.journal",
+}
+
+__all__ = ["FullcycleError", "__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fullcycle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,7 @@
+"""`python -m fullcycle` runs the command line."""
+
+import sys
+
+from fullcycle.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Error analysis: confusion, slices, highest-loss examples, suspected label errors."""

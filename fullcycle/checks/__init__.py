@@ -1,0 +1,1 @@
+"""Sanity checks before spending compute, and the LR finder."""

@@ -1,0 +1,1 @@
+"""Data set-up: loading, task inference, splits, preprocessing fitted on train only."""

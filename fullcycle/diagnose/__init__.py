@@ -1,0 +1,1 @@
+"""Bias / variance / data-mismatch diagnosis, baselines and learning curves."""

@@ -1,0 +1,1 @@
+"""The training loop over any nn.Module, its events, losses, optimizers, schedules, penalties."""

@@ -1,0 +1,1 @@
+"""Architectures (the seeds' first tabular net) and the model bundle."""

@@ -1,0 +1,1 @@
+"""The autopilot: the recipe's next move, one knob at a time."""

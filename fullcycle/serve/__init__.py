@@ -1,0 +1,1 @@
+"""Serving a bundle over HTTP and exporting it."""
