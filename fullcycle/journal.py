@@ -8,7 +8,6 @@ The report and `fullcycle runs` read it back; nothing in it is pickled.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fullcycle.errors import FullcycleError
+from fullcycle.jsonutil import dumps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -62,20 +62,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 
 
 def _dumps(obj: Any) -> str:
-    def clean(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        if hasattr(v, "item") and getattr(v, "ndim", 1) == 0:
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, str | int | float | bool) or v is None:
-            return v
-        return str(v)
-
-    return json.dumps(clean(obj))
+    return dumps(obj, indent=None)
 
 
 class Journal:

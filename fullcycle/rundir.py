@@ -16,6 +16,7 @@ from typing import Any
 
 from fullcycle.errors import FullcycleError
 from fullcycle.journal import Journal
+from fullcycle.jsonutil import dumps
 
 JOURNAL_NAME = "journal.sqlite"
 
@@ -40,9 +41,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
-    from fullcycle.cli.output import to_json  # NaN -> null, numpy -> Python
-
-    atomic_write_text(path, to_json(obj) + "\n")
+    atomic_write_text(path, dumps(obj) + "\n")
 
 
 def read_json(path: Path) -> Any:
