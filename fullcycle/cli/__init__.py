@@ -17,7 +17,12 @@ import typer
 from fullcycle.cli.app import app
 from fullcycle.errors import FullcycleError
 
-_NOT_COMMANDS = {"app", "output"}
+_NOT_COMMANDS = {"app", "output", "common"}
+
+# Typer ≥ 0.20 vendors its own copy of click; catch both copies' exception types.
+_EXIT = (typer.Exit, click.exceptions.Exit)
+_ABORT = (typer.Abort, click.exceptions.Abort)
+_USAGE = (typer.TyperException, click.exceptions.ClickException)
 
 
 def _register_commands() -> None:
@@ -39,14 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         result = command.main(args=argv, prog_name="fullcycle", standalone_mode=False)
     except FullcycleError as exc:
         return _fail(str(exc))
-    except click.exceptions.Abort:
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except (*_ABORT, KeyboardInterrupt):
         return _fail("interrupted")
-    except click.exceptions.ClickException as exc:  # bad flag, missing argument, bad value
-        return _fail(exc.format_message())
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return _fail("interrupted")
+    except _USAGE as exc:  # bad flag, missing argument, bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return _fail(message)
     if isinstance(result, int):
         return result
     return 0

@@ -1,0 +1,65 @@
+"""Options every data-reading command shares, and the one place they become a `Prepared`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fullcycle.data.dataset import Prepared, prepare
+from fullcycle.data.splits import SplitOptions
+from fullcycle.errors import FullcycleError
+
+DataArg = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row.")]
+TargetOpt = Annotated[str, typer.Option("--target", "-t",
+                                        help="Target column (several, comma-separated, "
+                                             "make a multilabel task).")]
+TaskOpt = Annotated[str | None, typer.Option(
+    help="Override the inferred task: regression, binary, multiclass, multilabel.")]
+DevDataOpt = Annotated[Path | None, typer.Option(
+    "--dev-data", help="Data from the distribution the model will meet; dev and test are "
+                       "drawn from it and a train-dev set is carved from train.")]
+DevSizeOpt = Annotated[float | None, typer.Option(
+    help="Dev rows (a count, or a fraction below 1). Default: the seeds' rule.")]
+TestSizeOpt = Annotated[float | None, typer.Option(
+    help="Test rows (a count, or a fraction below 1). Default: the seeds' rule.")]
+GroupOpt = Annotated[str | None, typer.Option(
+    "--group-column", help="Keep all rows of a group in one split.")]
+TimeOpt = Annotated[str | None, typer.Option(
+    "--time-column", help="Latest rows go to test, the next latest to dev.")]
+IgnoreOpt = Annotated[str | None, typer.Option(
+    "--ignore", help="Comma-separated columns to leave out (identifiers, leaks).")]
+DropMissingOpt = Annotated[bool, typer.Option(
+    "--drop-missing-target", help="Drop rows whose target is missing (refused otherwise).")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialization, batches).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
+
+
+def prepare_data(
+    data: Path,
+    target: str,
+    *,
+    task: str | None = None,
+    dev_data: Path | None = None,
+    dev_size: float | None = None,
+    test_size: float | None = None,
+    group_column: str | None = None,
+    time_column: str | None = None,
+    ignore: str | None = None,
+    drop_missing_target: bool = False,
+    seed: int = 0,
+) -> Prepared:
+    """Validate the shared flags and prepare the data (split + preprocessing)."""
+    for value, flag in ((dev_size, "--dev-size"), (test_size, "--test-size")):
+        if value is not None and value <= 0:
+            raise FullcycleError(f"{flag} must be positive (a fraction below 1 or a row count)")
+    if seed < 0:
+        raise FullcycleError("--seed must be 0 or more")
+    options = SplitOptions(dev_size=dev_size, test_size=test_size, group_column=group_column,
+                           time_column=time_column, seed=seed)
+    ignored = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else []
+    return prepare(data, target, task=task, dev_data=dev_data, split=options, ignore=ignored,
+                   drop_missing_target=drop_missing_target)

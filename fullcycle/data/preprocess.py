@@ -1,0 +1,248 @@
+"""Preprocessing fitted on the training split only, saved as JSON, re-applied identically.
+
+Seed 002 ("Normalizing inputs"): use the *training* mean and variance to normalize dev and
+test too — never statistics computed on dev or test. Numeric columns are standardized,
+missing values imputed with the training median plus a missing-indicator column,
+categorical columns become integer codes with code 0 for values never seen in training,
+and constant columns are dropped with a note.
+
+The output is one float32 matrix: standardized numeric columns, then missing indicators,
+then categorical codes (stored as floats; the model embeds them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fullcycle.errors import FullcycleError
+
+# An object column whose non-missing values parse as numbers at least this often is numeric
+# with a few malformed cells (coerced to missing, with a note), not a categorical column.
+NUMERIC_PARSE_SHARE = 0.95
+# A text column with more distinct values than this share of rows (and > 50 of them) looks
+# like an identifier or free text: it cannot generalize as a category, so it is dropped.
+IDENTIFIER_SHARE = 0.5
+# Categories beyond the most frequent MAX_CATEGORIES share the "unknown" code.
+MAX_CATEGORIES = 1000
+FORMAT_VERSION = 1
+
+
+@dataclass
+class NumericColumn:
+    name: str
+    mean: float
+    std: float
+    median: float
+    indicator: bool
+
+
+@dataclass
+class CategoricalColumn:
+    name: str
+    categories: list[str]  # code i+1 for categories[i]; 0 = unknown / unseen
+
+
+@dataclass
+class Preprocessor:
+    """Fit on the training frame, then `transform` any frame with the same columns."""
+
+    numeric: list[NumericColumn] = field(default_factory=list)
+    categorical_columns: list[CategoricalColumn] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why
+    notes: list[str] = field(default_factory=list)
+    input_columns: list[str] = field(default_factory=list)
+
+    # ---- fitting -------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, features: list[str]) -> Preprocessor:
+        """Learn every statistic from `frame` (the training rows) alone."""
+        pre = cls(input_columns=list(features))
+        for name in features:
+            column = frame[name]
+            if column.isna().all():
+                raise FullcycleError(
+                    f"column '{name}' is empty in the training rows (all values missing); "
+                    f"remove it from the file or pass --ignore {name}"
+                )
+            kind, values = _column_kind(column)
+            if kind == "numeric":
+                pre._fit_numeric(name, values, column)
+            else:
+                pre._fit_categorical(name, column)
+        if not pre.numeric and not pre.categorical_columns:
+            raise FullcycleError(
+                "no usable feature columns remain (all constant, empty or identifiers); "
+                "check the file and the --target/--ignore flags"
+            )
+        return pre
+
+    def _fit_numeric(self, name: str, values: pd.Series, raw: pd.Series) -> None:
+        observed = values.dropna().to_numpy(dtype=np.float64)
+        bad = int(raw.notna().sum() - values.notna().sum())
+        if bad:
+            self.notes.append(
+                f"column '{name}': {bad} non-numeric cells treated as missing"
+            )
+        if observed.size == 0 or np.nanstd(observed) == 0.0 and not values.isna().any():
+            self.dropped[name] = "constant"
+            self.notes.append(f"column '{name}' is constant in training rows: dropped")
+            return
+        std = float(np.std(observed))
+        self.numeric.append(NumericColumn(
+            name=name, mean=float(np.mean(observed)), std=std if std > 0 else 1.0,
+            median=float(np.median(observed)), indicator=bool(values.isna().any()),
+        ))
+
+    def _fit_categorical(self, name: str, column: pd.Series) -> None:
+        text = _as_text(column)
+        counts = text.value_counts(dropna=True)
+        if len(counts) <= 1 and not text.isna().any():
+            self.dropped[name] = "constant"
+            self.notes.append(f"column '{name}' is constant in training rows: dropped")
+            return
+        if len(counts) > 50 and len(counts) > IDENTIFIER_SHARE * text.notna().sum():
+            self.dropped[name] = "identifier"
+            self.notes.append(
+                f"column '{name}' has {len(counts)} distinct text values (an identifier or "
+                "free text?): dropped"
+            )
+            return
+        categories = [str(c) for c in counts.index[:MAX_CATEGORIES]]
+        if text.isna().any():
+            categories.append(_MISSING)
+        if len(counts) > MAX_CATEGORIES:
+            self.notes.append(
+                f"column '{name}': only the {MAX_CATEGORIES} most frequent categories kept"
+            )
+        self.categorical_columns.append(CategoricalColumn(name=name, categories=categories))
+
+    # ---- applying --------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        names = [c.name for c in self.numeric]
+        names += [f"{c.name}__missing" for c in self.numeric if c.indicator]
+        names += [c.name for c in self.categorical_columns]
+        return names
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def categorical(self) -> list[tuple[int, int]]:
+        """(column index in the output matrix, cardinality including the unknown code)."""
+        start = len(self.numeric) + sum(c.indicator for c in self.numeric)
+        return [(start + i, len(c.categories) + 1) for i, c in enumerate(self.categorical_columns)]
+
+    def transform(self, frame: pd.DataFrame, *, strict: bool = False) -> np.ndarray:
+        """Apply the training statistics to `frame` and return a float32 matrix.
+
+        `strict` (used when predicting) refuses non-numeric text in a numeric column
+        instead of treating it as missing.
+        """
+        needed = [c.name for c in self.numeric] + [c.name for c in self.categorical_columns]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise FullcycleError(
+                f"missing column(s) {', '.join(missing)}; the model was trained with "
+                f"{', '.join(needed)}"
+            )
+        numeric: list[np.ndarray] = []
+        indicators: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        for col in self.numeric:
+            arr = _to_numeric(frame[col.name], col.name, strict).to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+            nan = np.isnan(arr)
+            numeric.append((np.where(nan, col.median, arr) - col.mean) / col.std)
+            if col.indicator:
+                indicators.append(nan)
+        for col in self.categorical_columns:
+            lookup = {c: i + 1 for i, c in enumerate(col.categories)}
+            text = _as_text(frame[col.name]).fillna(_MISSING)
+            codes.append(text.map(lookup).fillna(0).to_numpy(dtype=np.float64))
+        columns = numeric + indicators + codes
+        if not columns:
+            return np.zeros((len(frame), 0), dtype=np.float32)
+        return np.column_stack(columns).astype(np.float32)
+
+    # ---- persistence -------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "input_columns": self.input_columns,
+            "numeric": [vars(c) for c in self.numeric],
+            "categorical": [vars(c) for c in self.categorical_columns],
+            "dropped": self.dropped,
+            "notes": self.notes,
+            "feature_names": self.feature_names,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Preprocessor:
+        try:
+            return cls(
+                numeric=[NumericColumn(**c) for c in data["numeric"]],
+                categorical_columns=[CategoricalColumn(**c) for c in data["categorical"]],
+                dropped=dict(data.get("dropped", {})),
+                notes=list(data.get("notes", [])),
+                input_columns=list(data.get("input_columns", [])),
+            )
+        except (KeyError, TypeError) as exc:
+            raise FullcycleError(
+                f"preprocessing JSON is malformed ({exc}); re-create it by training again"
+            ) from None
+
+    def input_schema(self) -> dict:
+        """Columns a caller must send, with their kind and (for categories) known values."""
+        schema = {c.name: {"type": "number"} for c in self.numeric}
+        for c in self.categorical_columns:
+            schema[c.name] = {"type": "category",
+                              "categories": [x for x in c.categories if x != _MISSING]}
+        return schema
+
+
+_MISSING = "<missing>"
+
+
+def _column_kind(column: pd.Series) -> tuple[str, pd.Series]:
+    """'numeric' (with the parsed values) or 'categorical'."""
+    if pd.api.types.is_bool_dtype(column):
+        return "numeric", column.astype("float64")
+    if pd.api.types.is_numeric_dtype(column):
+        return "numeric", column.astype("float64")
+    parsed = pd.to_numeric(column, errors="coerce")
+    present = column.notna().sum()
+    if present and parsed.notna().sum() >= NUMERIC_PARSE_SHARE * present:
+        return "numeric", parsed
+    return "categorical", column
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Categories compared as text, so 3 and "3" are one category across files."""
+    text = column.astype("object").where(column.notna(), None)
+    return text.map(lambda v: None if v is None else _canonical(v))
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _to_numeric(column: pd.Series, name: str, strict: bool) -> pd.Series:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.astype("float64")
+    parsed = pd.to_numeric(column, errors="coerce")
+    bad = column.notna() & parsed.isna()
+    if strict and bad.any():
+        example = column[bad].iloc[0]
+        raise FullcycleError(
+            f"column '{name}' must be numeric but holds {example!r} "
+            f"({int(bad.sum())} such values); fix those cells or leave them blank"
+        )
+    return parsed.astype("float64")

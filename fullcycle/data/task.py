@@ -1,0 +1,102 @@
+"""Infer the learning task from the target column(s).
+
+A float target with many distinct values is regression; a target with two values is binary;
+a few discrete values (integers or strings) make a multiclass task; several 0/1 columns make
+a multilabel task. `--task` overrides the guess, and the checks that follow (one class only,
+non-numeric regression target) still apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fullcycle.errors import FullcycleError
+
+TASKS = ("regression", "binary", "multiclass", "multilabel")
+
+# An integer target with more distinct values than this is treated as regression (counts,
+# prices in whole units); below it, as classes. Users override with --task.
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The task and the label space it implies."""
+
+    task: str
+    targets: tuple[str, ...]
+    classes: tuple  # class labels (binary / multiclass) or label columns (multilabel)
+
+
+def infer_task(frame: pd.DataFrame, targets: list[str], override: str | None = None) -> TaskInfo:
+    """Decide regression / binary / multiclass / multilabel from the target values."""
+    if override is not None and override not in TASKS:
+        raise FullcycleError(f"unknown task '{override}'; use one of: {', '.join(TASKS)}")
+    if len(targets) > 1 or override == "multilabel":
+        return _multilabel(frame, targets, override)
+    column = targets[0]
+    values = frame[column].dropna()
+    if values.empty:
+        raise FullcycleError(
+            f"target column '{column}' has no values; choose a column with labels"
+        )
+    distinct = values.unique()
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    task = override or _guess(values, distinct, numeric)
+    if task == "regression":
+        if not numeric:
+            raise FullcycleError(
+                f"target '{column}' is not numeric (e.g. {distinct[0]!r}) but the task is "
+                "regression; convert it to numbers or use --task multiclass"
+            )
+        return TaskInfo("regression", (column,), ())
+    if len(distinct) < 2:
+        raise FullcycleError(
+            f"target '{column}' has only one class ({distinct[0]!r}); a classifier needs at "
+            "least two — check the file or the target column"
+        )
+    if task == "binary" and len(distinct) != 2:
+        raise FullcycleError(
+            f"--task binary but target '{column}' has {len(distinct)} classes; "
+            "use --task multiclass"
+        )
+    return TaskInfo(task, (column,), tuple(_sorted_labels(distinct)))
+
+
+def _guess(values: pd.Series, distinct: np.ndarray, numeric: bool) -> str:
+    if len(distinct) == 2:
+        return "binary"
+    if not numeric:
+        return "multiclass"
+    is_integral = pd.api.types.is_integer_dtype(values) or bool(
+        np.all(np.equal(np.mod(values.to_numpy(dtype=float), 1), 0))
+    )
+    if is_integral and len(distinct) <= MAX_CLASSES_FOR_INTEGER_TARGET:
+        return "multiclass"
+    return "regression"
+
+
+def _multilabel(frame: pd.DataFrame, targets: list[str], override: str | None) -> TaskInfo:
+    for column in targets:
+        values = frame[column].dropna()
+        if not set(pd.unique(values)).issubset({0, 1}):
+            raise FullcycleError(
+                f"multilabel target '{column}' must hold only 0/1 (blank = unknown); "
+                f"found {sorted(map(str, pd.unique(values)))[:5]}"
+            )
+        if values.nunique() < 2:
+            raise FullcycleError(
+                f"label column '{column}' has only one value; drop it from --target"
+            )
+    return TaskInfo("multilabel", tuple(targets), tuple(targets))
+
+
+def _sorted_labels(distinct: np.ndarray) -> list:
+    items = [v.item() if hasattr(v, "item") else v for v in distinct]
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=str)
