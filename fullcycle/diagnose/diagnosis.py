@@ -243,8 +243,8 @@ def _notes(
     if len([p for p in PROBLEMS if (g := gaps[p]) is not None and g > tol + _EPS]) > 1:
         others = [p for p in PROBLEMS if p != primary and (gaps[p] or 0.0) > tol + _EPS]
         notes.append(
-            f"also above tolerance: {', '.join(others)}; fix {primary} first (the largest "
-            "gap), one change at a time"
+            f"also above tolerance: {', '.join(o.replace('_', ' ') for o in others)}; fix "
+            f"{primary.replace('_', ' ')} first (the largest gap), one change at a time"
         )
     if primary == "none":
         notes.append(f"every gap is within the tolerance of {tol:g}")

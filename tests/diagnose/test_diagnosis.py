@@ -37,7 +37,7 @@ def test_bias_and_variance_when_train_15_dev_30_fixes_bias_first() -> None:
     assert set(d.problems) == {"avoidable_bias", "variance"}
     # equal gaps: the recipe's order decides ("always fix high bias problem first")
     assert d.primary_problem == "avoidable_bias"
-    assert any("also above tolerance: variance" in note for note in d.notes)
+    assert any("also above tolerance: variance;" in note for note in d.notes)
 
 
 def test_bias_and_variance_when_train_14_dev_30_both_flagged() -> None:

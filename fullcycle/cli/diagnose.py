@@ -1,0 +1,161 @@
+"""`fullcycle diagnose`: where the error comes from, from errors you already measured.
+
+    fullcycle diagnose --train-error 1% --dev-error 11%
+    fullcycle diagnose --human-error 0.5% --train-error 1% --train-dev-error 1.5% \\
+        --dev-error 10% --json
+"""
+
+from __future__ import annotations
+
+import math
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fullcycle.cli.app import app
+from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.errors import FullcycleError
+
+_LABELS = {
+    "avoidable_bias": "avoidable bias",
+    "variance": "variance",
+    "data_mismatch": "data mismatch",
+    "dev_overfit": "dev overfit",
+}
+_FORMULAS = {
+    "avoidable_bias": "train − human",
+    "variance": "train-dev − train",
+    "data_mismatch": "dev − train-dev",
+    "dev_overfit": "test − dev",
+}
+
+
+def parse_error(flag: str, text: str | None) -> tuple[float | None, bool]:
+    """Read an error given as a fraction (``0.11``) or a percentage (``11%``).
+
+    Returns the value as a fraction and whether it was written as a percentage.
+    Raises `FullcycleError` naming the flag for anything else.
+    """
+    if text is None:
+        return None, False
+    raw = text.strip()
+    percent = raw.endswith("%")
+    number = raw[:-1].strip() if percent else raw
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (percent and value > 100):
+        raise FullcycleError(
+            f"{flag} {text!r} is not an error rate; write a fraction like 0.11 or a "
+            "percentage like 11%"
+        )
+    return (value / 100.0 if percent else value), percent
+
+
+def _fmt(value: float | None, as_percent: bool, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    if as_percent:
+        return f"{value * 100:+.2f}%" if signed else f"{value * 100:.2f}%"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def _render(d: Diagnosis, as_percent: bool, console: Console) -> None:
+    errors = Table(title="Errors", title_justify="left")
+    errors.add_column("set")
+    errors.add_column("error", justify="right")
+    rows = [("human-level", d.human_level_error), ("train", d.train_error),
+            ("train-dev", d.train_dev_error), ("dev", d.dev_error), ("test", d.test_error)]
+    for name, value in rows:
+        if value is not None:
+            errors.add_row(name, _fmt(value, as_percent))
+    console.print(errors)
+
+    gaps = Table(title=f"Gaps (tolerance {_fmt(d.tolerance, as_percent)})",
+                 title_justify="left")
+    gaps.add_column("gap")
+    gaps.add_column("formula")
+    gaps.add_column("size", justify="right")
+    gaps.add_column("verdict")
+    for name, value in d.gaps().items():
+        formula = _FORMULAS[name]
+        if name == "variance" and d.train_dev_error is None:
+            formula = "dev − train"
+        if value is None:
+            verdict = "[dim]not measured[/dim]"
+        elif name == d.primary_problem:
+            verdict = "[bold red]primary problem[/bold red]"
+        elif name in d.problems:
+            verdict = "[yellow]above tolerance[/yellow]"
+        else:
+            verdict = "[green]ok[/green]"
+        gaps.add_row(_LABELS[name], formula, _fmt(value, as_percent, signed=True), verdict)
+    console.print(gaps)
+
+    headline = _LABELS.get(d.primary_problem, "none")
+    console.print(f"[bold]Primary problem:[/bold] {headline}")
+    console.print("[bold]Next actions[/bold] (in the recipe's order):")
+    for i, action in enumerate(d.next_actions, start=1):
+        console.print(f"  {i}. {action}")
+    for note in d.notes:
+        console.print(f"[dim]note:[/dim] {note}")
+
+
+@app.command("diagnose")
+def diagnose_command(
+    train_error: str | None = typer.Option(
+        None, "--train-error", help="Training error, e.g. 0.01 or 1% (required)."
+    ),
+    dev_error: str | None = typer.Option(
+        None, "--dev-error", help="Dev error, e.g. 0.11 or 11% (required)."
+    ),
+    human_error: str = typer.Option(
+        "0", "--human-error", help="Human-level error, the proxy for Bayes error."
+    ),
+    train_dev_error: str | None = typer.Option(
+        None, "--train-dev-error", help="Error on held-out data from the training distribution."
+    ),
+    test_error: str | None = typer.Option(None, "--test-error", help="Test error, measured once."),
+    tolerance: str = typer.Option(
+        str(DEFAULT_TOLERANCE), "--tolerance", help="Gaps at or below this are noise (0.005 = 0.5%)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
+
+    Errors are fractions (0.11) or percentages (11%); values above 1 without '%' are read
+    as raw errors such as an RMSE.
+    """
+    for flag, text in (("--train-error", train_error), ("--dev-error", dev_error)):
+        if text is None:
+            raise FullcycleError(f"{flag} is required; pass the measured error, e.g. {flag} 5%")
+    parsed = {
+        flag: parse_error(flag, text)
+        for flag, text in (
+            ("--train-error", train_error), ("--dev-error", dev_error),
+            ("--human-error", human_error), ("--train-dev-error", train_dev_error),
+            ("--test-error", test_error), ("--tolerance", tolerance),
+        )
+    }
+    d = diagnose(
+        train_error=parsed["--train-error"][0],  # type: ignore[arg-type]
+        dev_error=parsed["--dev-error"][0],  # type: ignore[arg-type]
+        human_level_error=parsed["--human-error"][0],  # type: ignore[arg-type]
+        train_dev_error=parsed["--train-dev-error"][0],
+        test_error=parsed["--test-error"][0],
+        tolerance=parsed["--tolerance"][0],  # type: ignore[arg-type]
+    )
+    if as_json:
+        emit_json(d.to_dict())
+        return
+    values = [v for v, _ in parsed.values() if v is not None]
+    # Percentages when the user wrote them, or when every value looks like a rate.
+    as_percent = any(p for _, p in parsed.values()) or all(v <= 1 for v in values)
+    console = quiet_console(False, as_json)
+    _render(d, as_percent, console)
+    if not as_percent:
+        console.print("[dim]note:[/dim] values above 1 are read as raw errors (e.g. RMSE); "
+                      "write 11% for a percentage")

@@ -1,0 +1,90 @@
+"""`fullcycle diagnose` through the real command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fullcycle.cli.diagnose import parse_error
+from fullcycle.errors import FullcycleError
+
+
+def test_cli_json_names_variance_when_train_1_dev_11(cli) -> None:
+    code, out, err = cli("diagnose", "--train-error", "1%", "--dev-error", "11%", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {"avoidable_bias", "variance", "data_mismatch", "dev_overfit",
+            "primary_problem", "next_actions"} <= set(data)
+    assert data["primary_problem"] == "variance"
+    assert data["variance"] == pytest.approx(0.10)
+    assert data["data_mismatch"] is None
+    assert data["next_actions"][0] == "get more training data"
+
+
+def test_cli_json_names_data_mismatch_with_train_dev_error(cli) -> None:
+    code, out, _ = cli("diagnose", "--train-error", "0.01", "--train-dev-error", "1.5%",
+                       "--dev-error", "10%", "--human-error", "0", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["primary_problem"] == "data_mismatch"
+    assert data["data_mismatch"] == pytest.approx(0.085)
+
+
+def test_cli_human_error_moves_the_verdict_from_bias_to_variance(cli) -> None:
+    args = ("diagnose", "--train-error", "7%", "--dev-error", "10%", "--json")
+    assert json.loads(cli(*args, "--human-error", "1%")[1])["primary_problem"] == (
+        "avoidable_bias")
+    assert json.loads(cli(*args, "--human-error", "6%")[1])["primary_problem"] == "variance"
+
+
+def test_cli_tolerance_and_test_error(cli) -> None:
+    code, out, _ = cli("diagnose", "--train-error", "2%", "--dev-error", "3%",
+                       "--test-error", "9%", "--tolerance", "2%", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["tolerance"] == pytest.approx(0.02)
+    assert data["primary_problem"] == "dev_overfit"
+
+
+def test_cli_prints_a_readable_table_for_people(cli) -> None:
+    code, out, _ = cli("diagnose", "--train-error", "15%", "--dev-error", "16%")
+    assert code == 0
+    assert "Primary problem: avoidable bias" in out
+    assert "train a bigger network" in out
+    assert "15.00%" in out and "train − human" in out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+
+
+def test_cli_raw_values_above_one_read_as_rmse(cli) -> None:
+    code, out, _ = cli("diagnose", "--train-error", "3", "--dev-error", "5.5")
+    assert code == 0
+    assert "+2.5" in out and "raw errors" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--train-error", "abc", "--dev-error", "10%"), "--train-error 'abc' is not an error"),
+        (("--train-error", "-1%", "--dev-error", "10%"), "--train-error '-1%'"),
+        (("--train-error", "1%", "--dev-error", "150%"), "--dev-error '150%'"),
+        (("--train-error", "1%", "--dev-error", "nan"), "--dev-error 'nan'"),
+        (("--dev-error", "10%"), "--train-error is required"),
+        (("--train-error", "1%", "--dev-error", "2%", "--tolerance", "x"), "--tolerance 'x'"),
+    ],
+)
+def test_cli_bad_values_end_in_one_line_and_exit_2(cli, args, message) -> None:
+    code, out, err = cli("diagnose", *args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_parse_error_reads_fractions_and_percentages() -> None:
+    assert parse_error("--x", "11%") == (pytest.approx(0.11), True)
+    assert parse_error("--x", " 0.11 ") == (0.11, False)
+    assert parse_error("--x", None) == (None, False)
+    with pytest.raises(FullcycleError, match="write a fraction like 0.11"):
+        parse_error("--x", "%")
