@@ -120,7 +120,7 @@ def diagnose_command(
     ),
     test_error: str | None = typer.Option(None, "--test-error", help="Test error, measured once."),
     tolerance: str = typer.Option(
-        str(DEFAULT_TOLERANCE), "--tolerance", help="Gaps at or below this are noise (0.005 = 0.5%)."
+        str(DEFAULT_TOLERANCE), "--tolerance", help="Gaps at or below this are noise, e.g. 0.5%."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
