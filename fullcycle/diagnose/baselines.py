@@ -1,0 +1,238 @@
+"""Simple baselines first: an input-independent predictor and a linear model.
+
+Seed 000 ("build a simple baseline") and seed 003 ("build the initial system quickly, then
+iterate"): before any network is trained, two floors are measured on train and dev so that
+every later number can be read against them:
+
+- ``majority`` (classification) / ``mean`` (regression): predicts the training class
+  frequencies or the training mean whatever the input. A network that cannot beat it has
+  learned nothing from the inputs.
+- ``linear``: scikit-learn ``LogisticRegression`` (one per label for multilabel) or
+  ``Ridge``, on standardized numeric columns and one-hot categorical codes. A network that
+  cannot beat it is not using its nonlinearity.
+
+Errors use `fullcycle.metrics` (1 − accuracy, 1 − F1, RMSE, ...) exactly as the engine
+does, so the baselines sit in the same column as every experiment.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from fullcycle.errors import FullcycleError
+from fullcycle.metrics import default_metric, metric_error
+
+TASKS = ("regression", "binary", "multiclass", "multilabel")
+
+#: The linear model is fitted on at most this many training rows (a seeded sample), so the
+#: baselines take seconds inside a time-budgeted run; a linear model's error has long
+#: stopped moving by then.
+MAX_LINEAR_ROWS = 50_000
+
+# lbfgs iterations: enough for a floor on standardized inputs; a baseline need not converge
+# to the last digit, and an unconverged fit only makes the floor a little higher.
+_MAX_ITER = 200
+
+
+def _as_2d(name: str, X: Any) -> np.ndarray:
+    array = np.asarray(X, dtype=np.float64)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise FullcycleError(f"{name} must be a 2-D (rows, features) table, got shape "
+                             f"{array.shape}; pass one row per example")
+    if not np.isfinite(array).all():
+        raise FullcycleError(f"{name} holds NaN or infinite values; impute or drop them first "
+                             "(fullcycle.data.prepare adds missing-value indicators)")
+    return array
+
+
+def _as_target(name: str, task: str, y: Any, n: int) -> np.ndarray:
+    target = np.asarray(y, dtype=np.float64)
+    if len(target) != n:
+        raise FullcycleError(f"{name} has {len(target)} rows but its features have {n}; "
+                             "pass features and targets of the same rows")
+    if task == "multilabel":
+        target = target.reshape(n, -1)
+        if not np.isin(target[~np.isnan(target)], (0.0, 1.0)).all():
+            raise FullcycleError(f"{name} must hold 0/1 (or NaN for unknown) per label for "
+                                 "a multilabel task; encode each label as 0 and 1")
+        return target
+    target = target.reshape(-1)
+    if not np.isfinite(target).all():
+        raise FullcycleError(f"{name} holds NaN or infinite targets; drop those rows first")
+    if task == "binary" and not np.isin(target, (0.0, 1.0)).all():
+        raise FullcycleError(f"{name} must hold 0/1 labels for a binary task; encode the "
+                             "classes as 0 and 1")
+    if task == "multiclass" and ((target < 0).any() or (target != np.round(target)).any()):
+        raise FullcycleError(f"{name} must hold class codes 0..C-1 for a multiclass task; "
+                             "encode the classes as integers")
+    return target
+
+
+def _linear_features(n_features: int, categorical: Sequence[tuple[int, int]]) -> Any:
+    """Standardize numeric columns, one-hot the categorical codes (unseen codes → zeros)."""
+    cat_cols = [col for col, _ in categorical]
+    numeric = [col for col in range(n_features) if col not in set(cat_cols)]
+    if not cat_cols:
+        return StandardScaler()
+    encoder = OneHotEncoder(
+        categories=[np.arange(card, dtype=np.float64) for _, card in categorical],
+        handle_unknown="ignore",
+    )
+    return ColumnTransformer([("categorical", encoder, cat_cols),
+                              ("numeric", StandardScaler(), numeric)])
+
+
+def _class_probabilities(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, n_classes) probabilities; classes the model never saw get probability 0."""
+    proba = np.zeros((len(X), n_classes))
+    proba[:, model.classes_.astype(int)] = model.predict_proba(X)
+    return proba
+
+
+def _constant(value: np.ndarray, n: int) -> np.ndarray:
+    return np.broadcast_to(value, (n, *np.shape(value))).copy()
+
+
+def _majority(task: str, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """What the input-independent predictor outputs: prior probabilities or the mean."""
+    if task == "regression":
+        return np.asarray(y.mean())
+    if task == "binary":
+        return np.asarray(y.mean())
+    if task == "multiclass":
+        return np.bincount(y.astype(int), minlength=n_classes) / len(y)
+    known = ~np.isnan(y)
+    counts = known.sum(axis=0)
+    return np.where(known, y, 0.0).sum(axis=0) / np.maximum(counts, 1)  # unknown label: 0
+
+
+def _fit_linear(task: str, X: np.ndarray, y: np.ndarray, n_classes: int,
+                categorical: Sequence[tuple[int, int]], seed: int) -> Any:
+    """Fit the linear baseline; returns a function X -> outputs in the metric's format."""
+    def features() -> Any:
+        return _linear_features(X.shape[1], categorical)
+
+    if task == "regression":
+        model = make_pipeline(features(), Ridge(alpha=1.0))
+        model.fit(X, y)
+        return model.predict
+    if task in ("binary", "multiclass"):
+        if len(np.unique(y)) < 2:  # one class only: the best linear model is the constant
+            prior = _majority(task, y, n_classes)
+            return lambda Z: _constant(prior, len(Z))
+        model = make_pipeline(features(), LogisticRegression(max_iter=_MAX_ITER,
+                                                             random_state=seed))
+        model.fit(X, y.astype(int))
+        if task == "binary":
+            return lambda Z: _class_probabilities(model, Z, 2)[:, 1]
+        return lambda Z: _class_probabilities(model, Z, n_classes)
+    # multilabel: one logistic regression per label, on the rows where that label is known
+    per_label: list[Any] = []
+    for j in range(y.shape[1]):
+        known = ~np.isnan(y[:, j])
+        labels = y[known, j].astype(int)
+        if len(np.unique(labels)) < 2:
+            p = float(labels.mean()) if len(labels) else 0.0
+            per_label.append(lambda Z, p=p: np.full(len(Z), p))
+            continue
+        model = make_pipeline(features(), LogisticRegression(max_iter=_MAX_ITER,
+                                                             random_state=seed))
+        model.fit(X[known], labels)
+        per_label.append(lambda Z, m=model: m.predict_proba(Z)[:, 1])
+    return lambda Z: np.column_stack([predict(Z) for predict in per_label])
+
+
+def baselines(
+    task: str,
+    X_train: Any,
+    y_train: Any,
+    X_dev: Any,
+    y_dev: Any,
+    metric: str | None = None,
+    *,
+    categorical: Sequence[tuple[int, int]] = (),
+    max_rows: int = MAX_LINEAR_ROWS,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Train and dev errors of the input-independent predictor and of a linear model.
+
+    Args:
+        task: ``"regression"``, ``"binary"``, ``"multiclass"`` or ``"multilabel"``.
+        X_train, X_dev: (rows, features) numbers without NaN.
+        y_train, y_dev: as `fullcycle.data` delivers them (0/1, class codes, values, or an
+            (n, L) 0/1 matrix with NaN for a missing label).
+        metric: a `fullcycle.metrics` name; the task's default (seed 003's single number)
+            when omitted.
+        categorical: (column, cardinality) pairs whose float codes are one-hot encoded for
+            the linear model (``Preprocessor.categorical``).
+        max_rows: the linear model is fitted on a seeded sample of at most this many rows.
+        seed: seeds the sample and the solver.
+
+    Returns:
+        One dict per baseline, floor first: ``{"name", "model", "metric", "train_error",
+        "dev_error", "train_rows", "fit_seconds", "description"}``.
+    """
+    if task not in TASKS:
+        raise FullcycleError(f"unknown task {task!r}; use one of: {', '.join(TASKS)}")
+    X_tr, X_dv = _as_2d("X_train", X_train), _as_2d("X_dev", X_dev)
+    if len(X_tr) == 0 or len(X_dv) == 0:
+        raise FullcycleError("baselines need a non-empty training and dev set; "
+                             "split off dev rows first")
+    if X_tr.shape[1] != X_dv.shape[1]:
+        raise FullcycleError(f"X_train has {X_tr.shape[1]} features but X_dev has "
+                             f"{X_dv.shape[1]}; transform both with the same preprocessor")
+    y_tr = _as_target("y_train", task, y_train, len(X_tr))
+    y_dv = _as_target("y_dev", task, y_dev, len(X_dv))
+    metric = metric or default_metric(task, y_tr)
+    n_classes = int(max(y_tr.max(), y_dv.max())) + 1 if task == "multiclass" else 2
+
+    def errors(predict: Any, X_fit: np.ndarray, y_fit: np.ndarray) -> tuple[float, float]:
+        return (metric_error(metric, task, predict(X_fit), y_fit, from_logits=False),
+                metric_error(metric, task, predict(X_dv), y_dv, from_logits=False))
+
+    results: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    prior = _majority(task, y_tr, n_classes)
+    train_err, dev_err = errors(lambda Z: _constant(prior, len(Z)), X_tr, y_tr)
+    floor = "mean" if task == "regression" else "majority"
+    results.append({
+        "name": floor, "model": "constant", "metric": metric,
+        "train_error": train_err, "dev_error": dev_err, "train_rows": len(X_tr),
+        "fit_seconds": time.perf_counter() - start,
+        "description": ("predicts the training mean for every row" if floor == "mean" else
+                        "predicts the training class frequencies for every row"),
+    })
+
+    start = time.perf_counter()
+    rows = np.arange(len(X_tr))
+    if len(rows) > max_rows:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    X_fit, y_fit = X_tr[rows], y_tr[rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        predict = _fit_linear(task, X_fit, y_fit, n_classes, categorical, seed)
+    train_err, dev_err = errors(predict, X_fit, y_fit)
+    name = "Ridge" if task == "regression" else "LogisticRegression"
+    results.append({
+        "name": "linear", "model": name, "metric": metric,
+        "train_error": train_err, "dev_error": dev_err, "train_rows": len(rows),
+        "fit_seconds": time.perf_counter() - start,
+        "description": (f"scikit-learn {name}"
+                        + (" per label" if task == "multilabel" else "")
+                        + (", categorical codes one-hot" if categorical else "")
+                        + (f", fitted on a sample of {len(rows)} of {len(X_tr)} rows"
+                           if len(rows) < len(X_tr) else "")),
+    })
+    return results
