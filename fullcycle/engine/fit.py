@@ -1,0 +1,229 @@
+"""`fc.fit`: train any PyTorch module on any data, the way the recipe trains.
+
+Progressive disclosure, as in Keras: one call with the seeds' defaults (Adam, β1 0.9,
+β2 0.999, ε 1e-8; mini-batches of 64) for the newcomer; keyword arguments for the engineer
+(schedule, L2/L1, clipping, early stopping, checkpoints); `Callback` events for the expert.
+
+>>> result = fit(model, (X_train, y_train), (X_dev, y_dev), loss="cross_entropy",
+...              metric="accuracy", epochs=20, early_stopping=5)   # doctest: +SKIP
+>>> result.best_epoch, result.history[-1]["dev_error"]               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fullcycle import metrics as M
+from fullcycle.engine.batches import make_batches
+from fullcycle.engine.callbacks import (
+    Checkpoint,
+    EarlyStopping,
+    GradientClipping,
+    NanGuard,
+    TrainingDiverged,
+)
+from fullcycle.engine.checkpoint import load_checkpoint
+from fullcycle.engine.device import check_precision, grad_scaler, resolve_device
+from fullcycle.engine.evaluate import EVAL_BATCH
+from fullcycle.engine.events import Callback, Events
+from fullcycle.engine.journaling import JournalCallback
+from fullcycle.engine.loop import TrainingLoop
+from fullcycle.engine.losses import LossFn, get_loss, task_for_loss
+from fullcycle.engine.optimizers import OptimizerSpec, make_optimizer
+from fullcycle.engine.penalties import Penalty
+from fullcycle.engine.progress import ProgressBar
+from fullcycle.engine.schedules import Schedule, lr_scheduler, parse_schedule
+from fullcycle.errors import FullcycleError
+
+__all__ = ["FitResult", "TrainingDiverged", "fit"]
+
+
+@dataclass
+class FitResult:
+    """What a fit produced: the model at its best epoch, and how it got there."""
+
+    model: nn.Module
+    history: list[dict[str, Any]]
+    best_epoch: int | None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+    metric: str | None = None
+    seconds: float = 0.0
+    resumed_from: int | None = None
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The history row of the best epoch."""
+        return next((r for r in self.history if r["epoch"] == self.best_epoch), None)
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+
+def _positive(name: str, value: float, integer: bool = False) -> None:
+    ok = value > 0 and (not integer or float(value).is_integer())
+    if not ok or (isinstance(value, float) and not math.isfinite(value)):
+        kind = "a positive integer" if integer else "a positive number"
+        raise FullcycleError(f"{name} must be {kind}, got {value}")
+
+
+def _journal_callback(journal: Any) -> Callback | None:
+    if journal is None or isinstance(journal, Callback):
+        return journal
+    if isinstance(journal, tuple | list) and len(journal) in (2, 3):
+        return JournalCallback(*journal)
+    raise FullcycleError(
+        "journal= takes (Journal, experiment_id), (Journal, experiment_id, run_id) "
+        "or a JournalCallback"
+    )
+
+
+def _early_stopping(spec: Any) -> EarlyStopping | None:
+    if spec is None or spec is False:
+        return None
+    if isinstance(spec, EarlyStopping):
+        return spec
+    if isinstance(spec, bool):
+        return EarlyStopping()
+    if isinstance(spec, int):
+        return EarlyStopping(patience=spec)
+    if isinstance(spec, dict):
+        return EarlyStopping(**spec)
+    raise FullcycleError(
+        f"early_stopping takes a patience (int), a dict or EarlyStopping, got {spec!r}"
+    )
+
+
+def fit(model: nn.Module, train: Any, dev: Any = None, *,
+        loss: str | LossFn, optimizer: OptimizerSpec = "adam", lr: float = 1e-3,
+        schedule: str | Schedule | dict[str, Any] | None = None, epochs: int = 10,
+        batch_size: int = 64, l2: float = 0.0, l1: float = 0.0,
+        clip_norm: float | None = None, clip_value: float | None = None,
+        early_stopping: int | bool | dict[str, Any] | EarlyStopping | None = None,
+        metric: str | Callable[..., float] | None = None,
+        callbacks: Sequence[Callback] = (), device: str | torch.device = "auto",
+        precision: str | None = None, seed: int = 0,
+        checkpoint_dir: str | Path | None = None, resume: bool = False,
+        journal: Any = None, progress: bool | Callback = True, task: str | None = None,
+        nan_guard: bool | NanGuard = True, eval_batch_size: int = EVAL_BATCH,
+        optimizer_options: dict[str, Any] | None = None) -> FitResult:
+    """Train ``model`` on ``train`` and evaluate on ``dev`` after every epoch.
+
+    Args:
+        model: any `nn.Module`; called as ``model(x)`` or ``model(*inputs)``.
+        train, dev: ``(X, y)`` / ``(*inputs, y)`` arrays or tensors (batched in memory by
+            slicing a random permutation), or a `DataLoader` yielding such tuples.
+        loss: ``"mse"``, ``"bce"``, ``"cross_entropy"``, ``"multilabel_bce"`` or a callable
+            ``loss(outputs, targets)``.
+        optimizer: ``"adam"`` (default), ``"adamw"``, ``"sgd"``, ``"momentum"`` (seeds' form),
+            ``"rmsprop"``, an optimizer instance or a factory ``f(params, lr=...)``.
+        schedule: a name from `fullcycle.engine.schedules` (``"cosine"``,
+            ``"staircase:drop=0.5,every=10"``...), a `Schedule`, a dict or None (constant).
+        l2, l1: λ of ``λ/(2m)Σ‖W‖²`` and ``λ/m Σ|W|`` (biases and norm layers excluded).
+        clip_norm, clip_value: gradient clipping thresholds.
+        early_stopping: patience in epochs, or an `EarlyStopping`. With dev data the best
+            epoch's weights are restored at the end in any case.
+        metric: a `fullcycle.metrics` name (default: the task's, see `default_metric`) or a
+            callable ``f(outputs, targets) -> error``; the dev error drives best-epoch choice.
+        task: regression/binary/multiclass/multilabel; inferred from a built-in loss name.
+        precision: None / ``"32"``, ``"bf16"`` or ``"fp16"`` (autocast; fp16 adds a scaler).
+        checkpoint_dir, resume: save the full state after every epoch; continue from it.
+        journal: ``(Journal, experiment_id)`` to log each epoch and decision.
+        progress: Rich progress bars (True), none (False), or your own callback.
+        nan_guard: restore-and-lower-the-rate on NaN/inf or divergence (see `NanGuard`).
+
+    Returns:
+        A `FitResult`; ``result.model`` holds the best epoch's weights.
+
+    Raises:
+        FullcycleError: invalid arguments or data (a message naming the fix).
+        TrainingDiverged: the loss stayed NaN/exploding after repeated rate reductions.
+    """
+    started = time.perf_counter()
+    if not isinstance(model, nn.Module):
+        raise FullcycleError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _positive("epochs", epochs, integer=True)
+    _positive("batch_size", batch_size, integer=True)
+    _positive("lr", lr)
+    for name, value in (("l2", l2), ("l1", l1)):
+        if value < 0:
+            raise FullcycleError(f"{name} must be zero or positive, got {value}")
+    loss_fn = get_loss(loss)
+    task = task or task_for_loss(loss)
+    if isinstance(metric, str):
+        if task is None:
+            raise FullcycleError(f"metric {metric!r} needs task=...; pass the task name")
+        allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
+        if metric not in allowed:
+            raise FullcycleError(
+                f"metric {metric!r} does not fit a {task} task; use one of: {', '.join(allowed)}"
+            )
+    elif metric is None and task is not None:
+        metric = M.default_metric(task)
+    precision = check_precision(precision)
+    dev_device = resolve_device(device)
+    torch.manual_seed(seed)
+    model.to(dev_device)
+
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    train_batches = make_batches(train, batch_size, dev_device, shuffle=True, seed=seed,
+                                 name="train", drop_singleton=has_bn)
+    dev_batches = None if dev is None else make_batches(
+        dev, eval_batch_size, dev_device, shuffle=False, seed=seed, name="dev")
+    if len(train_batches) == 0:
+        raise FullcycleError("the training data yields no batch; pass at least one example")
+
+    opt = make_optimizer(optimizer, model, lr, **(optimizer_options or {}))
+    sched = lr_scheduler(opt, parse_schedule(schedule), len(train_batches), int(epochs))
+    penalty = Penalty(model, train_batches.n_examples, l2=l2, l1=l1)
+
+    stopper = _early_stopping(early_stopping)
+    if stopper is not None and dev is None and stopper.monitor != "train_loss":
+        raise FullcycleError("early stopping watches the dev error; pass dev=(X_dev, y_dev)")
+    cbs: list[Callback] = []
+    if nan_guard:
+        cbs.append(nan_guard if isinstance(nan_guard, NanGuard) else NanGuard())
+    if clip_norm is not None or clip_value is not None:
+        cbs.append(GradientClipping(clip_norm, clip_value))
+    if stopper is not None:
+        cbs.append(stopper)
+    journal_cb = _journal_callback(journal)
+    if journal_cb is not None:
+        cbs.append(journal_cb)
+    if progress:
+        cbs.append(progress if isinstance(progress, Callback) else ProgressBar())
+    cbs.extend(callbacks)
+    if checkpoint_dir is not None:
+        cbs.append(Checkpoint(checkpoint_dir))
+
+    monitor = stopper.monitor if stopper is not None else ("dev_error" if dev is not None
+                                                           else None)
+    loop = TrainingLoop(
+        model, train_batches, dev_batches, loss_fn=loss_fn, optimizer=opt, scheduler=sched,
+        penalty=penalty, epochs=int(epochs), device=dev_device, precision=precision,
+        scaler=grad_scaler(dev_device, precision), task=task, metric=metric,
+        loss_spec=loss, monitor=monitor,
+        min_delta=stopper.min_delta if stopper is not None else 0.0, events=Events(cbs),
+    )
+    resumed_from = None
+    if resume:
+        if checkpoint_dir is None:
+            raise FullcycleError("resume=True needs checkpoint_dir= (where the state was saved)")
+        if load_checkpoint(checkpoint_dir, loop):
+            resumed_from = loop.epoch
+    loop.run()
+    return FitResult(
+        model=model, history=loop.history, best_epoch=loop.best_epoch,
+        decisions=loop.decisions, stopped_early=loop.stop_training and stopper is not None
+        and stopper.stopped_epoch is not None, metric=metric if isinstance(metric, str)
+        else None, seconds=time.perf_counter() - started, resumed_from=resumed_from,
+    )

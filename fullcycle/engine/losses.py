@@ -1,0 +1,121 @@
+"""Cost functions by task: step 1 of the six-step guide (seed 001).
+
+"MSE for regression, binary cross-entropy for two classes, cross-entropy for more"; per-label
+binary cross-entropy for multilabel (multi-task learning in seed 003), where a missing label
+(NaN) is left out of the sum instead of being counted as a negative.
+
+Every loss here takes the model's raw outputs (logits, never probabilities: the log-sum-exp
+inside the torch losses is the numerically stable form) and returns the mean over examples.
+For regression and binary tasks the model outputs shape ``(n, 1)`` and the target may be
+``(n,)``; the losses reshape the target instead of silently broadcasting ``(n, 1) - (n,)``
+into an ``(n, n)`` matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from fullcycle.errors import FullcycleError
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+TASKS = ("regression", "binary", "multiclass", "multilabel")
+
+
+def _match(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Targets shaped like the outputs when they hold the same number of values."""
+    if targets.shape != outputs.shape and targets.numel() == outputs.numel():
+        targets = targets.reshape(outputs.shape)
+    return targets.to(outputs.dtype)
+
+
+def mse(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Mean squared error, the regression cost of seed 001."""
+    return F.mse_loss(outputs, _match(outputs, targets))
+
+
+def bce(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Binary cross-entropy on logits: ``-[y log σ(z) + (1-y) log(1-σ(z))]`` (seed 004)."""
+    return F.binary_cross_entropy_with_logits(outputs, _match(outputs, targets))
+
+
+def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Softmax cross-entropy over C classes; targets are integer class codes."""
+    if targets.dtype.is_floating_point:
+        targets = targets.round()
+    return F.cross_entropy(outputs, targets.reshape(-1).long())
+
+
+def multilabel_bce(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Per-label binary cross-entropy, averaged over the labels that are present.
+
+    A NaN target means "not labelled" (multi-task learning with partial labels, seed 003):
+    it contributes neither loss nor gradient. A batch with no label at all gives a zero loss
+    that still carries a (zero) gradient, so the loop's backward pass works unchanged.
+    """
+    targets = _match(outputs, targets)
+    present = ~torch.isnan(targets)
+    if not bool(present.any()):
+        return outputs.sum() * 0.0
+    losses = F.binary_cross_entropy_with_logits(
+        outputs, torch.where(present, targets, torch.zeros_like(targets)), reduction="none"
+    )
+    return (losses * present).sum() / present.sum()
+
+
+LOSSES: dict[str, LossFn] = {
+    "mse": mse,
+    "bce": bce,
+    "cross_entropy": cross_entropy,
+    "multilabel_bce": multilabel_bce,
+}
+
+_TASK_LOSS = {
+    "regression": "mse",
+    "binary": "bce",
+    "multiclass": "cross_entropy",
+    "multilabel": "multilabel_bce",
+}
+
+_LOSS_TASK = {loss: task for task, loss in _TASK_LOSS.items()}
+
+
+def loss_for_task(task: str) -> str:
+    """The name of the seeds' cost function for a task (``"binary"`` -> ``"bce"``)."""
+    if task not in _TASK_LOSS:
+        raise FullcycleError(f"unknown task {task!r}; use one of: {', '.join(TASKS)}")
+    return _TASK_LOSS[task]
+
+
+def task_for_loss(loss: str | LossFn) -> str | None:
+    """The task a built-in loss name implies, or None for a user's own loss."""
+    return _LOSS_TASK.get(loss) if isinstance(loss, str) else None
+
+
+def get_loss(loss: str | LossFn) -> LossFn:
+    """A loss function from its name, or the user's own callable ``loss(outputs, targets)``."""
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise FullcycleError(
+            f"unknown loss {loss!r}; use one of: {', '.join(LOSSES)}, or pass a callable"
+        )
+    return LOSSES[loss]
+
+
+def expected_initial_loss(task: str, n_outputs: int) -> float:
+    """The loss an uninformed model should start near (used by the sanity checks).
+
+    Softmax over C balanced classes gives ``ln C``; a logit of 0 gives ``ln 2`` per binary
+    label; a regression on a standardized target predicting 0 gives MSE 1.
+    """
+    if task == "multiclass":
+        return math.log(n_outputs)
+    if task in ("binary", "multilabel"):
+        return math.log(2.0)
+    return 1.0

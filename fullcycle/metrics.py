@@ -1,0 +1,195 @@
+"""Evaluation metrics, and the single-number *error* every part of fullcycle reports.
+
+Seed 003 asks for "a single number evaluation metric" to drive every choice; the diagnosis
+subtracts errors (avoidable bias = train − human, variance = dev − train), so each metric
+is turned into an error where lower is better: ``1 − accuracy``, ``1 − F1``, ``1 − AUC``,
+``1 − R²``, and RMSE / MAE / log loss as they are.
+
+Outputs are the model's raw outputs (logits) unless ``from_logits=False`` says they are
+already probabilities; hard predictions use a 0.5 threshold (sigmoid) or the argmax.
+Multilabel targets may hold NaN for a missing label; those entries are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from fullcycle.errors import FullcycleError
+
+METRICS = ("accuracy", "f1", "f1_macro", "auc", "log_loss", "rmse", "mae", "r2")
+CLASSIFICATION = ("accuracy", "f1", "f1_macro", "auc", "log_loss")
+REGRESSION = ("rmse", "mae", "r2")
+_HIGHER_IS_BETTER = {"accuracy", "f1", "f1_macro", "auc", "r2"}
+
+# A binary problem is "imbalanced" when its rarer class is under 20% of the training labels:
+# there the majority-class baseline already scores >= 80% accuracy, so accuracy hides a model
+# that never finds the rare class and seed 003's F1 (harmonic mean of precision and recall)
+# is the better single number. Multiclass uses the same ratio: largest / smallest class >= 4.
+IMBALANCE_MINORITY_SHARE = 0.2
+
+
+def _numpy(a: Any) -> np.ndarray:
+    if hasattr(a, "detach"):
+        a = a.detach().float().cpu().numpy() if a.dtype.is_floating_point \
+            else a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free form of 1 / (1 + e^-z)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def probabilities(task: str, outputs: Any, from_logits: bool = True) -> np.ndarray:
+    """Class probabilities: (n,) for binary, (n, C) for multiclass, (n, L) for multilabel."""
+    out = _numpy(outputs).astype(np.float64)
+    if task == "binary":
+        out = out.reshape(-1)
+        return _sigmoid(out) if from_logits else out
+    if task == "multiclass":
+        return _softmax(out) if from_logits else out
+    if task == "multilabel":
+        return _sigmoid(out) if from_logits else out
+    raise FullcycleError(f"task {task!r} has no class probabilities")
+
+
+def predictions(task: str, outputs: Any, from_logits: bool = True) -> np.ndarray:
+    """Hard predictions: 0/1 (binary, multilabel), class codes (multiclass), values (regression)."""
+    if task == "regression":
+        out = _numpy(outputs).astype(np.float64)
+        return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
+    p = probabilities(task, outputs, from_logits)
+    if task == "multiclass":
+        return p.argmax(axis=1)
+    return (p >= 0.5).astype(np.int64)
+
+
+def compute_metric(name: str, task: str, outputs: Any, targets: Any,
+                   from_logits: bool = True) -> float:
+    """The value of metric ``name`` (e.g. ``"accuracy"``) for a task's outputs and targets."""
+    if name not in METRICS:
+        raise FullcycleError(f"unknown metric {name!r}; use one of: {', '.join(METRICS)}")
+    allowed = REGRESSION if task == "regression" else CLASSIFICATION
+    if name not in allowed:
+        raise FullcycleError(
+            f"metric {name!r} does not apply to a {task} task; use one of: {', '.join(allowed)}"
+        )
+    y = _numpy(targets)
+    if len(y) == 0:
+        return float("nan")
+    if task == "regression":
+        pred = predictions(task, outputs).reshape(len(y), -1)
+        y = y.astype(np.float64).reshape(len(y), -1)
+        if name == "rmse":
+            return float(np.sqrt(np.mean((pred - y) ** 2)))
+        if name == "mae":
+            return float(np.mean(np.abs(pred - y)))
+        return float(skm.r2_score(y, pred))
+    if task == "multilabel":
+        return _multilabel(name, outputs, y, from_logits)
+    p = probabilities(task, outputs, from_logits)
+    y = y.reshape(-1).astype(np.int64)
+    if name == "log_loss":
+        labels = [0, 1] if task == "binary" else list(range(p.shape[1]))
+        return float(skm.log_loss(y, p, labels=labels))
+    if name == "auc":
+        if len(np.unique(y)) < 2:
+            return float("nan")
+        if task == "binary":
+            return float(skm.roc_auc_score(y, p))
+        present = np.unique(y)
+        sub = p[:, present] / p[:, present].sum(axis=1, keepdims=True)
+        if len(present) == 2:
+            return float(skm.roc_auc_score(y == present[1], sub[:, 1]))
+        return float(skm.roc_auc_score(y, sub, multi_class="ovr", labels=present))
+    pred = predictions(task, outputs, from_logits)
+    if name == "accuracy":
+        return float(np.mean(pred == y))
+    average = "binary" if task == "binary" and name == "f1" else \
+        ("macro" if name == "f1_macro" else "micro")
+    return float(skm.f1_score(y, pred, average=average, zero_division=0.0))
+
+
+def _multilabel(name: str, outputs: Any, y: np.ndarray, from_logits: bool) -> float:
+    """Multilabel metrics over the present (non-NaN) entries; F1 micro, f1_macro per label."""
+    y = y.astype(np.float64).reshape(len(y), -1)
+    present = ~np.isnan(y)
+    p = probabilities("multilabel", outputs, from_logits).reshape(y.shape)
+    pred = (p >= 0.5).astype(np.int64)
+    truth = np.where(present, y, 0).astype(np.int64)
+    if name == "accuracy":  # Hamming accuracy: share of present labels predicted right
+        return float((pred == truth)[present].mean())
+    if name == "log_loss":
+        pc = np.clip(p[present], 1e-15, 1 - 1e-15)
+        t = truth[present]
+        return float(-np.mean(t * np.log(pc) + (1 - t) * np.log(1 - pc)))
+    per_label = []
+    for j in range(y.shape[1]):
+        m = present[:, j]
+        if name == "auc":
+            if len(np.unique(truth[m, j])) == 2:
+                per_label.append(skm.roc_auc_score(truth[m, j], p[m, j]))
+        elif name == "f1_macro":
+            per_label.append(skm.f1_score(truth[m, j], pred[m, j], zero_division=0.0))
+    if name == "f1":
+        return float(skm.f1_score(truth[present], pred[present], zero_division=0.0))
+    return float(np.mean(per_label)) if per_label else float("nan")
+
+
+def higher_is_better(name: str) -> bool:
+    """True for scores (accuracy, F1, AUC, R²), False for losses (RMSE, MAE, log loss)."""
+    return name in _HIGHER_IS_BETTER
+
+
+def error_from_metric(name: str, value: float) -> float:
+    """The error for a metric value: ``1 − score`` for scores, the value itself for losses."""
+    if name not in METRICS:
+        raise FullcycleError(f"unknown metric {name!r}; use one of: {', '.join(METRICS)}")
+    return 1.0 - value if higher_is_better(name) else value
+
+
+def metric_error(name: str, task: str, outputs: Any, targets: Any,
+                 from_logits: bool = True) -> float:
+    """`compute_metric` followed by `error_from_metric`."""
+    return error_from_metric(name, compute_metric(name, task, outputs, targets, from_logits))
+
+
+def is_imbalanced(task: str, y_train: Any) -> bool:
+    """True when the rarest class is under `IMBALANCE_MINORITY_SHARE` of a binary problem,
+    or (multiclass) the largest class is at least 4× the smallest."""
+    if task not in ("binary", "multiclass"):
+        return False
+    y = _numpy(y_train).reshape(-1)
+    y = y[~np.isnan(y.astype(np.float64))].astype(np.int64)
+    counts = np.bincount(y)
+    counts = counts[counts > 0] if task == "multiclass" else counts
+    if len(counts) < 2 or counts.sum() == 0:
+        return False
+    if task == "binary":
+        return counts.min() / counts.sum() < IMBALANCE_MINORITY_SHARE
+    ratio = (1 - IMBALANCE_MINORITY_SHARE) / IMBALANCE_MINORITY_SHARE  # 4
+    return counts.max() / counts.min() >= ratio
+
+
+def default_metric(task: str, y_train: Any = None) -> str:
+    """The single evaluation metric for a task: RMSE for regression, accuracy for balanced
+    classes, F1 (binary, multilabel) or macro F1 (multiclass) for imbalanced ones."""
+    if task == "regression":
+        return "rmse"
+    if task == "multilabel":
+        return "f1"
+    if task not in ("binary", "multiclass"):
+        raise FullcycleError(
+            f"unknown task {task!r}; use regression, binary, multiclass or multilabel"
+        )
+    if y_train is not None and is_imbalanced(task, y_train):
+        return "f1" if task == "binary" else "f1_macro"
+    return "accuracy"
