@@ -201,24 +201,24 @@ def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerL
     gap = dev[-1] - train[-1]
     if fit is not None:
         gain = float(fit.predict(m) - fit.predict(2 * m))
-        falls = (f"the fitted dev curve falls {gain:.4g} from {m} to {2 * m} rows "
-                 f"(toward {fit.c:.4g} with unlimited data)")
+        falls = (f"the fitted dev curve falls {gain:.3g} from {m} to {2 * m} rows "
+                 f"(toward {fit.c:.3g} with unlimited data)")
     elif len(sizes) >= 2:  # no fit: the last observed slope per doubling of the data
         gain = (dev[-2] - dev[-1]) / max(math.log2(sizes[-1] / sizes[-2]), 1e-12)
-        falls = f"the dev error fell {gain:.4g} per doubling over the last two sizes (no fit)"
+        falls = f"the dev error fell {gain:.3g} per doubling over the last two sizes (no fit)"
     else:
         gain, falls = None, "too few sizes to tell how the dev curve moves"
     helps = gain is not None and gap > tol and gain > tol
     if helps:
-        verdict = (f"more data should help: dev error is {gap:.4g} above training error "
+        verdict = (f"more data should help: dev error is {gap:.3g} above training error "
                    f"(variance) and {falls}")
     elif gap > tol:
         verdict = (f"more data of this kind will help little: {falls}, though dev error is "
-                   f"{gap:.4g} above training error; reduce variance with regularization "
+                   f"{gap:.3g} above training error; reduce variance with regularization "
                    "(dropout, L2) or another architecture")
     else:
         verdict = (f"more data will not help: the train and dev curves have met (gap "
-                   f"{gap:.4g}); what error is left is bias, so try a bigger network or "
+                   f"{gap:.3g}); what error is left is bias, so try a bigger network or "
                    "train longer")
     return verdict, helps, gap, gain
 
