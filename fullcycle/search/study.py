@@ -1,0 +1,266 @@
+"""`search()`: random search on the right scales, coarse to fine, one worker or many.
+
+Flow step 9 (PRODUCT.md) and seed 000's tuning section in one call::
+
+    import fullcycle as fc
+    p = fc.prepare("data.csv", target="y")
+    result = fc.search(p, trials=40, budget_s=600, out_dir="runs/search")
+    result.best["params"]["lr"], result.best["dev_error"]
+
+What happens: the plan (trials per round, deadline, sampler, pruner) is written into the
+study's storage; workers (this process, K local processes, or `--join`ed machines) draw
+configurations from the space on their scales, train them and report each epoch's dev
+error so the pruner can stop hopeless ones; once the coarse round is finished the ranges
+are narrowed around its best trials (`refine`) and the fine round runs; the result is read
+back from the storage, so a resumed or distributed search reports every trial once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from fullcycle.errors import FullcycleError
+from fullcycle.search.plan import (
+    COARSE,
+    FINE_FRACTION,
+    Plan,
+    fine_study_name,
+    make_plan,
+    read_plan,
+    with_budget,
+    write_plan,
+)
+from fullcycle.search.results import SearchResult, collect
+from fullcycle.search.space import default_space
+from fullcycle.search.storage import (
+    GRACE_S,
+    HEARTBEAT_S,
+    _redact,
+    default_storage_url,
+    open_storage,
+)
+from fullcycle.search.workers import (
+    Objective,
+    WorkerJob,
+    run_worker,
+    start_workers,
+    worker_threads,
+)
+
+Log = Callable[[str], None]
+
+
+def search(
+    prepared: Any = None,
+    *,
+    trials: int | None = None,
+    budget_s: float | None = None,
+    base_config: dict[str, Any] | None = None,
+    out_dir: str | Path | None = None,
+    space: Callable[[Any], dict[str, Any]] | None = None,
+    objective: Objective | None = None,
+    sampler: str = "random",
+    pruner: str = "median",
+    workers: int = 1,
+    storage: str | None = None,
+    study_name: str | None = None,
+    join: bool = False,
+    fine_fraction: float = FINE_FRACTION,
+    seed: int | None = 0,
+    progress: bool = False,
+    log: Log | None = None,
+    record: bool = True,
+    heartbeat_s: int = HEARTBEAT_S,
+    grace_s: int = GRACE_S,
+) -> SearchResult:
+    """Search hyperparameters; returns the best trial and every trial of the study.
+
+    prepared: data from `fc.prepare` for the default objective (the built-in TabularMLP).
+    trials / budget_s: the size: a trial count, a time budget in seconds, or both (stop at
+        whichever comes first). The fine round gets `fine_fraction` of each.
+    base_config: fixed training settings under the drawn ones (`epochs`, `optimizer`, ...).
+    out_dir: the run directory: embedded storage `search.sqlite`, `summary.json` section
+        `search`, the slice plot and the journal. Default storage lives there.
+    space / objective: define-by-run space `space(trial) -> config` and objective
+        `objective(config, report) -> dev_error` to search something else.
+    sampler: "random" (default), "sobol" (quasi-random) or "tpe"; pruner: "median",
+        "halving" or "none". workers: processes on this machine ("caviar"; 1 = "pandas").
+    storage / study_name / join: a database URL (`postgresql://...`) and the study to run;
+        with `join=True` this process only adds workers to a study started elsewhere.
+    Re-running the same call resumes the study: finished trials are kept, trials of dead
+    workers are failed and retried.
+    """
+    if workers < 1:
+        raise FullcycleError(f"--workers {workers} is too small; pass 1 or more")
+    if out_dir is None and storage is None:
+        raise FullcycleError("a search needs somewhere to keep its trials; pass out_dir or storage")
+    url = storage or default_storage_url(out_dir)  # type: ignore[arg-type]
+    name = study_name or (Path(out_dir).name if out_dir is not None else "search")
+    space = space or default_space
+    if objective is None:
+        from fullcycle.search.objective import TabularObjective
+
+        objective = TabularObjective(prepared, base_config, progress=progress and workers == 1)
+    fingerprint = getattr(prepared, "fingerprint", None)
+    st = open_storage(url, heartbeat_s=heartbeat_s, grace_s=grace_s)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if join:
+        plan = read_plan(st, name)
+        _check_fingerprint(plan, fingerprint, name)
+    else:
+        plan = _start_or_resume(st, name, trials, budget_s, fine_fraction, sampler, pruner,
+                                seed, fingerprint, base_config, space)
+    say = log or (_console_log() if progress else None)
+    if say is not None:
+        say(_plan_line(name, plan, workers, _redact(url)))
+    started = time.time()
+    jobs = [
+        WorkerJob(url, name, space, objective, index=i, heartbeat_s=heartbeat_s,
+                  grace_s=grace_s, threads=worker_threads(workers) if workers > 1 else None)
+        for i in range(workers)
+    ]
+    if join:  # distinct seeds across machines: a joined worker does not know its index
+        for job in jobs:
+            job.index = 1 + int(time.time_ns() % 1_000_003) + job.index
+    if workers == 1:
+        if say is not None:
+            jobs[0].on_trial = _trial_printer(say)
+        run_worker(jobs[0])
+    else:
+        _run_processes(jobs, st, name, plan, say)
+    result = collect(st, name, plan, _redact(url))
+    result.extra["seconds"] = time.time() - started
+    if say is not None:
+        say(_best_line(result))
+    if record and out_dir is not None:
+        from fullcycle.search.record import record_search
+
+        record_search(result, out_dir)
+    return result
+
+
+def _start_or_resume(st: Any, name: str, trials: int | None, budget_s: float | None,
+                     fine_fraction: float, sampler: str, pruner: str, seed: int | None,
+                     fingerprint: str | None, base_config: dict[str, Any] | None,
+                     space: Callable[..., Any]) -> Plan:
+    """Create the study with its plan, or load it and check that the call still matches."""
+    space_name = getattr(space, "__qualname__", type(space).__name__)
+    fresh = make_plan(trials, budget_s, fine_fraction=fine_fraction, sampler=sampler,
+                      pruner=pruner, seed=seed, data_fingerprint=fingerprint,
+                      base_config=base_config, space=space_name)
+    study = optuna.create_study(study_name=name, storage=st, direction="minimize",
+                                load_if_exists=True)
+    if "fullcycle_plan" not in study.user_attrs:
+        if study.get_trials(deepcopy=False):
+            raise FullcycleError(f"study {name!r} was not started by fullcycle search; "
+                                 "pick another --study name")
+        write_plan(study, fresh)
+        return fresh
+    plan = read_plan(st, name)
+    _check_fingerprint(plan, fingerprint, name)
+    if trials is not None and plan.trials != trials:
+        raise FullcycleError(
+            f"study {name!r} was planned with {plan.trials} trials, not {trials}; pass "
+            f"--trials {plan.trials} to resume it, or --study NEW to start another"
+        )
+    fine_started = _has_study(st, fine_study_name(name))
+    plan = with_budget(plan, budget_s, fine_started)
+    write_plan(study, plan)
+    return plan
+
+
+def _has_study(st: Any, name: str) -> bool:
+    return any(s.study_name == name for s in optuna.get_all_study_summaries(st))
+
+
+def _check_fingerprint(plan: Plan, fingerprint: str | None, name: str) -> None:
+    if plan.data_fingerprint and fingerprint and plan.data_fingerprint != fingerprint:
+        raise FullcycleError(
+            f"the data differs from the data study {name!r} was started on (fingerprint "
+            f"{fingerprint[:12]} vs {plan.data_fingerprint[:12]}); pass the same DATA file"
+        )
+
+
+def _run_processes(jobs: list[WorkerJob], st: Any, name: str, plan: Plan,
+                   say: Log | None) -> None:
+    """Run K worker processes, show finished trials as they land, fail on a dead worker."""
+    procs = start_workers(jobs)
+    shown = 0
+    try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(1.0)
+            if say is not None:
+                shown = _show_progress(st, name, plan, shown, say)
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        raise
+    finally:
+        for p in procs:
+            p.join()
+    failed = [(job.index, p.exitcode) for job, p in zip(jobs, procs, strict=True)
+              if p.exitcode != 0]
+    if failed:
+        which = ", ".join(f"worker {i} (exit {code})" for i, code in failed)
+        raise FullcycleError(
+            f"{which} stopped with an error (its message is above); fix it and run the same "
+            "command again to resume the study"
+        )
+
+
+def _show_progress(st: Any, name: str, plan: Plan, shown: int, say: Log) -> int:
+    result = collect(st, name, plan, "")
+    done = [r for r in result.trials if r["state"] in ("complete", "pruned")]
+    if len(done) > shown:
+        best = result.best
+        target = plan.trials if plan.trials is not None else "?"
+        best_text = f"{best['dev_error']:.4g} (trial {best['number']})" if best else "-"
+        say(f"{len(done)}/{target} trials finished, best dev error {best_text}")
+    return len(done)
+
+
+def _console_log() -> Log:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    return console.print
+
+
+def _plan_line(name: str, plan: Plan, workers: int, url: str) -> str:
+    size = f"{plan.trials} trials" if plan.trials is not None else "until the budget ends"
+    rounds = (f"{plan.coarse_trials} coarse + {plan.fine_trials} fine"
+              if plan.trials is not None else "coarse then fine")
+    mode = "one model at a time" if workers == 1 else f"{workers} workers in parallel"
+    return (f"search {name!r}: {size} ({rounds}), {plan.sampler} sampler, {plan.pruner} "
+            f"pruning, {mode}; storage {url}")
+
+
+def _trial_printer(say: Log) -> Callable[[str, Any], None]:
+    def show(round_name: str, trial: Any) -> None:
+        cfg = trial.user_attrs.get("config", {})
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in cfg.items())
+        if trial.state.name == "COMPLETE":
+            what = f"dev error {trial.value:.4g}"
+        else:
+            what = trial.user_attrs.get("stopped", trial.state.name.lower())
+        tag = "coarse" if round_name == COARSE else "fine"
+        say(f"  {tag} trial {trial.number}: {what}  ({shown})")
+
+    return show
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _best_line(result: SearchResult) -> str:
+    if result.best is None:
+        return "no trial completed"
+    b = result.best
+    params = ", ".join(f"{k}={_fmt(v)}" for k, v in b["params"].items())
+    return f"best: trial {b['number']} ({b['round']}), dev error {b['dev_error']:.4g}: {params}"
