@@ -36,12 +36,27 @@ class Slice:
         return asdict(self)
 
 
+def _bin_labels(values: pd.Series, n_bins: int) -> pd.Series:
+    """Quantile bins labelled ``[0.001, 0.291]``, ``(0.291, 0.54]`` with 4 significant digits.
+
+    pandas widens the lowest edge by 0.1% so the minimum falls inside; the label shows the
+    real minimum instead, closed on the left, as a person would write it.
+    """
+    bins = pd.qcut(values.astype(float), q=n_bins, duplicates="drop")
+    names = {}
+    for i, interval in enumerate(bins.cat.categories):
+        if i == 0:
+            names[interval] = f"[{values.min():.4g}, {interval.right:.4g}]"
+        else:
+            names[interval] = f"({interval.left:.4g}, {interval.right:.4g}]"
+    return bins.astype(object).map(lambda b: names.get(b, b))
+
+
 def _slice_labels(values: pd.Series, n_bins: int) -> pd.Series:
     """Map a column to slice labels: its values, or quantile bins for a numeric column."""
     is_numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if is_numeric and values.nunique(dropna=True) > MAX_DISCRETE_VALUES:
-        bins = pd.qcut(values.astype(float), q=n_bins, duplicates="drop")
-        labels = bins.astype(object).map(lambda b: f"{b}" if isinstance(b, pd.Interval) else b)
+        labels = _bin_labels(values, n_bins)
     else:
         labels = values.astype(object).map(lambda v: v if pd.isna(v) else str(v))
     return labels.where(values.notna(), "missing").astype(str)

@@ -1,0 +1,103 @@
+"""Error analysis of a run directory: what ``fullcycle errors DIR`` does.
+
+Reads the run's dev predictions, analyses them, writes ``error_analysis.json`` (which the
+report shows) and ``errors.csv`` (the errors to tag by hand) and, given a tagged file,
+adds the ceiling table. A filled-in ``errors.csv`` is never overwritten: the person's
+tags are worth more than a fresh copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fullcycle.analysis.ceiling import CeilingTable, ceiling_table, split_tags
+from fullcycle.analysis.errors import ErrorAnalysis, error_analysis, write_errors_csv
+from fullcycle.analysis.predictions import PREDICTIONS_NAME, read_dev_predictions
+from fullcycle.errors import FullcycleError
+from fullcycle.rundir import RunDir
+
+ERROR_ANALYSIS_NAME = "error_analysis.json"
+ERRORS_CSV_NAME = "errors.csv"
+
+
+@dataclass
+class RunAnalysis:
+    """The analysis of one run, its optional ceiling table, and the files written."""
+
+    analysis: ErrorAnalysis
+    ceiling: CeilingTable | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        document = self.analysis.to_dict()
+        document["ceiling"] = None if self.ceiling is None else self.ceiling.to_dict()
+        document["notes"] = [*document["notes"], *self.notes]
+        document["files"] = dict(self.files)
+        return document
+
+
+def _has_tags(path: Path) -> bool:
+    try:
+        frame = pd.read_csv(path, usecols=["tags"], dtype={"tags": "string"})
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return False
+    return any(split_tags(cell) for cell in frame["tags"].tolist())
+
+
+def _dev_error(run: RunDir, analysis: ErrorAnalysis) -> float | None:
+    """The dev error the ceilings are fractions of (classification only).
+
+    A regression ceiling is a share of the worst-tenth rows, not of the RMSE, so no absolute
+    error is attached to it.
+    """
+    if analysis.task == "regression":
+        return None
+    if run.has("summary.json"):
+        summary = run.read_json("summary.json")
+        dev = (summary.get("errors") or {}).get("dev") if isinstance(summary, dict) else None
+        metric = (summary.get("metric") or {}).get("name") if isinstance(summary, dict) else None
+        # The run's dev error only equals the misclassified share when the metric is accuracy.
+        if isinstance(dev, int | float) and metric in (None, "accuracy"):
+            return float(dev)
+    return analysis.error
+
+
+def analyse_run(
+    run_dir: str | Path, *, tags: str | Path | None = None, top_k: int = 20
+) -> RunAnalysis:
+    """Analyse the dev errors of a run directory and write the files a person works from."""
+    run = RunDir(run_dir, create=False)
+    if not run.has(PREDICTIONS_NAME):
+        raise FullcycleError(
+            f"{run.path} has no {PREDICTIONS_NAME}; run `fullcycle run DATA --target COL "
+            f"--out {run.path}` first (it saves the dev predictions error analysis needs)"
+        )
+    dev = read_dev_predictions(run.file(PREDICTIONS_NAME))
+    analysis = error_analysis(
+        dev.y_true,
+        dev.predictions,
+        task=dev.task,
+        classes=dev.classes,
+        features=dev.features,
+        rows=dev.rows,
+        top_k=top_k,
+    )
+    result = RunAnalysis(analysis)
+    if tags is not None:
+        result.ceiling = ceiling_table(tags, _dev_error(run, analysis))
+    errors_csv = run.file(ERRORS_CSV_NAME)
+    if errors_csv.exists() and _has_tags(errors_csv):
+        result.notes.append(
+            f"{errors_csv} already holds tags and was left as it is; pass it with --tags "
+            "to get the ceiling table"
+        )
+    else:
+        write_errors_csv(analysis, errors_csv)
+    result.files["errors_csv"] = str(errors_csv)
+    result.files["error_analysis"] = str(run.write_json(ERROR_ANALYSIS_NAME, result.to_dict()))
+    return result

@@ -1,0 +1,220 @@
+"""Build ``report.html``: one self-contained page of everything a run found (flow step 10).
+
+The report reads what the run left behind: ``summary.json`` (every part writes its own
+key), the journal (per-epoch losses of every experiment, and the recipe's decisions) and,
+when ``fullcycle errors`` ran, ``error_analysis.json``. Runs of different commands fill
+different parts, so every section is optional and shows "not run" when its data is
+missing. Plots are PNGs embedded as base64 and the page loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from fullcycle.analysis.run import ERROR_ANALYSIS_NAME
+from fullcycle.errors import FullcycleError
+from fullcycle.journal import Journal
+from fullcycle.report import plots
+from fullcycle.rundir import JOURNAL_NAME, RunDir, atomic_write_text
+
+REPORT_NAME = "report.html"
+
+TEMPLATES = Path(__file__).parent / "templates"
+CLASSIFICATION = ("binary", "multiclass", "multilabel")
+
+
+def format_error(value: Any, task: str | None) -> str:
+    """An error as people read it: a percentage for classification, a number for regression."""
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if task in CLASSIFICATION:
+        return f"{100 * value:.2f}%"
+    return f"{value:.4g}"
+
+
+def format_number(value: Any, digits: int = 4) -> str:
+    """A plain number with ``digits`` significant digits; ``—`` for missing."""
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}g}"
+
+
+def format_share(value: Any) -> str:
+    if value is None or not isinstance(value, int | float):
+        return "—"
+    return f"{100 * value:.1f}%"
+
+
+def _plot(draw: Any, *args: Any, **kwargs: Any) -> str | None:
+    """Draw one plot; a plot that cannot be drawn from malformed data is left out, not fatal."""
+    try:
+        return draw(*args, **kwargs)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _journal_records(run: RunDir) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Loss curves of every journaled experiment that logged epochs, and the decisions."""
+    if not run.has(JOURNAL_NAME):
+        return [], []
+    journal = Journal(run.file(JOURNAL_NAME))
+    try:
+        curves = []
+        for experiment in journal.experiments():
+            epochs = journal.epochs(experiment["id"])
+            if not epochs:
+                continue
+            curves.append(
+                {
+                    "id": experiment["id"],
+                    "name": experiment.get("name") or f"experiment {experiment['id']}",
+                    "epochs": [e["epoch"] for e in epochs],
+                    "train_loss": [e.get("train_loss") for e in epochs],
+                    "dev_loss": [e.get("dev_loss") for e in epochs],
+                }
+            )
+        return curves, journal.decisions()
+    finally:
+        journal.close()
+
+
+def _error_analysis(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest error analysis: ``fullcycle errors`` output if it ran, else the summary's."""
+    if run.has(ERROR_ANALYSIS_NAME):
+        return run.read_json(ERROR_ANALYSIS_NAME)
+    return summary.get("error_analysis")
+
+
+def _class_balance(summary: dict[str, Any]) -> dict[str, dict[str, float]] | None:
+    profile = summary.get("profile") or {}
+    balance = profile.get("class_balance") or summary.get("class_balance")
+    if isinstance(balance, dict) and balance and all(isinstance(v, dict) for v in balance.values()):
+        return balance
+    return None
+
+
+def _duplicates(summary: dict[str, Any]) -> int | None:
+    value = summary.get("duplicates_across_splits")
+    if isinstance(value, dict):
+        value = value.get("count")
+    return value if isinstance(value, int) else None
+
+
+def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None) -> dict:
+    """Every plot the data allows, keyed by section."""
+    task = summary.get("task")
+    figures: dict[str, str | None] = {}
+    lr = summary.get("lr_finder") or {}
+    if lr.get("lrs") and lr.get("losses"):
+        figures["lr_finder"] = _plot(
+            plots.lr_finder_plot, lr["lrs"], lr["losses"], lr.get("suggested_lr")
+        )
+    if curves:
+        figures["loss_curves"] = _plot(plots.loss_curves_plot, curves)
+    lc = summary.get("learning_curve") or {}
+    if lc.get("sizes"):
+        figures["learning_curve"] = _plot(
+            plots.learning_curve_plot,
+            lc["sizes"],
+            lc.get("train_errors", []),
+            lc.get("dev_errors", []),
+            summary.get("human_level_error"),
+        )
+    errors = summary.get("errors") or {}
+    if errors.get("train") is not None and errors.get("dev") is not None:
+        figures["gaps"] = _plot(plots.gaps_plot, errors, summary.get("human_level_error"))
+    balance = _class_balance(summary)
+    if balance and task in CLASSIFICATION:
+        figures["class_balance"] = _plot(plots.class_balance_plot, balance)
+    baselines = [b for b in summary.get("baselines") or [] if b.get("dev_error") is not None]
+    if baselines:
+        labels = [b["name"] for b in baselines]
+        values = [b["dev_error"] for b in baselines]
+        if errors.get("dev") is not None:
+            labels.append("model")
+            values.append(errors["dev"])
+        figures["baselines"] = _plot(
+            plots.bars_plot, labels, values, "dev error", highlight="model"
+        )
+    importance = (summary.get("search") or {}).get("importance") or {}
+    if isinstance(importance, dict) and importance:
+        ranked = sorted(importance.items(), key=lambda kv: -float(kv[1] or 0))
+        figures["importance"] = _plot(
+            plots.bars_plot,
+            [k for k, _ in ranked],
+            [float(v or 0) for _, v in ranked],
+            "importance",
+        )
+    if analysis and analysis.get("confusion_matrix") and analysis.get("classes"):
+        figures["confusion"] = _plot(
+            plots.confusion_plot, analysis["confusion_matrix"], analysis["classes"]
+        )
+    return {key: value for key, value in figures.items() if value}
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = format_number
+    env.filters["share"] = format_share
+    return env
+
+
+def render_report(run_dir: str | Path) -> str:
+    """The report's HTML for a run directory, without writing it."""
+    run = RunDir(run_dir, create=False)
+    if not run.has("summary.json"):
+        raise FullcycleError(
+            f"{run.path} has no summary.json; run `fullcycle run DATA --target COL --out "
+            f"{run.path}` first"
+        )
+    summary = run.read_json("summary.json")
+    if not isinstance(summary, dict):
+        raise FullcycleError(f"{run.file('summary.json')} is not a JSON object; re-create the run")
+    curves, decisions = _journal_records(run)
+    analysis = _error_analysis(run, summary)
+    task = summary.get("task")
+    context = {
+        "name": run.path.resolve().name,
+        "s": summary,
+        "task": task,
+        "metric": summary.get("metric") or {},
+        "errors": summary.get("errors") or {},
+        "diagnosis": summary.get("diagnosis") or {},
+        "profile": summary.get("profile") or {},
+        "duplicates": _duplicates(summary),
+        "curves": curves,
+        "decisions": decisions,
+        "analysis": analysis,
+        "figures": _figures(summary, curves, analysis),
+        "err": lambda value: format_error(value, task),
+        "aerr": lambda value: format_error(value, (analysis or {}).get("task", task)),
+    }
+    return _environment().get_template("report.html").render(**context)
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Write ``report.html`` into the run directory (atomically) and return its path."""
+    html = render_report(run_dir)
+    target = Path(run_dir) / REPORT_NAME
+    atomic_write_text(target, html)
+    return target

@@ -1,0 +1,244 @@
+"""The report's plots, drawn with matplotlib's Agg backend and embedded as base64 PNG.
+
+Each function takes plain numbers (what summary.json and the journal hold) and returns a
+``data:image/png;base64,...`` URI, so the report is one file that opens without a network.
+A plot is only drawn when its data exists; the caller shows "not run" otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, no GUI toolkit: the report is built on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# One palette for every plot, so "train" and "dev" look the same everywhere.
+COLORS = {
+    "train": "#2563eb",
+    "train_dev": "#7c3aed",
+    "dev": "#ea580c",
+    "test": "#0f766e",
+    "human": "#6b7280",
+    "mark": "#dc2626",
+}
+SERIES = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04", "#db2777", "#4b5563"]
+
+
+def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, alpha=0.25, linewidth=0.6)
+    return fig, ax
+
+
+def _encode(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _finite(values: Sequence[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def lr_finder_plot(lrs: Sequence[float], losses: Sequence[float], suggested: float | None) -> str:
+    """Smoothed loss against learning rate (log scale) with the chosen rate marked (seed 001)."""
+    fig, ax = _figure()
+    x, y = _finite(lrs), _finite(losses)
+    ax.plot(x, y, color=COLORS["train"], linewidth=1.8, label="smoothed loss")
+    ax.set_xscale("log")
+    if suggested is not None and math.isfinite(suggested) and suggested > 0:
+        ax.axvline(suggested, color=COLORS["mark"], linestyle="--", linewidth=1.2)
+        at = np.interp(np.log(suggested), np.log(x[np.isfinite(y)]), y[np.isfinite(y)])
+        ax.plot([suggested], [at], "o", color=COLORS["mark"], label=f"chosen rate {suggested:.2g}")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False)
+    return _encode(fig)
+
+
+def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
+    """Training (solid) and dev (dashed) loss per epoch of every experiment."""
+    fig, ax = _figure(7.2, 4.0)
+    for i, curve in enumerate(curves):
+        color = SERIES[i % len(SERIES)]
+        epochs = curve["epochs"]
+        if any(v is not None for v in curve.get("train_loss", [])):
+            ax.plot(
+                epochs,
+                _finite(curve["train_loss"]),
+                color=color,
+                linewidth=1.6,
+                label=f"{curve['name']} · train",
+            )
+        if any(v is not None for v in curve.get("dev_loss", [])):
+            ax.plot(
+                epochs,
+                _finite(curve["dev_loss"]),
+                color=color,
+                linewidth=1.6,
+                linestyle="--",
+                label=f"{curve['name']} · dev",
+            )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(frameon=False, fontsize=7, ncol=2 if len(curves) > 3 else 1)
+    return _encode(fig)
+
+
+def learning_curve_plot(
+    sizes: Sequence[float],
+    train_errors: Sequence[float],
+    dev_errors: Sequence[float],
+    human_level_error: float | None = None,
+) -> str:
+    """Error against training-set size: do the curves still converge (more data helps)?"""
+    fig, ax = _figure()
+    ax.plot(sizes, _finite(train_errors), "o-", color=COLORS["train"], label="train error")
+    ax.plot(sizes, _finite(dev_errors), "o-", color=COLORS["dev"], label="dev error")
+    if human_level_error is not None:
+        ax.axhline(
+            human_level_error, color=COLORS["human"], linestyle=":", label="human-level error"
+        )
+    ax.set_xlabel("training examples")
+    ax.set_ylabel("error")
+    ax.legend(frameon=False)
+    return _encode(fig)
+
+
+def gaps_plot(errors: dict[str, float | None], human_level_error: float | None) -> str:
+    """Human → train → train-dev → dev → test as bars, each gap labelled by its name.
+
+    Seed 003's decomposition: avoidable bias = train − human, variance = train-dev − train
+    (dev − train without a train-dev set), data mismatch = dev − train-dev, overfitting the
+    dev set = test − dev.
+    """
+    steps = [("human-level", human_level_error, COLORS["human"])]
+    steps += [
+        (label, errors.get(key), COLORS[key])
+        for key, label in (
+            ("train", "train"),
+            ("train_dev", "train-dev"),
+            ("dev", "dev"),
+            ("test", "test"),
+        )
+    ]
+    steps = [(label, float(v), c) for label, v, c in steps if v is not None]
+    fig, ax = _figure(5.6, 3.8)
+    labels = [s[0] for s in steps]
+    values = [s[1] for s in steps]
+    bars = ax.bar(labels, values, color=[s[2] for s in steps], width=0.6)
+    for bar, value in zip(bars, values, strict=True):
+        ax.annotate(
+            f"{value:.3g}",
+            (bar.get_x() + bar.get_width() / 2, value),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    gap_names = {
+        ("human-level", "train"): "avoidable bias",
+        ("train", "train-dev"): "variance",
+        ("train", "dev"): "variance",
+        ("train-dev", "dev"): "data mismatch",
+        ("dev", "test"): "dev overfit",
+    }
+    top = max(values) if values else 1.0
+    for i in range(1, len(steps)):
+        name = gap_names.get((labels[i - 1], labels[i]))
+        if name:
+            gap = values[i] - values[i - 1]
+            ax.annotate(
+                f"{name}\n{gap:+.3g}",
+                (i - 0.5, top * 1.12),
+                ha="center",
+                fontsize=9,
+                color="#374151",
+            )
+    ax.set_ylim(0, top * 1.3 if top > 0 else 1)
+    ax.set_ylabel("error")
+    return _encode(fig)
+
+
+def confusion_plot(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> str:
+    """Confusion matrix as a heat map, rows = true class, columns = predicted class."""
+    data = np.asarray(matrix, dtype=float)
+    size = min(9.0, 2.6 + 0.45 * len(classes))
+    fig, ax = plt.subplots(figsize=(size + 0.8, size), dpi=110)
+    row_sums = data.sum(axis=1, keepdims=True)
+    shares = np.divide(data, row_sums, out=np.zeros_like(data), where=row_sums > 0)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    if len(classes) <= 20:
+        for (i, j), count in np.ndenumerate(data):
+            ax.text(
+                j,
+                i,
+                f"{int(count)}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if shares[i, j] > 0.6 else "#111827",
+            )
+    ticks = range(len(classes))
+    ax.set_xticks(
+        ticks,
+        [str(c) for c in classes],
+        rotation=45 if len(classes) > 4 else 0,
+        ha="right" if len(classes) > 4 else "center",
+    )
+    ax.set_yticks(ticks, [str(c) for c in classes])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    return _encode(fig)
+
+
+def bars_plot(
+    labels: Sequence[str], values: Sequence[float], xlabel: str, highlight: str | None = None
+) -> str:
+    """Horizontal bars (class balance, baselines against the model, parameter importance)."""
+    height = min(6.0, 1.2 + 0.32 * len(labels))
+    fig, ax = _figure(6.4, height)
+    colors = [COLORS["mark"] if label == highlight else COLORS["train"] for label in labels]
+    ax.barh(list(labels)[::-1], list(values)[::-1], color=colors[::-1], height=0.6)
+    ax.set_xlabel(xlabel)
+    ax.grid(True, axis="x", alpha=0.25)
+    ax.grid(False, axis="y")
+    return _encode(fig)
+
+
+def class_balance_plot(balance: dict[str, dict[str, float]]) -> str:
+    """Share of each class in each split, side by side (are the splits stratified?)."""
+    splits = list(balance)
+    classes = list(dict.fromkeys(c for shares in balance.values() for c in shares))
+    fig, ax = _figure(5.6, 2.8)
+    width = 0.8 / max(1, len(splits))
+    x = np.arange(len(classes))
+    for i, split in enumerate(splits):
+        values = [balance[split].get(c, 0.0) for c in classes]
+        ax.bar(
+            x + i * width - 0.4 + width / 2,
+            values,
+            width,
+            color=COLORS.get(split, SERIES[i % len(SERIES)]),
+            label=split,
+        )
+    ax.set_xticks(x, classes, rotation=45 if len(classes) > 6 else 0)
+    ax.set_ylabel("share of rows")
+    ax.set_ylim(
+        0, 1.18 * max((v for shares in balance.values() for v in shares.values()), default=1.0)
+    )
+    ax.legend(frameon=False, ncol=len(splits), loc="upper center")
+    return _encode(fig)
