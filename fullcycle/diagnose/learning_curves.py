@@ -74,6 +74,7 @@ class LearningCurve:
     more_data_helps: bool
     gap: float
     predicted_gain_2x: float | None
+    human_level_error: float
     tolerance: float
     seconds: tuple[float, ...]
     skipped_sizes: tuple[int, ...]
@@ -196,7 +197,7 @@ def _takes_dev(train_fn: TrainFn) -> bool:
 
 
 def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerLawFit | None,
-             tol: float) -> tuple[str, bool, float, float | None]:
+             tol: float, human: float) -> tuple[str, bool, float, float | None]:
     m = sizes[-1]
     gap = dev[-1] - train[-1]
     if fit is not None:
@@ -216,10 +217,13 @@ def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerL
         verdict = (f"more data of this kind will help little: {falls}, though dev error is "
                    f"{gap:.3g} above training error; reduce variance with regularization "
                    "(dropout, L2) or another architecture")
+    elif train[-1] - human <= tol:
+        verdict = (f"more data will not help: the train and dev curves have met (gap "
+                   f"{gap:.3g}) within {tol:g} of human-level error, a good fit")
     else:
         verdict = (f"more data will not help: the train and dev curves have met (gap "
-                   f"{gap:.3g}); what error is left is bias, so try a bigger network or "
-                   "train longer")
+                   f"{gap:.3g}) {train[-1] - human:.3g} above human-level error; that is "
+                   "bias, so try a bigger network or train longer")
     return verdict, helps, gap, gain
 
 
@@ -231,6 +235,7 @@ def learning_curve(
     y_dev: Any = None,
     sizes: Sequence[float] | None = None,
     *,
+    human_level_error: float = 0.0,
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
     time_budget_s: float | None = None,
@@ -245,11 +250,16 @@ def learning_curve(
         X_dev, y_dev: the dev split, handed to a four-argument ``train_fn``.
         sizes: row counts, or fractions in (0, 1] of the training rows; at least five.
             Default: five sizes on a log scale from 1/16 of the rows to all of them.
+        human_level_error: the Bayes-error proxy; curves that meet within the tolerance of
+            it are a good fit (seed 000: "if both are low → good fit"), not bias.
         tolerance: gaps and gains at or below this are noise (as in `diagnose`).
         seed: seeds the subset order.
         time_budget_s: stop before a size whose estimated time (linear in rows, from the
             sizes measured so far) would overrun; skipped sizes are listed in the result.
     """
+    for name, value in (("human_level_error", human_level_error), ("tolerance", tolerance)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise FullcycleError(f"{name} must be a finite number >= 0, got {value!r}")
     X = np.asarray(X_train)
     y = np.asarray(y_train)
     if len(X) != len(y):
@@ -279,13 +289,15 @@ def learning_curve(
 
     # more points than the law's three parameters, or the "fit" is an interpolation
     fit = fit_power_law(done, dev_errors) if len(done) > 3 else None
-    verdict, helps, gap, gain = _verdict(done, train_errors, dev_errors, fit, tolerance)
+    verdict, helps, gap, gain = _verdict(done, train_errors, dev_errors, fit, tolerance,
+                                         human_level_error)
     if len(done) < len(grid):
         verdict += f" (time budget: {len(grid) - len(done)} larger sizes skipped)"
     return LearningCurve(
         sizes=tuple(done), train_errors=tuple(train_errors), dev_errors=tuple(dev_errors),
         fit=fit, verdict=verdict, more_data_helps=helps, gap=gap, predicted_gain_2x=gain,
-        tolerance=tolerance, seconds=tuple(seconds), skipped_sizes=tuple(grid[len(done):]),
+        human_level_error=float(human_level_error), tolerance=float(tolerance),
+        seconds=tuple(seconds), skipped_sizes=tuple(grid[len(done):]),
     )
 
 
@@ -316,5 +328,32 @@ def estimator_train_fn(make_estimator: Callable[[], Any], task: str, X_dev: Any,
         model = make_estimator().fit(X, target)
         return (metric_error(name, task, outputs(model, X), y, from_logits=False),
                 metric_error(name, task, outputs(model, X_dv), y_dv, from_logits=False))
+
+    return train_fn
+
+
+def network_train_fn(make_model: Callable[[], Any], task: str, X_dev: Any, y_dev: Any,
+                     metric: str | None = None, **fit_options: Any) -> TrainFn:
+    """A ``train_fn`` that trains a fresh network per subset with `fullcycle.engine.fit`.
+
+    ``make_model()`` returns a new `nn.Module` (e.g. ``lambda: TabularMLP(n_in, n_out)``);
+    ``fit_options`` go to ``fit`` (epochs, lr, batch_size, l2, early_stopping, ...). Both
+    errors are measured in evaluation mode after training (dropout off, seed 002), so the
+    training error is not inflated by regularization noise.
+    """
+    from fullcycle.engine.evaluate import evaluate
+    from fullcycle.engine.fit import fit
+    from fullcycle.engine.losses import loss_for_task
+
+    options = {"progress": False, **fit_options}
+    dev = (X_dev, y_dev)
+
+    def train_fn(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        name = metric or default_metric(task, y)
+        result = fit(make_model(), (X, y), dev, loss=loss_for_task(task), task=task,
+                     metric=name, **options)
+        train_error = evaluate(result.model, (X, y), task=task, metric=name)["error"]
+        dev_error = evaluate(result.model, dev, task=task, metric=name)["error"]
+        return train_error, dev_error
 
     return train_fn

@@ -64,6 +64,15 @@ def test_more_data_does_not_help_when_train_and_dev_have_met() -> None:
     assert "curves have met" in curve.verdict and "bigger network" in curve.verdict
 
 
+def test_curves_that_meet_at_human_level_are_a_good_fit_not_bias() -> None:
+    X, y = _data()
+    curve = learning_curve(_synthetic(lambda m: 0.051 + m ** -1.0, lambda m: 0.05), X, y,
+                           human_level_error=0.05)
+    assert not curve.more_data_helps
+    assert "a good fit" in curve.verdict and "bigger network" not in curve.verdict
+    assert curve.human_level_error == 0.05
+
+
 def test_more_data_helps_little_when_the_dev_curve_has_flattened() -> None:
     X, y = _data()
     curve = learning_curve(_synthetic(lambda m: 0.2 + 50.0 * m ** -2.0), X, y)
@@ -159,6 +168,38 @@ def test_result_is_json_able_with_the_contract_keys() -> None:
     ],
 )
 def test_bad_sizes_are_refused(kwargs, message) -> None:
+    X, y = _data()
+    with pytest.raises(FullcycleError, match=message):
+        learning_curve(_synthetic(lambda m: 0.1), X, y, **kwargs)
+
+
+def test_network_learning_curve_trains_a_fresh_net_per_size() -> None:
+    from fullcycle.diagnose.learning_curves import network_train_fn
+    from fullcycle.models.mlp import TabularMLP
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(500, 2)).astype(np.float32)
+    y = (X[:, 0] ** 2 + X[:, 1] ** 2 < 1.2).astype(np.float32)  # a disc: needs a hidden layer
+    made: list[TabularMLP] = []
+
+    def make_model() -> TabularMLP:
+        made.append(TabularMLP(2, 1, hidden=[16]))
+        return made[-1]
+
+    train_fn = network_train_fn(make_model, "binary", X[400:], y[400:], "accuracy",
+                                epochs=8, lr=1e-2, batch_size=32)
+    curve = learning_curve(train_fn, X[:400], y[:400], sizes=[25, 50, 100, 200, 400])
+    assert len(made) == 5 and len({id(m) for m in made}) == 5
+    assert curve.dev_errors[-1] < curve.dev_errors[0]
+    assert curve.dev_errors[-1] < 0.2  # the network learns the disc with 400 rows
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"tolerance": -0.1}, "tolerance must be"),
+     ({"human_level_error": float("nan")}, "human_level_error must be")],
+)
+def test_bad_tolerance_or_human_error_is_refused(kwargs, message) -> None:
     X, y = _data()
     with pytest.raises(FullcycleError, match=message):
         learning_curve(_synthetic(lambda m: 0.1), X, y, **kwargs)
