@@ -162,6 +162,7 @@ def baselines(
     y_dev: Any,
     metric: str | None = None,
     *,
+    train_dev: tuple[Any, Any] | None = None,
     categorical: Sequence[tuple[int, int]] = (),
     max_rows: int = MAX_LINEAR_ROWS,
     seed: int = 0,
@@ -175,6 +176,8 @@ def baselines(
             (n, L) 0/1 matrix with NaN for a missing label).
         metric: a `fullcycle.metrics` name; the task's default (seed 003's single number)
             when omitted.
+        train_dev: ``(X, y)`` of the train-dev set (training distribution, not trained on;
+            seed 003) when dev data comes from another distribution; adds its error.
         categorical: (column, cardinality) pairs whose float codes are one-hot encoded for
             the linear model (``Preprocessor.categorical``).
         max_rows: the linear model is fitted on a seeded sample of at most this many rows.
@@ -182,7 +185,8 @@ def baselines(
 
     Returns:
         One dict per baseline, floor first: ``{"name", "model", "metric", "train_error",
-        "dev_error", "train_rows", "fit_seconds", "description"}``.
+        "train_dev_error" (None without a train-dev set), "dev_error", "train_rows",
+        "fit_seconds", "description"}``.
     """
     if task not in TASKS:
         raise FullcycleError(f"unknown task {task!r}; use one of: {', '.join(TASKS)}")
@@ -195,21 +199,40 @@ def baselines(
                              f"{X_dv.shape[1]}; transform both with the same preprocessor")
     y_tr = _as_target("y_train", task, y_train, len(X_tr))
     y_dv = _as_target("y_dev", task, y_dev, len(X_dv))
+    held_out = [("dev_error", X_dv, y_dv)]
+    if train_dev is not None and len(train_dev[0]) > 0:
+        X_td = _as_2d("X_train_dev", train_dev[0])
+        held_out.append(("train_dev_error", X_td,
+                         _as_target("y_train_dev", task, train_dev[1], len(X_td))))
+    for column, cardinality in categorical:
+        if not 0 <= column < X_tr.shape[1] or cardinality < 1:
+            raise FullcycleError(f"categorical column {column} (cardinality {cardinality}) is "
+                                 f"outside the {X_tr.shape[1]} feature columns; pass (column "
+                                 "index, number of categories)")
+    if max_rows < 1:
+        raise FullcycleError(f"max_rows must be a positive number of rows, got {max_rows}")
     metric = metric or default_metric(task, y_tr)
-    n_classes = int(max(y_tr.max(), y_dv.max())) + 1 if task == "multiclass" else 2
+    n_classes = 2
+    if task == "multiclass":
+        n_classes = int(max(y_tr.max(), *(y.max() for _, _, y in held_out))) + 1
 
-    def errors(predict: Any, X_fit: np.ndarray, y_fit: np.ndarray) -> tuple[float, float]:
-        return (metric_error(metric, task, predict(X_fit), y_fit, from_logits=False),
-                metric_error(metric, task, predict(X_dv), y_dv, from_logits=False))
+    def errors(predict: Any, X_fit: np.ndarray, y_fit: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "train_error": metric_error(metric, task, predict(X_fit), y_fit, from_logits=False),
+            "train_dev_error": None,
+        }
+        for key, X_h, y_h in held_out:
+            out[key] = metric_error(metric, task, predict(X_h), y_h, from_logits=False)
+        return out
 
     results: list[dict[str, Any]] = []
     start = time.perf_counter()
     prior = _majority(task, y_tr, n_classes)
-    train_err, dev_err = errors(lambda Z: _constant(prior, len(Z)), X_tr, y_tr)
+    measured = errors(lambda Z: _constant(prior, len(Z)), X_tr, y_tr)
     floor = "mean" if task == "regression" else "majority"
     results.append({
-        "name": floor, "model": "constant", "metric": metric,
-        "train_error": train_err, "dev_error": dev_err, "train_rows": len(X_tr),
+        "name": floor, "model": "constant", "metric": metric, **measured,
+        "train_rows": len(X_tr),
         "fit_seconds": time.perf_counter() - start,
         "description": ("predicts the training mean for every row" if floor == "mean" else
                         "predicts the training class frequencies for every row"),
@@ -223,11 +246,11 @@ def baselines(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         predict = _fit_linear(task, X_fit, y_fit, n_classes, categorical, seed)
-    train_err, dev_err = errors(predict, X_fit, y_fit)
+    measured = errors(predict, X_fit, y_fit)
     name = "Ridge" if task == "regression" else "LogisticRegression"
     results.append({
-        "name": "linear", "model": name, "metric": metric,
-        "train_error": train_err, "dev_error": dev_err, "train_rows": len(rows),
+        "name": "linear", "model": name, "metric": metric, **measured,
+        "train_rows": len(rows),
         "fit_seconds": time.perf_counter() - start,
         "description": (f"scikit-learn {name}"
                         + (" per label" if task == "multilabel" else "")

@@ -129,3 +129,23 @@ def test_empty_dev_set_is_refused() -> None:
     with pytest.raises(FullcycleError, match="non-empty training and dev set"):
         baselines("binary", np.zeros((4, 2)), np.array([0, 1, 0, 1]), np.zeros((0, 2)),
                   np.zeros(0))
+
+
+def test_train_dev_error_separates_mismatch_for_the_linear_baseline() -> None:
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(600, 3))
+    y = (X[:, 0] > 0).astype(float)
+    X_shift = X[400:] + np.array([0.0, 3.0, 0.0])
+    y_shift = (X_shift[:, 0] + X_shift[:, 1] > 1.5).astype(float)  # another rule there
+    res = _by_name(baselines("binary", X[:300], y[:300], X_shift, y_shift, "accuracy",
+                             train_dev=(X[300:400], y[300:400])))
+    linear = res["linear"]
+    assert linear["train_dev_error"] < 0.1 < linear["dev_error"]
+    no_td = baselines("binary", X[:300], y[:300], X_shift, y_shift, "accuracy")
+    assert all(r["train_dev_error"] is None for r in no_td)
+
+
+def test_categorical_column_outside_the_features_is_refused() -> None:
+    with pytest.raises(FullcycleError, match="categorical column 5"):
+        baselines("binary", np.zeros((4, 2)), np.array([0, 1, 0, 1]), np.zeros((2, 2)),
+                  np.array([0, 1]), categorical=[(5, 3)])
