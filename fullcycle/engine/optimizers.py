@@ -8,7 +8,7 @@
 ``adamw``       Adam with decoupled weight decay (Loshchilov & Hutter, 2019)
 ==============  ===============================================================  =========
 
-Torch's SGD momentum is ``v = μ v + (1 − dampening) dW``: with ``dampening = 1 − β`` it is
+Torch's SGD momentum is ``v = μ v + (1 − dampening) dW``: with ``μ = dampening = β`` it is
 the seeds' exponentially weighted average, except that torch starts the buffer at ``dW``
 rather than at 0 ("dampening is applied starting at the second step"). `SeedMomentum`
 starts every buffer at zero, so the first step is ``α (1 − β) dW`` exactly as the seed's
@@ -35,7 +35,7 @@ class SeedMomentum(torch.optim.SGD):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, beta: float = 0.9,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr=lr, momentum=beta, dampening=1.0 - beta,
+        super().__init__(params, lr=lr, momentum=beta, dampening=beta,
                          weight_decay=weight_decay)
         for group in self.param_groups:
             for p in group["params"]:
