@@ -1,0 +1,271 @@
+"""The autopilot: `fc.run` / `fullcycle run` — the whole recipe, one knob at a time.
+
+split → baselines → initial architecture → sanity checks → LR finder → train → diagnose →
+iterate (fix avoidable bias first, then variance, report data mismatch) → test once →
+bundle, summary and report. Every experiment is journaled with what changed, why (the
+diagnosis that led to it), its errors and whether it was kept; a change is kept only when
+the dev error improves and every satisficing constraint holds (seeds 001 and 003).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fullcycle.data.dataset import Prepared, prepare
+from fullcycle.data.load import TableSource
+from fullcycle.data.splits import SplitOptions
+from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.errors import FullcycleError
+from fullcycle.metrics import default_metric
+from fullcycle.models.mlp import initial_architecture
+from fullcycle.recipe import steps
+from fullcycle.recipe.budget import Budget, parse_duration
+from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.moves import DEV_OVERFIT_ACTIONS, MISMATCH_ACTIONS, Decision, propose
+from fullcycle.recipe.outputs import write_outputs
+from fullcycle.recipe.refine import refine_search
+from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
+from fullcycle.recipe.trainer import Outcome, n_outputs, train_config
+from fullcycle.rundir import RunDir
+
+# Share of the budget kept back for the test evaluation, bundle and report.
+FINAL_RESERVE = 0.08
+# Share of the budget the learning curve may use.
+LEARNING_CURVE_SHARE = 0.12
+
+
+@dataclass
+class RunResult:
+    """What `fc.run` returns: the summary written to disk, and the chosen model."""
+
+    summary: dict
+    out: Path
+    model: Any = None
+    prepared: Prepared | None = None
+    decisions: list[Decision] = field(default_factory=list)
+
+
+# Enough optimizer steps for a first fit to converge on small data (where an epoch is a few
+# steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
+TARGET_STEPS = 2000
+MIN_EPOCHS, MAX_INITIAL_EPOCHS = 10, 200
+
+
+def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
+    """(epochs, early-stopping patience) for about TARGET_STEPS optimizer steps."""
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    epochs = min(MAX_INITIAL_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
+    return epochs, max(5, epochs // 8)
+
+
+def choose_batch_size(n_train: int) -> int:
+    """A power of two giving ≳ 50 steps per epoch, between 32 and 512 (seed 003: 64–512)."""
+    size = 32
+    while size < 512 and n_train / (size * 2) >= 50:
+        size *= 2
+    return size
+
+
+class Autopilot:
+    """One run of the recipe; `run()` below is the friendly entry point."""
+
+    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_error: float,
+                 budget: Budget, metric: str, constraints: list[Constraint], seed: int,
+                 hidden: tuple[int, ...] | None, tolerance: float, log: Any,
+                 command: str, config_doc: dict, progress: bool) -> None:
+        self.p, self.rundir, self.human = prepared, rundir, human_error
+        self.budget, self.metric, self.constraints = budget, metric, constraints
+        self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
+        self.progress = progress
+        self.journal = rundir.journal
+        self.run_id = self.journal.start_run(command, config_doc)
+        self.decisions: list[Decision] = []
+        self.experiments: list[dict] = []
+        self.sections: dict[str, Any] = {}
+
+    # ---- bookkeeping ------------------------------------------------------------------------
+    def decide(self, decision: Decision, experiment_id: int | None = None) -> None:
+        self.decisions.append(decision)
+        self.journal.log_decision(self.run_id, decision.kind, decision.observed,
+                                  decision.action, decision.reason, experiment_id)
+        self.log(f"[bold]{decision.kind}[/bold]: {decision.action}")
+
+    def deadline(self, share: float = 1.0) -> float:
+        usable = max(0.0, self.budget.remaining() - FINAL_RESERVE * self.budget.seconds)
+        return time.monotonic() + usable * share
+
+    def time_left(self) -> float:
+        return max(0.0, self.budget.remaining() - FINAL_RESERVE * self.budget.seconds)
+
+    def experiment(self, config: TrainConfig, change: str, reason: str,
+                   best: Outcome | None) -> Outcome:
+        exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
+                                               config.seed, self.p.fingerprint, reason)
+        outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(),
+                               journal=self.journal, experiment_id=exp_id,
+                               progress=self.progress)
+        outcome.experiment_id = exp_id
+        broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
+                                               "params": outcome.n_parameters,
+                                               "train_seconds": outcome.seconds})
+        improved = best is None or outcome.dev_error < best.dev_error
+        kept = improved and not broken
+        self.journal.end_experiment(exp_id, "finished", {**outcome.errors,
+                                                         "seconds": outcome.seconds}, kept)
+        self.experiments.append({
+            "id": exp_id, "change": change, "reason": reason, "config": config.describe(),
+            "train_error": outcome.errors["train"], "train_dev_error": outcome.errors["train_dev"],
+            "dev_error": outcome.errors["dev"], "kept": kept, "seconds": round(outcome.seconds, 2),
+            "best_epoch": outcome.best_epoch, "params": outcome.n_parameters,
+            "latency_ms": round(outcome.latency_ms, 4), "violations": broken,
+            "stopped_by_deadline": outcome.stopped_by_deadline,
+        })
+        verdict = "kept" if kept else ("breaks " + "; ".join(broken) if broken
+                                       else "not kept (dev error did not improve)")
+        self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
+                 f"{outcome.errors['dev']:.4g} → {verdict}")
+        return outcome
+
+    def diagnosis_of(self, outcome: Outcome, test_error: float | None = None) -> Diagnosis:
+        return diagnose(outcome.errors["train"], outcome.errors["dev"], self.human,
+                        outcome.errors["train_dev"], test_error, tolerance=self.tolerance)
+
+    # ---- the flow -----------------------------------------------------------------------------
+    def initial_config(self) -> TrainConfig:
+        n_train = len(self.p.X["train"])
+        arch = initial_architecture(self.p.preprocessor.n_features, n_outputs(self.p), n_train)
+        hidden = self.hidden or tuple(arch.hidden)
+        batch_size = choose_batch_size(n_train)
+        epochs, patience = choose_epochs(n_train, batch_size)
+        config = TrainConfig(hidden=tuple(hidden), batch_size=batch_size, epochs=epochs,
+                             patience=patience, seed=self.seed)
+        self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
+        self.decide(Decision("architecture", arch.to_dict(),
+                             f"start with hidden {','.join(map(str, hidden))}, "
+                             f"batch {config.batch_size}",
+                             arch.reason if not self.hidden else "hidden sizes given by the user"))
+        return config
+
+    def iterate(self, best: Outcome) -> Outcome:
+        tried: set[str] = set()
+        while self.time_left() > max(1.0, 0.5 * best.seconds):
+            found = self.diagnosis_of(best)
+            gaps = {k: v or 0.0 for k, v in found.gaps().items()}
+            moves = propose(found.primary_problem, gaps, best.config, tried, self.tolerance,
+                            len(self.p.X["train"]))
+            if not moves:
+                self.decide(Decision("search", found.to_dict(),
+                                     "random search around the best configuration",
+                                     "the recipe's one-knob moves are spent (primary problem: "
+                                     f"{found.primary_problem}); seed 000: random search on "
+                                     "the right scales, coarse to fine"))
+                return refine_search(self, best)
+            move = moves[0]
+            tried.add(move.key)
+            self.decide(Decision("experiment", {"primary_problem": found.primary_problem,
+                                                **gaps}, move.change, move.reason))
+            outcome = self.experiment(move.config, move.change, move.reason, best)
+            if self.experiments[-1]["kept"]:
+                best = outcome
+        else:
+            self.decide(Decision("stop", {"seconds_left": self.budget.remaining()},
+                                 "time budget spent", "the run keeps to its --budget"))
+        return best
+
+    def execute(self) -> RunResult:
+        p = self.p
+        self.log(f"{p.task} on {', '.join(p.targets)}: {p.sizes()}  metric: {self.metric}")
+        self.decide(Decision("split", {"sizes": p.sizes(), "strategy": p.split.strategy},
+                             f"{p.split.strategy} split {p.sizes()}",
+                             "the seeds' rule: 60/20/20 for small data, dev and test capped "
+                             "near 10,000 rows"))
+        base_rows, decision = steps.run_baselines(p, self.metric, self.seed)
+        self.sections["baselines"] = base_rows
+        self.decide(decision)
+        config = self.initial_config()
+        checks, decision = steps.run_sanity_checks(p, config, self.seed)
+        self.sections["checks"] = checks
+        self.decide(decision)
+        curve, lr, decision = steps.run_lr_finder(p, config, self.seed)
+        self.sections["lr_finder"] = curve
+        self.decide(decision)
+        config = config.with_changes(lr=lr)
+        best = self.experiment(config, "initial architecture",
+                               "the seeds' first network: one hidden layer between input and "
+                               "output sizes, Adam, the LR finder's rate", None)
+        lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
+        curve_doc, decision = steps.run_learning_curve(p, best.config, self.metric, lc_seconds)
+        if decision is not None:
+            self.sections["learning_curve"] = curve_doc
+            self.decide(decision)
+        best = self.iterate(best)
+        return self.finish(best)
+
+    def finish(self, best: Outcome) -> RunResult:
+        value, error = steps.test_error(self.p, best.model, self.metric)
+        found = self.diagnosis_of(best, test_error=error)
+        recommendations = list(found.next_actions)
+        if found.primary_problem == "data_mismatch":
+            recommendations = MISMATCH_ACTIONS + recommendations
+        if found.primary_problem == "dev_overfit":
+            recommendations = DEV_OVERFIT_ACTIONS + recommendations
+        curve = self.sections.get("learning_curve") or {}
+        if found.primary_problem == "variance" and curve.get("more_data_helps"):
+            recommendations.insert(0, "get more training data: the learning curve still falls")
+        self.decide(Decision("diagnosis", found.to_dict(), found.primary_problem,
+                             "; ".join(recommendations[:3]) or "no gap above tolerance",
+                             recommendations))
+        summary = write_outputs(self, best, found, value, error, recommendations)
+        self.journal.end_run(self.run_id)
+        return RunResult(summary=summary, out=self.rundir.path, model=best.model,
+                         prepared=self.p, decisions=self.decisions)
+
+
+def run(data: TableSource, target: str | list[str], *, out: str | Path | None = None,
+        human_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
+        satisfice: str | None = None, dev_data: TableSource | None = None,
+        task: str | None = None, split: SplitOptions | None = None,
+        hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
+        drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
+        seed: int = 0, progress: bool = False, log: Any = None) -> RunResult:
+    """Run the whole recipe on a table and write a run directory (see module docstring).
+
+    `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
+    error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
+    """
+    seconds = parse_duration(budget)
+    clock = Budget(seconds)
+    constraints = parse_constraints(satisfice)
+    if human_error < 0:
+        raise FullcycleError("--human-error must be 0 or more (an error rate, e.g. 0.01)")
+    options = split or SplitOptions(seed=seed)
+    prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
+                       ignore=ignore, drop_missing_target=drop_missing_target)
+    chosen = metric or default_metric(prepared.task, prepared.y["train"])
+    from fullcycle.metrics import METRICS
+
+    if chosen not in METRICS:
+        raise FullcycleError(f"unknown metric {chosen!r}; use one of: {', '.join(METRICS)}")
+    name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
+    rundir = RunDir(out or Path("runs") / name)
+    prepared.save(rundir.path)
+    doc = {"data": str(data) if not hasattr(data, "columns") else "DataFrame",
+           "target": target, "human_error": human_error, "budget_s": seconds,
+           "metric": chosen, "satisfice": satisfice, "seed": seed}
+    pilot = Autopilot(prepared, rundir, human_error=human_error, budget=clock, metric=chosen,
+                      constraints=constraints, seed=seed,
+                      hidden=tuple(hidden) if hidden else None, tolerance=tolerance,
+                      log=log or (lambda *_: None), command="run", config_doc=doc,
+                      progress=progress)
+    try:
+        result = pilot.execute()
+    except BaseException:
+        pilot.journal.end_run(pilot.run_id, "failed")
+        raise
+    result.summary["seconds"] = round(clock.elapsed(), 2)
+    rundir.update_summary(seconds=result.summary["seconds"])
+    return result

@@ -1,0 +1,47 @@
+"""The time budget of a run: parsed from "5m", kept with a monotonic clock."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from fullcycle.errors import FullcycleError
+
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds in "90", "90s", "5m", "1.5h"; a clear error otherwise."""
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", str(text).lower())
+        if not match or (match.group(2) and match.group(2) not in _UNITS):
+            raise FullcycleError(
+                f"--budget {text!r} is not a duration; write e.g. 300s, 5m or 1h"
+            )
+        seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "s", 1)
+    if seconds <= 0:
+        raise FullcycleError("--budget must be positive, e.g. 5m")
+    return seconds
+
+
+class Budget:
+    """Wall-clock budget; `remaining()` never goes below zero."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - self.elapsed())
+
+    def fraction_left(self) -> float:
+        return self.remaining() / self.seconds
+
+    def deadline(self, share: float = 1.0) -> float:
+        """A monotonic time by which a step given `share` of what remains must end."""
+        return time.monotonic() + self.remaining() * share

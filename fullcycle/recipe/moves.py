@@ -1,0 +1,151 @@
+"""The recipe's next moves, one knob each, as data.
+
+Seed 002 ("Basic recipe for machine learning") and seed 003 ("Orthogonalization"): first
+ask whether the training error is high (avoidable bias) — then try a bigger network,
+training longer, a better optimizer; once it is low, ask whether the dev error is high
+(variance) — then more data, regularization (dropout, L2), batch norm; a dev error that
+the train-dev error does not explain is data mismatch — error analysis and making training
+data more like dev, not a knob to turn here. Each move changes exactly one knob so that its
+effect can be read off the dev metric (seed 001: "one knob per experiment").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fullcycle.recipe.config import TrainConfig
+
+MAX_WIDTH = 1024
+MAX_LAYERS = 4
+MAX_EPOCHS = 400
+# L2 tried on a log scale (seed 002: search λ on a log scale), one decade per move. The cost
+# adds λ/(2m)·Σ‖W‖², so the weight decay each step applies is λ/m: the ladder is stated in
+# λ/m and multiplied by the number of training examples m.
+L2_PER_EXAMPLE_LADDER = (1e-5, 1e-4, 1e-3, 1e-2)
+# Dropout schedule (seed 002 / PRODUCT.md): first before the last linear layer at 0.25, then
+# 0.5 there, then on the earlier layers too.
+DROPOUT_LAST = (0.25, 0.5)
+DROPOUT_EARLIER = 0.25
+
+BIAS = "avoidable_bias"
+VARIANCE = "variance"
+
+
+@dataclass(frozen=True)
+class Move:
+    """One experiment the recipe proposes: the knob, the new configuration, and why."""
+
+    key: str  # identifies the move so that it is not repeated
+    family: str  # avoidable_bias | variance
+    change: str  # what changes, in words
+    config: TrainConfig
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the recipe saw, what it will do, and why — journaled and shown, never hidden."""
+
+    kind: str
+    observed: dict
+    action: str
+    reason: str
+    recommendations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "observed": self.observed, "action": self.action,
+                "reason": self.reason, "recommendations": list(self.recommendations)}
+
+
+def bias_moves(config: TrainConfig) -> list[Move]:
+    """Bigger network, train longer, better optimizer — in the seeds' order."""
+    moves = []
+    if max(config.hidden) < MAX_WIDTH:
+        wider = tuple(min(MAX_WIDTH, max(8, w * 2)) for w in config.hidden)
+        moves.append(Move(f"wider:{wider}", BIAS, f"wider: hidden {_h(config.hidden)} → "
+                          f"{_h(wider)}", config.with_changes(hidden=wider)))
+    if len(config.hidden) < MAX_LAYERS:
+        deeper = (*config.hidden, config.hidden[-1])
+        dropout = config.dropout_per_layer()
+        moves.append(Move(f"deeper:{deeper}", BIAS, f"deeper: hidden {_h(config.hidden)} → "
+                          f"{_h(deeper)}",
+                          config.with_changes(hidden=deeper,
+                                              dropout=tuple([*dropout[:-1], 0.0, dropout[-1]])
+                                              if any(dropout) else ())))
+    if config.epochs < MAX_EPOCHS:
+        longer = min(MAX_EPOCHS, config.epochs * 2)
+        moves.append(Move(f"longer:{longer}", BIAS, f"train longer: {config.epochs} → "
+                          f"{longer} epochs",
+                          config.with_changes(epochs=longer, patience=config.patience * 2)))
+    if config.optimizer != "adam":
+        moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
+                          config.with_changes(optimizer="adam")))
+    if any(config.dropout) or config.l2:
+        moves.append(Move(f"less-regularization:{config.l2}:{config.dropout}", BIAS,
+                          "remove regularization (it may be holding the fit back)",
+                          config.with_changes(dropout=(), l2=0.0)))
+    return moves
+
+
+def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
+    """Regularization in the seeds' order: dropout late then early, L2 on a log scale, BN."""
+    moves = []
+    rates = config.dropout_per_layer()
+    for rate in DROPOUT_LAST:
+        if rates[-1] < rate:
+            new = tuple([*rates[:-1], rate])
+            moves.append(Move(f"dropout-last:{rate}", VARIANCE,
+                              f"dropout {rate} before the last linear layer",
+                              config.with_changes(dropout=new)))
+            break
+    if len(rates) > 1 and rates[-1] >= DROPOUT_LAST[0] and min(rates[:-1]) < DROPOUT_EARLIER:
+        new = tuple([max(r, DROPOUT_EARLIER) for r in rates[:-1]] + [rates[-1]])
+        moves.append(Move("dropout-earlier", VARIANCE,
+                          f"dropout {DROPOUT_EARLIER} on the earlier layers too",
+                          config.with_changes(dropout=new)))
+    ladder = [v * max(1, n_train) for v in L2_PER_EXAMPLE_LADDER]
+    next_l2 = next((v for v in ladder if v > config.l2 * 1.0001), None)
+    if next_l2 is not None:
+        moves.append(Move(f"l2:{next_l2:.3g}", VARIANCE,
+                          f"L2 λ {config.l2:.3g} → {next_l2:.3g} (λ/m {next_l2 / n_train:.0e})",
+                          config.with_changes(l2=next_l2)))
+    if not config.batch_norm:
+        moves.append(Move("batch-norm", VARIANCE, "batch norm after each hidden layer",
+                          config.with_changes(batch_norm=True)))
+    return moves
+
+
+def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: set[str],
+            tolerance: float, n_train: int) -> list[Move]:
+    """Untried moves for the primary problem first, then for the other one if it is real.
+
+    `gaps` holds the diagnosis' avoidable_bias and variance. A move key already in `tried`
+    is never proposed again.
+    """
+    families = []
+    if primary in (BIAS, VARIANCE):
+        families.append(primary)
+        other = VARIANCE if primary == BIAS else BIAS
+        if gaps.get(other, 0.0) > tolerance:
+            families.append(other)
+    out = []
+    for family in families:
+        candidates = (bias_moves(config) if family == BIAS
+                      else variance_moves(config, n_train))
+        reason = (f"{family.replace('_', ' ')} {gaps.get(family, 0.0):.3f} is "
+                  f"{'the largest gap' if family == primary else 'still above tolerance'}")
+        out += [Move(m.key, m.family, m.change, m.config, reason)
+                for m in candidates if m.key not in tried]
+    return out
+
+
+MISMATCH_ACTIONS = [
+    "carry out manual error analysis to understand how train-dev and dev differ",
+    "make training data more similar to dev/test (collect more of it, or synthesize it)",
+    "move more of the target-distribution data into training (keep dev/test from it)",
+]
+DEV_OVERFIT_ACTIONS = ["get a bigger dev set: the dev set has been overfit by tuning"]
+
+
+def _h(hidden: tuple[int, ...]) -> str:
+    return ",".join(map(str, hidden))

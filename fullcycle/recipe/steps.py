@@ -1,0 +1,119 @@
+"""The recipe's measuring steps before and around training, each bounded in time.
+
+Baselines, sanity checks, the LR finder and the learning curve: each returns plain,
+JSON-able results plus a `Decision` saying what it means for the run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from fullcycle.data.dataset import Prepared
+from fullcycle.diagnose.baselines import baselines
+from fullcycle.diagnose.learning_curves import learning_curve
+from fullcycle.engine.losses import loss_for_task
+from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.moves import Decision
+from fullcycle.recipe.trainer import build_model, split_error, train_config
+
+DEFAULT_LR = 1e-3
+
+
+def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
+    """Majority / mean and a linear model, errors in the target's units (seed 001 step 2)."""
+    rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"], prepared.X["dev"],
+                     prepared.y["dev"], metric, categorical=prepared.preprocessor.categorical,
+                     seed=seed)
+    if metric in ("rmse", "mae"):
+        for row in rows:
+            row["train_error"] *= prepared.error_scale
+            row["dev_error"] *= prepared.error_scale
+    best = min(rows, key=lambda r: r["dev_error"])
+    decision = Decision(
+        "baselines", {r["name"]: r["dev_error"] for r in rows},
+        f"floor set: best simple model is {best['name']} (dev error {best['dev_error']:.4g})",
+        "every later number is compared with a simple baseline first (seed 001, step 2)")
+    return rows, decision
+
+
+def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
+                      ) -> tuple[list[dict], Decision]:
+    """The sanity-check suite on the initial network, before any long training."""
+    from fullcycle.checks.suite import run_checks
+
+    model = build_model(prepared, config)
+    results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
+                         loss=loss_for_task(prepared.task), task=prepared.task, seed=seed)
+    rows = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results]
+    failed = [r["name"] for r in rows if r["status"] == "fail"]
+    warned = [r["name"] for r in rows if r["status"] == "warn"]
+    action = ("all checks pass" if not failed and not warned else
+              f"failed: {', '.join(failed) or '-'}; warnings: {', '.join(warned) or '-'}")
+    return rows, Decision("checks", {r["name"]: r["status"] for r in rows}, action,
+                          "sanity checks before spending compute (seed 001, step 4)")
+
+
+def run_lr_finder(prepared: Prepared, config: TrainConfig, seed: int
+                  ) -> tuple[dict | None, float, Decision]:
+    """The LR finder's curve and suggestion; falls back to Adam's default on a bad curve."""
+    from fullcycle.checks.lr_finder import lr_find
+
+    model = build_model(prepared, config)
+    result = lr_find(model, (prepared.X["train"], prepared.y["train"]),
+                     loss=loss_for_task(prepared.task), batch_size=config.batch_size,
+                     seed=seed)
+    suggested = getattr(result, "suggested_lr", None)
+    curve = {"lrs": [float(x) for x in result.lrs], "losses": [float(x) for x in result.losses],
+             "suggested_lr": suggested}
+    if suggested is None or not math.isfinite(suggested) or not 1e-6 <= suggested <= 1.0:
+        return curve, DEFAULT_LR, Decision(
+            "lr_finder", {"suggested_lr": suggested}, f"use lr {DEFAULT_LR:g}",
+            "the LR finder gave no usable suggestion; Adam's default rate is a safe start")
+    return curve, float(suggested), Decision(
+        "lr_finder", {"suggested_lr": suggested}, f"use lr {suggested:.3g}",
+        "a little to the right of the steepest descent of the smoothed loss (seed 001)")
+
+
+def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
+                       seconds: float) -> tuple[dict | None, Decision | None]:
+    """Dev and train error at growing training-set sizes, within `seconds`."""
+    if seconds < 1.0 or len(prepared.X["train"]) < 80:
+        return None, None
+    deadline_at = time.monotonic() + seconds
+    short = config.with_changes(epochs=max(5, config.epochs // 2))
+
+    def train_fn(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        share = max(1.0, deadline_at - time.monotonic()) / 2
+        outcome = train_config(prepared, short, metric=metric,
+                               deadline=time.monotonic() + share, train_data=(X, y))
+        return float(outcome.errors["train"]), float(outcome.errors["dev"])
+
+    curve = learning_curve(train_fn, prepared.X["train"], prepared.y["train"],
+                           time_budget_s=seconds, seed=config.seed)
+    data = curve.to_dict()
+    return data, Decision("learning_curve", {"sizes": data["sizes"],
+                                             "dev_errors": data["dev_errors"]},
+                          "more data would help" if curve.more_data_helps
+                          else "more data is unlikely to help much", curve.verdict)
+
+
+def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
+    from fullcycle.engine.evaluate import predict
+
+    return predict(model, torch.from_numpy(X))
+
+
+def test_error(prepared: Prepared, model: torch.nn.Module, metric: str) -> tuple[float, float]:
+    """The one access to the locked test split (seed 003: one unbiased final estimate)."""
+    X, y = prepared.test("final evaluation of the chosen model")
+    value, error = split_error(prepared, model, metric, X, y)
+    return float(value), float(error)
+
+
+def describe(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
