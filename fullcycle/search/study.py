@@ -113,8 +113,9 @@ def search(
         plan = read_plan(st, name)
         _check_fingerprint(plan, fingerprint, name)
     else:
-        plan = _start_or_resume(st, name, trials, budget_s, fine_fraction, sampler, pruner,
-                                seed, fingerprint, base_config, space)
+        plan = open_study(st, name, trials=trials, budget_s=budget_s,
+                          fine_fraction=fine_fraction, sampler=sampler, pruner=pruner, seed=seed,
+                          data_fingerprint=fingerprint, base_config=base_config, space=space)
     say = log or (_console_log() if progress else None)
     if say is not None:
         say(_plan_line(name, plan, workers, _redact(url)))
@@ -144,11 +145,17 @@ def search(
     return result
 
 
-def _start_or_resume(st: Any, name: str, trials: int | None, budget_s: float | None,
-                     fine_fraction: float, sampler: str, pruner: str, seed: int | None,
-                     fingerprint: str | None, base_config: dict[str, Any] | None,
-                     space: Callable[..., Any]) -> Plan:
-    """Create the study with its plan, or load it and check that the call still matches."""
+def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float | None = None,
+               fine_fraction: float = FINE_FRACTION, sampler: str = "random",
+               pruner: str = "median", seed: int | None = 0,
+               data_fingerprint: str | None = None, base_config: dict[str, Any] | None = None,
+               space: Callable[..., Any] = default_space) -> Plan:
+    """Create study `name` in storage `st` with its plan, or load it to resume.
+
+    Resuming checks that the data and the trial count still match the study (one-line
+    errors name the fix) and restarts the time budget from now.
+    """
+    fingerprint = data_fingerprint
     space_name = getattr(space, "__qualname__", type(space).__name__)
     fresh = make_plan(trials, budget_s, fine_fraction=fine_fraction, sampler=sampler,
                       pruner=pruner, seed=seed, data_fingerprint=fingerprint,
@@ -228,7 +235,7 @@ def _console_log() -> Log:
     from rich.console import Console
 
     console = Console(highlight=False)
-    return console.print
+    return lambda text: console.print(text, markup=False)
 
 
 def _plan_line(name: str, plan: Plan, workers: int, url: str) -> str:

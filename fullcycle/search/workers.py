@@ -16,6 +16,7 @@ finished trials (complete or pruned), so a crash never loses or double-counts on
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import os
@@ -80,6 +81,19 @@ class TrialReport:
 
 class _Surplus(Exception):
     """A trial another worker's trial made unnecessary (the round already has its count)."""
+
+
+class _QuietSurplus(logging.Filter):
+    """Keep Optuna from logging a surplus trial as an error: it is the expected outcome."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return "_Surplus" not in text and "failed with value None" not in text
+
+
+_optimize_logger = logging.getLogger("optuna.study._optimize")
+if not any(isinstance(f, _QuietSurplus) for f in _optimize_logger.filters):
+    _optimize_logger.addFilter(_QuietSurplus())
 
 
 @dataclass
