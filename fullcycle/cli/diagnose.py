@@ -104,30 +104,40 @@ def _render(d: Diagnosis, as_percent: bool, console: Console) -> None:
         console.print(f"[dim]note:[/dim] {note}")
 
 
-@app.command("diagnose")
+_EXAMPLES = (
+    "Examples: fullcycle diagnose --train-error 1% --dev-error 11%  ·  "
+    "fullcycle diagnose --human-error 0 --train-error 1% --train-dev-error 1.5% "
+    "--dev-error 10% --json"
+)
+
+
+@app.command("diagnose", epilog=_EXAMPLES)
 def diagnose_command(
     train_error: str | None = typer.Option(
-        None, "--train-error", help="Training error, e.g. 0.01 or 1% (required)."
+        None, "--train-error", metavar="ERROR", help="Training error, e.g. 0.01 or 1% (required)."
     ),
     dev_error: str | None = typer.Option(
-        None, "--dev-error", help="Dev error, e.g. 0.11 or 11% (required)."
+        None, "--dev-error", metavar="ERROR", help="Dev error, e.g. 0.11 or 11% (required)."
     ),
     human_error: str = typer.Option(
-        "0", "--human-error", help="Human-level error, the proxy for Bayes error."
+        "0", "--human-error", metavar="ERROR", help="Human-level error, the Bayes-error proxy."
     ),
     train_dev_error: str | None = typer.Option(
-        None, "--train-dev-error", help="Error on held-out data from the training distribution."
+        None, "--train-dev-error", metavar="ERROR",
+        help="Error on held-out data from the training distribution.",
     ),
-    test_error: str | None = typer.Option(None, "--test-error", help="Test error, measured once."),
+    test_error: str | None = typer.Option(
+        None, "--test-error", metavar="ERROR", help="Test error, measured once."
+    ),
     tolerance: str = typer.Option(
-        str(DEFAULT_TOLERANCE), "--tolerance", help="Gaps at or below this are noise, e.g. 0.5%."
+        str(DEFAULT_TOLERANCE), "--tolerance", metavar="ERROR",
+        help="Gaps at or below this are noise, e.g. 0.5%.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
 
-    Errors are fractions (0.11) or percentages (11%); values above 1 without '%' are read
-    as raw errors such as an RMSE.
+    Errors are fractions (0.11) or percentages (11%); above 1 without '%' is a raw RMSE.
     """
     for flag, text in (("--train-error", train_error), ("--dev-error", dev_error)):
         if text is None:
