@@ -1,0 +1,136 @@
+"""`fullcycle run`: the whole recipe on one data file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fullcycle.cli.app import app
+from fullcycle.cli.common import (
+    DataArg,
+    DevDataOpt,
+    DevSizeOpt,
+    DropMissingOpt,
+    GroupOpt,
+    IgnoreOpt,
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    TargetOpt,
+    TaskOpt,
+    TestSizeOpt,
+    TimeOpt,
+)
+from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.data.splits import SplitOptions
+from fullcycle.errors import FullcycleError
+
+
+def parse_error_rate(text: str | None, flag: str) -> float | None:
+    """An error rate as a fraction (0.01) or a percentage ("1%")."""
+    if text is None:
+        return None
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise FullcycleError(f"{flag} {text!r} is not a number; write e.g. 0.01 or 1%") from None
+    if value < 0:
+        raise FullcycleError(f"{flag} must be 0 or more")
+    return value
+
+
+def parse_hidden(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        sizes = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, e.g. 64,32"
+                             ) from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
+    return sizes
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def print_summary(console: Console, summary: dict) -> None:
+    """The diagnosis and the experiment table, for people."""
+    errors = summary["errors"]
+    table = Table(title=f"{summary['task']} — {summary['metric']['name']} (errors)")
+    for column in ("human", "train", "train-dev", "dev", "test"):
+        table.add_column(column, justify="right")
+    table.add_row(*(_cell(v) for v in (summary["human_level_error"], errors["train"],
+                                       errors.get("train_dev"), errors["dev"], errors["test"])))
+    console.print(table)
+    d = summary["diagnosis"]
+    console.print(f"[bold]diagnosis[/bold]: {d['primary_problem']}  (avoidable bias "
+                  f"{_cell(d['avoidable_bias'])}, variance {_cell(d['variance'])}, "
+                  f"data mismatch {_cell(d['data_mismatch'])}, "
+                  f"dev overfit {_cell(d['dev_overfit'])})")
+    for action in summary.get("recommendations", [])[:4]:
+        console.print(f"  next: {action}")
+    kept = sum(1 for e in summary["experiments"] if e["kept"])
+    console.print(f"{len(summary['experiments'])} experiments, {kept} kept; test set accessed "
+                  f"{summary['test_accesses']} time(s)")
+
+
+@app.command("run")
+def run_command(
+    data: DataArg,
+    target: TargetOpt,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory "
+                                            "(default runs/<data name>).")] = None,
+    human_error: Annotated[str, typer.Option(
+        "--human-error", help="Human-level error, the Bayes-error proxy (0.01 or 1%).")] = "0",
+    budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 5m, 1h.")] = "5m",
+    metric: Annotated[str | None, typer.Option(
+        help="Single evaluation metric: accuracy, f1, f1_macro, auc, log_loss, rmse, mae, r2."
+    )] = None,
+    satisfice: Annotated[str | None, typer.Option(
+        help='Satisficing constraints, e.g. "latency_ms<=100,params<=100000".')] = None,
+    hidden: Annotated[str | None, typer.Option(
+        help="Start from these hidden sizes (e.g. 64,32) instead of the seeds' rule.")] = None,
+    task: TaskOpt = None,
+    dev_data: DevDataOpt = None,
+    dev_size: DevSizeOpt = None,
+    test_size: TestSizeOpt = None,
+    group_column: GroupOpt = None,
+    time_column: TimeOpt = None,
+    ignore: IgnoreOpt = None,
+    drop_missing_target: DropMissingOpt = False,
+    seed: SeedOpt = 0,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the recipe: split, baselines, checks, LR finder, train, diagnose, iterate, test
+    once, report."""
+    from fullcycle.recipe.autopilot import run
+
+    console = quiet_console(quiet, json_output)
+    if seed < 0:
+        raise FullcycleError("--seed must be 0 or more")
+    for value, flag in ((dev_size, "--dev-size"), (test_size, "--test-size")):
+        if value is not None and value <= 0:
+            raise FullcycleError(f"{flag} must be positive (a fraction below 1 or a row count)")
+    result = run(
+        data, target, out=out, human_error=parse_error_rate(human_error, "--human-error") or 0.0,
+        budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
+        split=SplitOptions(dev_size=dev_size, test_size=test_size, group_column=group_column,
+                           time_column=time_column, seed=seed),
+        hidden=parse_hidden(hidden),
+        ignore=[c.strip() for c in ignore.split(",") if c.strip()] if ignore else None,
+        drop_missing_target=drop_missing_target, seed=seed,
+        progress=not (quiet or json_output), log=console.print,
+    )
+    if json_output:
+        emit_json({**result.summary, "out": str(result.out)})
+        return
+    print_summary(console, result.summary)
+    console.print(f"report: {result.out / 'report.html'}")
