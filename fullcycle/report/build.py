@@ -67,6 +67,20 @@ def _plot(draw: Any, *args: Any, **kwargs: Any) -> str | None:
         return None
 
 
+def _diagnose_plot(name: str, *args: Any) -> str | None:
+    """Draw with the diagnosis part's own figure (`fullcycle.diagnose.plots`), if it can.
+
+    The diagnosis owns how its gaps and learning curves look; the report's own plots are the
+    fallback for summaries that lack the fields those figures need.
+    """
+    try:
+        from fullcycle.diagnose import plots as diagnose_plots
+
+        return plots.encode_figure(getattr(diagnose_plots, name)(*args))
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 def _journal_records(run: RunDir) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Loss curves of every journaled experiment that logged epochs, and the decisions."""
     if not run.has(JOURNAL_NAME):
@@ -127,7 +141,7 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
         figures["loss_curves"] = _plot(plots.loss_curves_plot, curves)
     lc = summary.get("learning_curve") or {}
     if lc.get("sizes"):
-        figures["learning_curve"] = _plot(
+        figures["learning_curve"] = _diagnose_plot("learning_curve_figure", lc) or _plot(
             plots.learning_curve_plot,
             lc["sizes"],
             lc.get("train_errors", []),
@@ -135,7 +149,15 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             summary.get("human_level_error"),
         )
     errors = summary.get("errors") or {}
-    if errors.get("train") is not None and errors.get("dev") is not None:
+    diagnosis = summary.get("diagnosis") or {}
+    if diagnosis and errors.get("train") is not None:
+        human = summary.get("human_level_error")
+        figures["gaps"] = _diagnose_plot("bias_variance_figure", diagnosis, human)
+    if (
+        not figures.get("gaps")
+        and errors.get("train") is not None
+        and errors.get("dev") is not None
+    ):
         figures["gaps"] = _plot(plots.gaps_plot, errors, summary.get("human_level_error"))
     balance = _class_balance(summary)
     if balance and task in CLASSIFICATION:
@@ -164,6 +186,32 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             plots.confusion_plot, analysis["confusion_matrix"], analysis["classes"]
         )
     return {key: value for key, value in figures.items() if value}
+
+
+def _search(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The search section: best trial, the ten best finished trials, its own slice plot."""
+    search = summary.get("search")
+    if not isinstance(search, dict) or not search:
+        return None
+    trials = search.get("trials") or search.get("best_trials") or []
+    finished = [
+        t
+        for t in trials
+        if isinstance(t, dict)
+        and t.get("state", "complete") == "complete"
+        and isinstance(t.get("dev_error", t.get("value")), int | float)
+    ]
+    finished.sort(key=lambda t: t.get("dev_error", t.get("value")))
+    plot = None
+    name = search.get("plot")
+    if isinstance(name, str) and run.has(name) and not Path(name).is_absolute():
+        plot = _plot(plots.encode_png_file, run.file(name))
+    return {
+        "best": search.get("best"),
+        "top": finished[:10],
+        "counts": search.get("counts") or {},
+        "plot": plot,
+    }
 
 
 def _environment() -> jinja2.Environment:
@@ -206,6 +254,7 @@ def render_report(run_dir: str | Path) -> str:
         "decisions": decisions,
         "analysis": analysis,
         "figures": _figures(summary, curves, analysis),
+        "search": _search(run, summary),
         "err": lambda value: format_error(value, task),
         "aerr": lambda value: format_error(value, (analysis or {}).get("task", task)),
     }

@@ -47,6 +47,19 @@ def _encode(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def encode_figure(fig: Any) -> str:
+    """A data URI of a bare ``matplotlib.figure.Figure`` (as `fullcycle.diagnose.plots` draws)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def encode_png_file(path: Any) -> str:
+    """A data URI of a PNG another part saved into the run directory."""
+    with open(path, "rb") as handle:
+        return "data:image/png;base64," + base64.b64encode(handle.read()).decode("ascii")
+
+
 def _finite(values: Sequence[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
