@@ -3,11 +3,13 @@
     fullcycle diagnose --train-error 1% --dev-error 11%
     fullcycle diagnose --human-error 0.5% --train-error 1% --train-dev-error 1.5% \\
         --dev-error 10% --json
+    fullcycle diagnose runs/churn            # the errors a run recorded in summary.json
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -17,6 +19,7 @@ from fullcycle.cli.app import app
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
 from fullcycle.errors import FullcycleError
+from fullcycle.rundir import RunDir
 
 _LABELS = {
     "avoidable_bias": "avoidable bias",
@@ -111,16 +114,34 @@ _EXAMPLES = (
 )
 
 
+def _from_run(run_dir: Path) -> dict[str, float | None]:
+    """The errors a run recorded in its summary.json, keyed by flag."""
+    summary = RunDir(run_dir, create=False).read_json("summary.json")
+    errors = summary.get("errors") if isinstance(summary, dict) else None
+    if not isinstance(errors, dict) or errors.get("train") is None or errors.get("dev") is None:
+        raise FullcycleError(f"{run_dir}/summary.json records no train and dev errors; finish "
+                             "the run first or pass --train-error and --dev-error")
+    return {
+        "--train-error": errors.get("train"), "--dev-error": errors.get("dev"),
+        "--train-dev-error": errors.get("train_dev"), "--test-error": errors.get("test"),
+        "--human-error": summary.get("human_level_error"),
+    }
+
+
 @app.command("diagnose", epilog=_EXAMPLES)
 def diagnose_command(
+    run_dir: Path | None = typer.Argument(
+        None, metavar="[RUN_DIR]", help="A run directory: read its errors from summary.json."
+    ),
     train_error: str | None = typer.Option(
         None, "--train-error", metavar="ERROR", help="Training error, e.g. 0.01 or 1% (required)."
     ),
     dev_error: str | None = typer.Option(
         None, "--dev-error", metavar="ERROR", help="Dev error, e.g. 0.11 or 11% (required)."
     ),
-    human_error: str = typer.Option(
-        "0", "--human-error", metavar="ERROR", help="Human-level error, the Bayes-error proxy."
+    human_error: str | None = typer.Option(
+        None, "--human-error", metavar="ERROR", help="Human-level error, the Bayes-error proxy "
+        "[default: 0]."
     ),
     train_dev_error: str | None = typer.Option(
         None, "--train-dev-error", metavar="ERROR",
@@ -138,22 +159,26 @@ def diagnose_command(
     """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
 
     Errors are fractions (0.11) or percentages (11%); above 1 without '%' is a raw RMSE.
+    With RUN_DIR the run's recorded errors are used; flags override them.
     """
-    for flag, text in (("--train-error", train_error), ("--dev-error", dev_error)):
-        if text is None:
-            raise FullcycleError(f"{flag} is required; pass the measured error, e.g. {flag} 5%")
-    parsed = {
-        flag: parse_error(flag, text)
-        for flag, text in (
-            ("--train-error", train_error), ("--dev-error", dev_error),
-            ("--human-error", human_error), ("--train-dev-error", train_dev_error),
-            ("--test-error", test_error), ("--tolerance", tolerance),
-        )
+    flags = {
+        "--train-error": train_error, "--dev-error": dev_error, "--human-error": human_error,
+        "--train-dev-error": train_dev_error, "--test-error": test_error,
+        "--tolerance": tolerance,
     }
+    parsed = {flag: parse_error(flag, text) for flag, text in flags.items()}
+    if run_dir is not None:
+        for flag, value in _from_run(run_dir).items():
+            if flags[flag] is None and value is not None:
+                parsed[flag] = (float(value), False)
+    for flag in ("--train-error", "--dev-error"):
+        if parsed[flag][0] is None:
+            raise FullcycleError(f"{flag} is required; pass the measured error, e.g. {flag} 5%, "
+                                 "or a run directory")
     d = diagnose(
         train_error=parsed["--train-error"][0],  # type: ignore[arg-type]
         dev_error=parsed["--dev-error"][0],  # type: ignore[arg-type]
-        human_level_error=parsed["--human-error"][0],  # type: ignore[arg-type]
+        human_level_error=parsed["--human-error"][0] or 0.0,
         train_dev_error=parsed["--train-dev-error"][0],
         test_error=parsed["--test-error"][0],
         tolerance=parsed["--tolerance"][0],  # type: ignore[arg-type]

@@ -88,3 +88,40 @@ def test_parse_error_reads_fractions_and_percentages() -> None:
     assert parse_error("--x", None) == (None, False)
     with pytest.raises(FullcycleError, match="write a fraction like 0.11"):
         parse_error("--x", "%")
+
+
+def _write_summary(directory, summary: dict) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "summary.json").write_text(json.dumps(summary))
+
+
+def test_cli_reads_a_run_directory_and_flags_override_it(cli, tmp_path) -> None:
+    run = tmp_path / "run"
+    _write_summary(run, {"errors": {"train": 0.01, "train_dev": 0.015, "dev": 0.10,
+                                    "test": None}, "human_level_error": 0.0})
+    code, out, err = cli("diagnose", str(run), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["primary_problem"] == "data_mismatch"
+    assert data["train_dev_error"] == 0.015 and data["test_error"] is None
+    code, out, _ = cli("diagnose", str(run), "--train-dev-error", "9%", "--json")
+    assert json.loads(out)["primary_problem"] == "variance"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        ({"task": "binary"}, "records no train and dev errors"),
+        ("{not json", "is corrupt"),
+    ],
+)
+def test_cli_bad_run_directory_is_one_line_exit_2(cli, tmp_path, content, message) -> None:
+    run = tmp_path / "run"
+    if content is not None:
+        run.mkdir()
+        text = content if isinstance(content, str) else json.dumps(content)
+        (run / "summary.json").write_text(text)
+    code, out, err = cli("diagnose", str(run))
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
