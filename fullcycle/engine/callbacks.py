@@ -57,8 +57,9 @@ class NanGuard(Callback):
     Every ``check_every`` batches (and at each epoch's last batch) the epoch's running loss is
     read once: it turns NaN/inf as soon as one batch did, so no batch escapes the check
     even though only a few are synced. It diverges when the running mean exceeds
-    ``divergence_ratio`` × the best epoch's training loss (fastai's LR finder stops at 4× the
-    minimum; a whole epoch's mean is steadier, so a wider 10× margin is used).
+    ``divergence_ratio`` × the lowest of the first batch's loss (the loss at initialization)
+    and the best epoch's training loss (fastai's LR finder stops at 4× the minimum of a
+    smoothed loss; an epoch's running mean is noisier early on, so a wider 10× is used).
 
     On failure: restore the state saved at the start of the epoch (weights, optimizer,
     schedule), multiply the learning rate by ``factor`` (0.1: one order of magnitude, the
@@ -82,7 +83,7 @@ class NanGuard(Callback):
 
     def after_batch(self, loop: TrainingLoop) -> None:
         last = loop.batch_index + 1 == loop.steps_per_epoch
-        if not last and (loop.batch_index + 1) % self.check_every:
+        if not last and (loop.batch_index + 1) % self.check_every and self.reference is not None:
             return
         mean = loop.mean_loss()
         if not math.isfinite(mean):
