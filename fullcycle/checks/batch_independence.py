@@ -1,0 +1,84 @@
+"""Batch independence: an example's output must not depend on the other examples.
+
+A ``view``/``reshape`` that swaps the batch and feature axes, a ``mean``/``softmax`` over
+dimension 0, a transpose forgotten before a matmul — each mixes examples across the batch
+and still trains, a classic silent bug. The check backpropagates one example's output to
+the inputs of the whole batch: the gradient on every other row must be exactly zero.
+
+Batch norm in training mode mixes examples on purpose (it normalizes with batch statistics),
+so it is the stated exception: norm layers are switched to their running statistics here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from fullcycle.checks._common import (
+    CheckResult,
+    as_batch,
+    batch_norm_frozen,
+    clone_model,
+    dropout_off,
+    forward,
+    subsample,
+)
+
+# Autograd gives exact zeros for rows that do not contribute; allow only rounding.
+TOLERANCE = 1e-7
+
+
+def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
+                       seed: int = 0) -> CheckResult:
+    """Check that d output[i] / d input[j] = 0 for j ≠ i, for a few probe examples i.
+
+    ``value`` is the largest share of the gradient that lands on other examples' inputs
+    (0 for an independent model).
+    """
+    inputs, _ = subsample(*as_batch(data), max_examples, seed)
+    n = len(inputs[0])
+    if n < 2:
+        return CheckResult("batch_independence", "warn", None, "needs at least 2 examples to "
+                           "compare; pass a larger batch")
+    copy = batch_norm_frozen(dropout_off(clone_model(model).train()))
+    leaves = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
+    differentiable = [t for t in leaves if t.requires_grad]
+    out = forward(copy, leaves)
+    if not differentiable or not out.requires_grad or out.shape[:1] != (n,):
+        return _cannot_check("the output has no batch dimension of the inputs' size"
+                             if out.ndim == 0 or out.shape[0] != n
+                             else "no floating input reaches the output through autograd")
+    worst, reached = 0.0, False
+    for i in sorted({0, n // 2, n - 1}):
+        grads = torch.autograd.grad(out[i].sum(), differentiable, retain_graph=True,
+                                    allow_unused=True)
+        own, other = 0.0, 0.0
+        for g in grads:
+            if g is None:
+                continue
+            flat = g.reshape(n, -1).double()
+            own += float(flat[i].pow(2).sum())
+            other += float(flat.pow(2).sum()) - float(flat[i].pow(2).sum())
+        if own + other > 0:
+            reached = True
+            worst = max(worst, (other / (own + other)) ** 0.5)
+    if not reached:
+        return _cannot_check("the outputs do not depend on the floating inputs")
+    details = {"rows": n, "probes": sorted({0, n // 2, n - 1})}
+    if worst > TOLERANCE:
+        return CheckResult("batch_independence", "fail", worst, f"an example's output depends "
+                           f"on other examples' inputs ({worst:.2g} of its gradient): a "
+                           "reshape/view or a reduction over the batch dimension mixes "
+                           "examples; check view(n, -1) vs view(-1, n) and dim= of "
+                           "mean/sum/softmax", details)
+    has_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    note = " (batch norm, which mixes on purpose, used its running statistics)" if has_norm else ""
+    return CheckResult("batch_independence", "pass", worst, "each example's output depends "
+                       f"on its own inputs only{note}", details)
+
+
+def _cannot_check(why: str) -> CheckResult:
+    return CheckResult("batch_independence", "warn", None, f"could not check: {why}; make "
+                       "the model return one output row per example")

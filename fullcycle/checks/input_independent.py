@@ -1,0 +1,73 @@
+"""Input-independent baseline: does the model do better with its inputs than without?
+
+Train the same network from the same initialization twice, briefly: once on the real inputs
+and once on inputs set to zero, then compare the two on rows neither saw. The zeroed model
+can only learn the output bias (the class prior, the target mean); if the real inputs do no
+better, the features carry no signal the model can use yet — or the pipeline drops them
+(wrong columns, a scaler that zeroes everything, inputs never passed to ``forward``).
+Seed 001, step 3: "the training inputs simply may not have the right information to predict
+the output".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from fullcycle.checks._common import (
+    CheckResult,
+    as_batch,
+    clone_model,
+    dropout_off,
+    evaluate_loss,
+    resolve_loss,
+    short_training,
+    subsample,
+    take,
+)
+from fullcycle.engine.losses import LossFn
+
+# The real inputs must cut the held-out loss by at least this fraction to count as signal.
+MIN_GAIN = 0.05
+
+
+def input_independent(model: nn.Module, data: Any, loss: str | LossFn, *,
+                      max_examples: int = 1024, steps: int = 150, lr: float = 3e-3,
+                      batch_size: int = 64, seed: int = 0) -> CheckResult:
+    """Compare held-out loss after brief training on real versus zeroed inputs.
+
+    A quarter of the rows (at least 8) is held out. ``value`` is the ratio of held-out
+    losses, real / zeroed: below 0.95 passes, otherwise a warning.
+    """
+    loss_fn = resolve_loss(loss)
+    inputs, y = subsample(*as_batch(data), max_examples, seed)
+    n = len(y)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_held = max(8, n // 4)
+    if n - n_held < 8:
+        return CheckResult("input_independent", "warn", None, f"only {n} rows: give at "
+                           "least 16 to compare real inputs with zeroed ones")
+    (x_fit, y_fit), (x_held, y_held) = take(inputs, y, order[n_held:]), take(
+        inputs, y, order[:n_held])
+    zero_fit = tuple(torch.zeros_like(t) for t in x_fit)
+    zero_held = tuple(torch.zeros_like(t) for t in x_held)
+    losses = {}
+    for kind, fit_x, held_x in (("real", x_fit, x_held), ("zeroed", zero_fit, zero_held)):
+        copy = dropout_off(clone_model(model).train())
+        short_training(copy, fit_x, y_fit, loss_fn, steps=steps, lr=lr,
+                       batch_size=min(batch_size, len(y_fit)), seed=seed)
+        losses[kind] = evaluate_loss(copy, held_x, y_held, loss_fn)
+    real, zeroed = losses["real"], losses["zeroed"]
+    ratio = real / zeroed if zeroed > 0 else (0.0 if real == 0 else float("inf"))
+    details = {"real_loss": real, "zeroed_loss": zeroed, "held_out_rows": n_held,
+               "steps": steps}
+    shown = f"held-out loss {real:.4g} with the inputs, {zeroed:.4g} with zeros"
+    if ratio < 1.0 - MIN_GAIN:
+        return CheckResult("input_independent", "pass", ratio, f"{shown}: the model uses its "
+                           "inputs", details)
+    return CheckResult("input_independent", "warn", ratio, f"{shown}: the real inputs do no "
+                       "better than zeros; they may carry no signal, or the pipeline drops them "
+                       "(check the feature columns, their scaling and that forward uses them)",
+                       details)
