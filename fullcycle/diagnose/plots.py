@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from fullcycle.diagnose.diagnosis import PROBLEMS, Diagnosis
 from fullcycle.diagnose.learning_curves import LearningCurve
+from fullcycle.errors import FullcycleError
 
 _LABELS = {
     "avoidable_bias": "avoidable bias\n(train − human)",
@@ -54,7 +55,12 @@ def bias_variance_figure(diagnosis: Diagnosis | Mapping[str, Any],
     problem is hatched and outlined; a negative gap is drawn grey, going down.
     """
     d = _as_dict(diagnosis)
-    human = float(d["human_level_error"] if human_level_error is None else human_level_error)
+    recorded = d.get("human_level_error")
+    if recorded is not None and human_level_error is not None \
+            and abs(float(recorded) - float(human_level_error)) > 1e-12:
+        raise FullcycleError(f"human_level_error {human_level_error} differs from the "
+                             f"diagnosis's {recorded}; diagnose again with it, or pass None")
+    human = float(recorded if recorded is not None else human_level_error or 0.0)
     gaps = [(name, d[name]) for name in PROBLEMS if d.get(name) is not None]
     if d.get("train_dev_error") is None:
         gaps = [(n, g) for n, g in gaps if n != "data_mismatch"]
@@ -99,7 +105,11 @@ def bias_variance_figure(diagnosis: Diagnosis | Mapping[str, Any],
 
 def bias_variance_chart(diagnosis: Diagnosis | Mapping[str, Any],
                         human_level_error: float | None, path: str | Path) -> Path:
-    """Write `bias_variance_figure` as a PNG at ``path``; returns the path."""
+    """Write `bias_variance_figure` as a PNG at ``path``; returns the path.
+
+    ``human_level_error`` may be None: the diagnosis already records it (it is used when a
+    dict lacks it, and must agree with it otherwise).
+    """
     return _save(bias_variance_figure(diagnosis, human_level_error), path)
 
 

@@ -68,3 +68,10 @@ def test_regression_errors_use_raw_units_on_the_axis(errors) -> None:
     fig = bias_variance_figure(diagnose(train, dev, human))
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "+5.5" in texts and not any("%" in t for t in texts)
+
+
+def test_a_human_error_that_contradicts_the_diagnosis_is_refused(tmp_path) -> None:
+    from fullcycle.errors import FullcycleError
+
+    with pytest.raises(FullcycleError, match="differs from the diagnosis"):
+        bias_variance_chart(diagnose(0.07, 0.10, 0.01), 0.06, tmp_path / "bv.png")
