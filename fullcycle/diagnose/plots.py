@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from fullcycle.diagnose.diagnosis import PROBLEMS, Diagnosis
 from fullcycle.diagnose.learning_curves import LearningCurve
-from fullcycle.errors import FullcycleError
 
 _LABELS = {
     "avoidable_bias": "avoidable bias\n(train − human)",
@@ -58,12 +57,13 @@ def bias_variance_figure(diagnosis: Diagnosis | Mapping[str, Any],
     recorded = d.get("human_level_error")
     if recorded is not None and human_level_error is not None \
             and abs(float(recorded) - float(human_level_error)) > 1e-12:
-        raise FullcycleError(f"human_level_error {human_level_error} differs from the "
-                             f"diagnosis's {recorded}; diagnose again with it, or pass None")
+        # a caller's bug, not a user's: the gaps were computed from the recorded value
+        raise ValueError(f"human_level_error {human_level_error} differs from the "
+                         f"diagnosis's {recorded}; diagnose again with it, or pass None")
     human = float(recorded if recorded is not None else human_level_error or 0.0)
     gaps = [(name, d[name]) for name in PROBLEMS if d.get(name) is not None]
-    if d.get("train_dev_error") is None:
-        gaps = [(n, g) for n, g in gaps if n != "data_mismatch"]
+    # without a train-dev set, variance is dev − train and there is no mismatch bar
+    has_train_dev = d.get("train_dev_error") is not None or d.get("data_mismatch") is not None
     levels = [human]
     for _, gap in gaps:
         levels.append(levels[-1] + float(gap))
@@ -74,7 +74,7 @@ def bias_variance_figure(diagnosis: Diagnosis | Mapping[str, Any],
     ax = fig.add_subplot()
     names = ["human-level\nerror"] + [
         _LABELS[n].replace("train-dev − train", "dev − train")
-        if n == "variance" and d.get("train_dev_error") is None else _LABELS[n]
+        if n == "variance" and not has_train_dev else _LABELS[n]
         for n, _ in gaps
     ]
     ax.bar(0, human, color=_COLORS["human"], edgecolor="black", linewidth=0.5)

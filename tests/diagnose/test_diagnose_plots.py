@@ -56,6 +56,14 @@ def test_learning_curve_plot_draws_curves_fit_and_verdict(tmp_path) -> None:
     assert path.read_bytes()[:8] == PNG_MAGIC
 
 
+def test_chart_from_the_contract_keys_only() -> None:
+    full = diagnose(0.01, 0.10, train_dev_error=0.015).to_dict()
+    contract = {k: full[k] for k in ("avoidable_bias", "variance", "data_mismatch",
+                                     "dev_overfit", "primary_problem", "next_actions")}
+    bars = bias_variance_figure(contract, human_level_error=0.0).axes[0].patches
+    assert [round(b.get_height(), 6) for b in bars] == [0.0, 0.01, 0.005, 0.085]
+
+
 def test_plots_leave_the_global_backend_alone() -> None:
     before = matplotlib.get_backend()
     bias_variance_figure(diagnose(0.15, 0.16))
@@ -71,7 +79,5 @@ def test_regression_errors_use_raw_units_on_the_axis(errors) -> None:
 
 
 def test_a_human_error_that_contradicts_the_diagnosis_is_refused(tmp_path) -> None:
-    from fullcycle.errors import FullcycleError
-
-    with pytest.raises(FullcycleError, match="differs from the diagnosis"):
+    with pytest.raises(ValueError, match="differs from the diagnosis"):
         bias_variance_chart(diagnose(0.07, 0.10, 0.01), 0.06, tmp_path / "bv.png")
