@@ -14,11 +14,11 @@ units for regression (`Prepared.error_scale`), exactly as the rest of fullcycle 
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import optuna
 
+from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.events import Callback
 from fullcycle.errors import FullcycleError
 from fullcycle.search.workers import TrialReport
@@ -73,23 +73,19 @@ def n_outputs(prepared: Any) -> int:
     return 1
 
 
-def optimizer_for(config: dict[str, Any]) -> Any:
-    """The optimizer factory with β1 from the config (Adam's β1 or the momentum β)."""
-    import torch
+def optimizer_options(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The optimizer name and its options with β1 from the config.
 
-    from fullcycle.engine.optimizers import SeedMomentum
-
+    Adam's β1 (β2 stays at the seeds' 0.999), or the β of the seeds' momentum / RMSprop.
+    """
     name = str(config["optimizer"]).lower()
     beta = float(config["beta1"])
     if name in ("adam", "adamw"):
-        kind = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return functools.partial(kind, betas=(beta, 0.999), eps=1e-8)  # seed 000 β2, ε
-    if name == "momentum":
-        return functools.partial(SeedMomentum, beta=beta)
-    if name == "rmsprop":
-        return functools.partial(torch.optim.RMSprop, alpha=beta, eps=1e-8)
+        return name, {"betas": (beta, 0.999)}  # seed 000: β2 = 0.999
+    if name in ("momentum", "rmsprop"):
+        return name, {"beta": beta}
     if name == "sgd":
-        return "sgd"
+        return name, {}
     raise FullcycleError(
         f"optimizer {config['optimizer']!r} cannot be searched; use adam, adamw, momentum, "
         "rmsprop or sgd in the base config"
@@ -135,12 +131,22 @@ def train_config(config: dict[str, Any], prepared: Any, *, report: TrialReport |
     schedule = {"name": "inverse_time", "params": {"decay_rate": decay}} if decay > 0 else None
     train = (prepared.X["train"], prepared.y["train"])
     dev = (prepared.X["dev"], prepared.y["dev"])
-    result = fit(
-        model, train, dev, loss=loss, optimizer=optimizer_for(cfg), lr=float(cfg["lr"]),
-        schedule=schedule, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
-        l2=float(cfg["l2"]), metric=metric, callbacks=callbacks, seed=torch_seed,
-        progress=progress,
-    )
+    optimizer, options = optimizer_options(cfg)
+    try:
+        result = fit(
+            model, train, dev, loss=loss, optimizer=optimizer, optimizer_options=options,
+            lr=float(cfg["lr"]), task=prepared.task,
+            schedule=schedule, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]),
+            l2=float(cfg["l2"]), metric=metric, callbacks=callbacks, seed=torch_seed,
+            progress=progress,
+        )
+    except TrainingDiverged as exc:
+        # A rate or penalty that blows training up is a result, not a crash: the trial ends
+        # as a bad (pruned) one and the search moves on.
+        if report is not None:
+            report.note(stopped="diverged (loss exploded even at lowered rates)",
+                        error=" ".join(str(exc).split())[:300])
+        raise optuna.TrialPruned(f"training diverged: {exc}") from exc
     if pruning is not None and pruning.pruned is not None:
         raise pruning.pruned
     dev_errors = {row["epoch"]: row.get("dev_error") for row in result.history}
@@ -148,10 +154,16 @@ def train_config(config: dict[str, Any], prepared: Any, *, report: TrialReport |
     if best is None:
         finite = [v for v in dev_errors.values() if v is not None]
         best = min(finite) if finite else float("nan")
-    train_error = evaluate(result.model, train, loss=loss, task=prepared.task,
-                           metric=metric)["error"]
-    errors = {"dev_error": float(best) * scale, "train_error": float(train_error) * scale,
-              "best_epoch": result.best_epoch, "metric": metric}
+    def error_on(split: str) -> float | None:
+        if len(prepared.y.get(split, ())) == 0:
+            return None
+        data = (prepared.X[split], prepared.y[split])
+        return scale * float(evaluate(result.model, data, loss=loss, task=prepared.task,
+                                      metric=metric)["error"])
+
+    errors = {"dev_error": float(best) * scale, "train_error": error_on("train"),
+              "train_dev_error": error_on("train_dev"), "best_epoch": result.best_epoch,
+              "metric": metric}
     return result, errors
 
 
@@ -182,6 +194,5 @@ class TabularObjective:
     def __call__(self, config: dict[str, Any], report: TrialReport) -> float:
         _, errors = train_config({**self.base_config, **config}, self.prepared, report=report,
                                  progress=self.progress)
-        report.note(train_error=errors["train_error"], best_epoch=errors["best_epoch"],
-                    metric=errors["metric"])
+        report.note(**{k: v for k, v in errors.items() if k != "dev_error" and v is not None})
         return errors["dev_error"]

@@ -60,7 +60,8 @@ class SearchResult:
         if self.best is not None:
             best = {"params": self.best["params"], "dev_error": self.best["dev_error"],
                     "number": self.best["number"], "round": self.best["round"],
-                    "train_error": self.best.get("train_error")}
+                    "train_error": self.best.get("train_error"),
+                    "train_dev_error": self.best.get("train_dev_error")}
         return {"best": best, "trials": self.trials, "study": self.study,
                 "storage": self.storage, "rounds": self.rounds, "importance": self.importance,
                 "counts": self.counts(),
@@ -84,7 +85,7 @@ def _row(t: FrozenTrial, number: int, round_name: str) -> dict[str, Any]:
            "round": round_name, "params": params, "dev_error": dev_error,
            "epochs": len(t.intermediate_values), "values": dict(t.params),
            "curve": sorted(t.intermediate_values.items())}
-    for key in ("train_error", "best_epoch", "stopped"):
+    for key in ("train_error", "train_dev_error", "best_epoch", "stopped", "error"):
         if key in t.user_attrs:
             row[key] = t.user_attrs[key]
     retried = t.system_attrs.get("failed_trial")
@@ -119,6 +120,18 @@ def collect(storage: Any, study_name: str, plan: Plan, storage_label: str) -> Se
     best = min(done, key=lambda r: (r["dev_error"], r["number"])) if done else None
     return SearchResult(study_name, storage_label, plan, rows, best, rounds,
                         importance(coarse_trials))
+
+
+def best_diagnosis(result: SearchResult, human_level_error: float = 0.0) -> dict | None:
+    """The diagnosis of the best trial from its train (and train-dev) and dev errors."""
+    best = result.best
+    if best is None or best.get("train_error") is None:
+        return None
+    from fullcycle.diagnose.diagnosis import diagnose
+
+    return diagnose(train_error=best["train_error"], dev_error=best["dev_error"],
+                    human_level_error=human_level_error,
+                    train_dev_error=best.get("train_dev_error")).to_dict()
 
 
 def importance(trials: list[FrozenTrial]) -> dict[str, float] | None:

@@ -17,11 +17,13 @@ back from the storage, so a resumed or distributed search reports every trial on
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 
 from fullcycle.errors import FullcycleError
@@ -35,7 +37,7 @@ from fullcycle.search.plan import (
     with_budget,
     write_plan,
 )
-from fullcycle.search.results import SearchResult, collect
+from fullcycle.search.results import SearchResult, best_diagnosis, collect
 from fullcycle.search.space import default_space
 from fullcycle.search.storage import (
     GRACE_S,
@@ -75,6 +77,7 @@ def search(
     progress: bool = False,
     log: Log | None = None,
     record: bool = True,
+    human_level_error: float = 0.0,
     heartbeat_s: int = HEARTBEAT_S,
     grace_s: int = GRACE_S,
 ) -> SearchResult:
@@ -92,6 +95,7 @@ def search(
         "halving" or "none". workers: processes on this machine ("caviar"; 1 = "pandas").
     storage / study_name / join: a database URL (`postgresql://...`) and the study to run;
         with `join=True` this process only adds workers to a study started elsewhere.
+    human_level_error: the Bayes-error proxy for the best trial's diagnosis.
     Re-running the same call resumes the study: finished trials are kept, trials of dead
     workers are failed and retried.
     """
@@ -106,7 +110,7 @@ def search(
         from fullcycle.search.objective import TabularObjective
 
         objective = TabularObjective(prepared, base_config, progress=progress and workers == 1)
-    fingerprint = getattr(prepared, "fingerprint", None)
+    fingerprint = data_fingerprint(prepared)
     st = open_storage(url, heartbeat_s=heartbeat_s, grace_s=grace_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if join:
@@ -136,6 +140,8 @@ def search(
         _run_processes(jobs, st, name, plan, say)
     result = collect(st, name, plan, _redact(url))
     result.extra["seconds"] = time.time() - started
+    result.extra["human_level_error"] = human_level_error
+    result.extra["diagnosis"] = best_diagnosis(result, human_level_error)
     if say is not None:
         say(_best_line(result))
     if record and out_dir is not None:
@@ -179,6 +185,18 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
     plan = with_budget(plan, budget_s, fine_started)
     write_plan(study, plan)
     return plan
+
+
+def data_fingerprint(prepared: Any) -> str | None:
+    """The data and its split: workers joining a study must train on the same rows."""
+    if prepared is None or not hasattr(prepared, "fingerprint"):
+        return None
+    digest = hashlib.sha256(str(prepared.fingerprint).encode())
+    for split in ("train", "train_dev", "dev"):
+        rows = getattr(prepared, "rows", {}).get(split)
+        if rows is not None:
+            digest.update(split.encode() + np.asarray(rows, dtype=np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def _has_study(st: Any, name: str) -> bool:
