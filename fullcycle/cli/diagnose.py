@@ -114,18 +114,21 @@ _EXAMPLES = (
 )
 
 
-def _from_run(run_dir: Path) -> dict[str, float | None]:
-    """The errors a run recorded in its summary.json, keyed by flag."""
+def _from_run(run_dir: Path) -> tuple[dict[str, float | None], bool | None]:
+    """The errors a run recorded in its summary.json, keyed by flag, and its learning
+    curve's verdict on more data (None when no curve was measured)."""
     summary = RunDir(run_dir, create=False).read_json("summary.json")
     errors = summary.get("errors") if isinstance(summary, dict) else None
     if not isinstance(errors, dict) or errors.get("train") is None or errors.get("dev") is None:
         raise FullcycleError(f"{run_dir}/summary.json records no train and dev errors; finish "
                              "the run first or pass --train-error and --dev-error")
+    curve = summary.get("learning_curve")
+    helps = curve.get("more_data_helps") if isinstance(curve, dict) else None
     return {
         "--train-error": errors.get("train"), "--dev-error": errors.get("dev"),
         "--train-dev-error": errors.get("train_dev"), "--test-error": errors.get("test"),
         "--human-error": summary.get("human_level_error"),
-    }
+    }, (bool(helps) if helps is not None else None)
 
 
 @app.command("diagnose", epilog=_EXAMPLES)
@@ -167,8 +170,10 @@ def diagnose_command(
         "--tolerance": tolerance,
     }
     parsed = {flag: parse_error(flag, text) for flag, text in flags.items()}
+    more_data_helps = None
     if run_dir is not None:
-        for flag, value in _from_run(run_dir).items():
+        recorded, more_data_helps = _from_run(run_dir)
+        for flag, value in recorded.items():
             if flags[flag] is None and value is not None:
                 parsed[flag] = (float(value), False)
     for flag in ("--train-error", "--dev-error"):
@@ -182,6 +187,7 @@ def diagnose_command(
         train_dev_error=parsed["--train-dev-error"][0],
         test_error=parsed["--test-error"][0],
         tolerance=parsed["--tolerance"][0],  # type: ignore[arg-type]
+        more_data_helps=more_data_helps,
     )
     if as_json:
         emit_json(d.to_dict())

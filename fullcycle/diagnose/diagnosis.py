@@ -145,6 +145,8 @@ def diagnose(
     train_dev_error: float | None = None,
     test_error: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    *,
+    more_data_helps: bool | None = None,
 ) -> Diagnosis:
     """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
 
@@ -157,6 +159,10 @@ def diagnose(
             tell variance from data mismatch when dev comes from another distribution.
         test_error: error on the test set, measured once at the end.
         tolerance: gaps at or below this are treated as noise (same units as the errors).
+        more_data_helps: a learning curve's verdict, when one was measured: for variance,
+            "get more training data" stays first if the dev curve still falls and moves
+            last if it has flattened (seed 001 puts more data after regularization when
+            it is costly; the curve says whether it pays).
 
     Returns:
         A `Diagnosis`. Raises `FullcycleError` for a negative, infinite or missing error.
@@ -191,6 +197,12 @@ def diagnose(
             actions = ("evaluate on the test set once to confirm the dev error", *actions)
     else:
         actions = NEXT_ACTIONS[primary]
+    if primary == "variance" and more_data_helps is not None:
+        more_data, *others = actions
+        if more_data_helps:
+            actions = (f"{more_data} (the learning curve's dev error still falls)", *others)
+        else:
+            actions = (*others, f"{more_data} (last: the learning curve has flattened)")
 
     assert avoidable_bias is not None and variance is not None
     return Diagnosis(

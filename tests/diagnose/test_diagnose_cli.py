@@ -108,6 +108,15 @@ def test_cli_reads_a_run_directory_and_flags_override_it(cli, tmp_path) -> None:
     assert json.loads(out)["primary_problem"] == "variance"
 
 
+def test_cli_run_directory_with_a_flat_learning_curve_puts_more_data_last(cli, tmp_path):
+    run = tmp_path / "run"
+    _write_summary(run, {"errors": {"train": 0.01, "dev": 0.11}, "human_level_error": 0.0,
+                         "learning_curve": {"more_data_helps": False}})
+    data = json.loads(cli("diagnose", str(run), "--json")[1])
+    assert data["primary_problem"] == "variance"
+    assert data["next_actions"][-1].startswith("get more training data (last")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

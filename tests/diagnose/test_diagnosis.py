@@ -165,3 +165,13 @@ def test_diagnosis_is_frozen_and_json_able_through_the_api() -> None:
     assert data["human_level_error"] == 0.0
     assert d.gaps() == {"avoidable_bias": 0.01, "variance": 0.1,
                         "data_mismatch": None, "dev_overfit": None}
+
+
+def test_flat_learning_curve_moves_more_data_after_regularization() -> None:
+    flat = diagnose(train_error=0.01, dev_error=0.11, more_data_helps=False)
+    assert flat.next_actions[0].startswith("add dropout")
+    assert flat.next_actions[-1].startswith("get more training data (last")
+    falling = diagnose(train_error=0.01, dev_error=0.11, more_data_helps=True)
+    assert falling.next_actions[0].startswith("get more training data (the learning curve")
+    bias = diagnose(train_error=0.15, dev_error=0.16, more_data_helps=False)
+    assert bias.next_actions == NEXT_ACTIONS["avoidable_bias"]
