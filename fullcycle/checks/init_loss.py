@@ -37,6 +37,9 @@ from fullcycle.errors import FullcycleError
 PASS_RATIO = 1.5
 LOW_RATIO = 0.8
 FAR_OFF = 3.0  # times the zero-output loss: beyond this the output scale is wrong
+# A regression target whose mean is over 3 standard deviations from 0 (mean² > 9·var) starts
+# 10× above its variance; Adam at 1e-3 needs ~mean/1e-3 steps just to move the bias there.
+UNSCALED_RATIO = 10.0
 
 
 def _entropy(p: Tensor) -> float:
@@ -95,9 +98,9 @@ def init_loss(model: nn.Module, data: Any, loss: str | LossFn, task: str | None 
     copy = dropout_off(clone_model(model).train())
     with torch.no_grad():
         out = forward(copy, inputs)
+        task = task or infer_task(y, out)
+        expected, uninformed = constant_losses(y, out, task)  # validates class codes first
         value = float(loss_fn(out, y))
-    task = task or infer_task(y, out)
-    expected, uninformed = constant_losses(y, out, task)
     ratio = value / expected if expected > 0 else math.inf
     details = {"task": task, "expected": expected, "uninformed": uninformed, "ratio": ratio}
     shown = f"loss at init {value:.4g}, expected {expected:.4g} ({_expected_name(task)})"
@@ -115,6 +118,11 @@ def init_loss(model: nn.Module, data: Any, loss: str | LossFn, task: str | None 
                            "or the loss may be paired with the wrong labels", details)
     if ratio <= PASS_RATIO:
         return CheckResult("init_loss", "pass", value, shown, details)
+    if task == "regression" and value > UNSCALED_RATIO * expected and \
+            uninformed > UNSCALED_RATIO * expected:
+        return CheckResult("init_loss", "fail", value, f"{shown}, {ratio:.3g}x too high: the "
+                           "target sits far from zero for its spread; standardize it (fc.prepare "
+                           "does) or set the output bias to the target mean", details)
     if value <= FAR_OFF * uninformed:
         fix = ("set the output bias to the class prior's log-odds (or the target mean) and "
                "shrink the last layer's initial weights" if uninformed > PASS_RATIO * expected
