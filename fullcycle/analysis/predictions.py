@@ -45,6 +45,11 @@ def read_dev_predictions(path: str | Path) -> DevPredictions:
         frame = pd.read_csv(path, dtype={"y_true": str}, keep_default_na=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FullcycleError(f"cannot read {path} ({exc}); re-create the run") from None
+    if "y_true" not in frame.columns and any(c.startswith("y_true_") for c in frame.columns):
+        raise FullcycleError(
+            f"{path} holds a multilabel run; `fullcycle errors` analyses one target at a time: "
+            "call fc.error_analysis(y, proba, task='binary') on each label's columns"
+        )
     missing = [c for c in ("row", "y_true") if c not in frame.columns]
     if missing:
         raise FullcycleError(
@@ -61,7 +66,8 @@ def read_dev_predictions(path: str | Path) -> DevPredictions:
             f"{path} has neither proba_<class> columns nor a y_pred column; re-create the run"
         )
     prediction_columns = proba_columns or ["y_pred"]
-    inputs = frame.drop(columns=["row", "y_true", *prediction_columns])
+    # Beside probabilities, a y_pred column is only the argmax of them: not an input.
+    inputs = frame.drop(columns=["row", "y_true", "y_pred", *proba_columns], errors="ignore")
     inputs.columns = [c.removeprefix(INPUT_PREFIX) for c in inputs.columns]
     try:
         rows = frame["row"].to_numpy(dtype=np.int64)

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fullcycle.analysis.ceiling import CeilingTable, ceiling_table, split_tags
 from fullcycle.analysis.errors import ErrorAnalysis, error_analysis, write_errors_csv
 from fullcycle.analysis.predictions import PREDICTIONS_NAME, read_dev_predictions
+from fullcycle.data.dataset import fingerprint_frame
+from fullcycle.data.load import load_table
 from fullcycle.errors import FullcycleError
-from fullcycle.rundir import RunDir
+from fullcycle.journal import Journal
+from fullcycle.rundir import JOURNAL_NAME, RunDir
 
 ERROR_ANALYSIS_NAME = "error_analysis.json"
 ERRORS_CSV_NAME = "errors.csv"
@@ -67,6 +71,38 @@ def _dev_error(run: RunDir, analysis: ErrorAnalysis) -> float | None:
     return analysis.error
 
 
+def _input_columns(run: RunDir, rows: np.ndarray) -> tuple[pd.DataFrame | None, str | None]:
+    """The dev rows' input columns, read back from the run's data file.
+
+    The journal records the data file the run read and ``split.json`` its fingerprint; the
+    columns are used only when the file still holds exactly that data, so slices never mix
+    rows of a file that changed since. Returns the columns, or None and the reason.
+    """
+    if not (run.has(JOURNAL_NAME) and run.has("split.json")):
+        return None, "no journal or split.json: slices need the run's data file"
+    journal = Journal(run.file(JOURNAL_NAME))
+    try:
+        configs = [r.get("config") or {} for r in journal.runs()]
+    finally:
+        journal.close()
+    sources = [
+        c["data"] for c in configs if isinstance(c.get("data"), str) and c["data"] != "DataFrame"
+    ]
+    if not sources:
+        return None, "the run was given a DataFrame, not a file: no input columns to slice by"
+    source = Path(sources[-1])
+    if not source.is_file():
+        return None, f"data file {source} not found: slices skipped"
+    split = run.read_json("split.json")
+    frame = load_table(source)
+    if fingerprint_frame(frame) != split.get("fingerprint"):
+        return None, f"{source} changed since the run (fingerprint differs): slices skipped"
+    if len(rows) and int(rows.max()) >= len(frame):
+        return None, "dev rows come from --dev-data, which the run did not record: slices skipped"
+    targets = [t for t in split.get("targets") or [] if t in frame.columns]
+    return frame.iloc[rows].drop(columns=targets).reset_index(drop=True), None
+
+
 def analyse_run(
     run_dir: str | Path, *, tags: str | Path | None = None, top_k: int = 20
 ) -> RunAnalysis:
@@ -78,16 +114,21 @@ def analyse_run(
             f"--out {run.path}` first (it saves the dev predictions error analysis needs)"
         )
     dev = read_dev_predictions(run.file(PREDICTIONS_NAME))
+    features, why_not = dev.features, None
+    if features.shape[1] == 0:
+        features, why_not = _input_columns(run, dev.rows)
     analysis = error_analysis(
         dev.y_true,
         dev.predictions,
         task=dev.task,
         classes=dev.classes,
-        features=dev.features,
+        features=features,
         rows=dev.rows,
         top_k=top_k,
     )
     result = RunAnalysis(analysis)
+    if why_not:
+        result.notes.append(why_not)
     if tags is not None:
         result.ceiling = ceiling_table(tags, _dev_error(run, analysis))
     errors_csv = run.file(ERRORS_CSV_NAME)

@@ -5,6 +5,10 @@ A slice is one value of a categorical column, or one quantile bin of a numeric c
 the fix with the largest payoff goes first; a slice "hurts" by the errors it holds beyond
 what the overall error rate predicts for its size (``excess_errors``), so a large slice a
 little worse than average can outrank a tiny slice that is always wrong.
+
+On a small dev set most slices differ from the average by chance alone, so each
+classification slice carries ``p_value``: the one-sided binomial probability of seeing at
+least its errors in that many rows if the slice were no worse than the whole dev set.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Slice:
     error_rate: float
     share_of_errors: float
     excess_errors: float
+    p_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,6 +87,7 @@ def error_by_slice(
         raise ValueError(f"features have {len(features)} rows but errors {len(error)}")
     total = float(error.sum())
     overall_rate = total / len(error) if len(error) else 0.0
+    is_binary = bool(np.isin(error, (0.0, 1.0)).all())
     slices: list[Slice] = []
     for column in features.columns:
         labels = _slice_labels(features[column].reset_index(drop=True), n_bins)
@@ -101,7 +107,15 @@ def error_by_slice(
                     error_rate=float(errors / count),
                     share_of_errors=float(errors / total) if total > 0 else 0.0,
                     excess_errors=float(errors - count * overall_rate),
+                    p_value=_p_value(int(errors), int(count), overall_rate) if is_binary else None,
                 )
             )
     slices.sort(key=lambda s: (-s.excess_errors, -s.error_rate, s.column, s.value))
     return slices
+
+
+def _p_value(errors: int, count: int, rate: float) -> float:
+    """P(at least ``errors`` errors in ``count`` rows | error rate ``rate``), one-sided."""
+    from scipy.stats import binom
+
+    return float(binom.sf(errors - 1, count, rate))

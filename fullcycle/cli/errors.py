@@ -36,9 +36,7 @@ def _render(doc: dict[str, Any], console: Console) -> None:
     )
     classes, matrix = doc.get("classes"), doc.get("confusion_matrix")
     if matrix and len(classes) <= _MAX_MATRIX_CLASSES:
-        table = Table(
-            title="Confusion matrix (rows true, columns predicted)", title_justify="left"
-        )
+        table = Table(title="Confusion matrix (rows true, columns predicted)", title_justify="left")
         table.add_column("")
         for name in classes:
             table.add_column(name, justify="right")
@@ -61,16 +59,20 @@ def _render(doc: dict[str, Any], console: Console) -> None:
     if doc.get("absolute_error"):
         ae = doc["absolute_error"]
         console.print("absolute error: " + ", ".join(f"{k} {v:.4g}" for k, v in ae.items()))
-    if doc["slices"]:
+    hurting = [s for s in doc["slices"] if s["excess_errors"] > 0]
+    if hurting:
         table = Table(title="Slices that hurt most", title_justify="left")
-        for column in ("column", "slice", "rows", "error rate", "share of error", "excess"):
-            table.add_column(column, justify="left" if column in ("column", "slice") else "right")
-        for s in doc["slices"][:8]:
-            rate = (
-                f"{100 * s['error_rate']:.1f}%"
-                if task != "regression"
-                else f"{s['error_rate']:.4g}"
-            )
+        columns = ["column", "slice", "rows", "error rate", "share of error", "excess"]
+        if task != "regression":
+            columns.append("p")  # one-sided binomial: could the slice just be unlucky?
+        for column in columns:
+            left = column in ("column", "slice")
+            table.add_column(column, justify="left" if left else "right", no_wrap=left)
+        for s in hurting[:8]:
+            if task == "regression":
+                rate, extra = f"{s['error_rate']:.4g}", []
+            else:
+                rate, extra = f"{100 * s['error_rate']:.1f}%", [f"{s['p_value']:.2g}"]
             table.add_row(
                 s["column"],
                 s["value"],
@@ -78,8 +80,11 @@ def _render(doc: dict[str, Any], console: Console) -> None:
                 rate,
                 f"{100 * s['share_of_errors']:.1f}%",
                 f"{s['excess_errors']:+.1f}",
+                *extra,
             )
         console.print(table)
+    elif doc["slices"]:
+        console.print("No slice holds more errors than its size predicts.")
     issues = doc.get("label_issues")
     if issues:
         table = Table(

@@ -53,6 +53,15 @@ def format_number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def format_compact(value: Any, digits: int = 3) -> str:
+    """A nested value on one line: ``train 360, dev 120`` rather than a Python repr."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {format_compact(v, digits)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(format_compact(v, digits) for v in value)
+    return format_number(value, digits)
+
+
 def format_share(value: Any) -> str:
     if value is None or not isinstance(value, int | float):
         return "—"
@@ -224,6 +233,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["number"] = format_number
     env.filters["share"] = format_share
+    env.filters["compact"] = format_compact
     return env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binom
 
 from fullcycle.analysis.errors import error_analysis, write_errors_csv
 from fullcycle.analysis.label_errors import out_of_fold_proba
@@ -82,6 +83,8 @@ def test_slice_holding_the_errors_ranks_first_with_counts() -> None:
     top = result.slices[0]
     assert (top.column, top.value, top.count, top.errors) == ("device", "old_camera", 40, 20)
     assert top.error_rate == pytest.approx(0.5) and top.share_of_errors == pytest.approx(1.0)
+    # 20 errors in 40 rows when the dev set errs on 10%: not chance.
+    assert top.p_value == pytest.approx(binom.sf(19, 40, 0.1)) and top.p_value < 1e-6
     age_slices = [s for s in result.slices if s.column == "age"]
     assert len(age_slices) == 4 and sum(s.count for s in age_slices) == n  # quartile bins
 

@@ -95,6 +95,14 @@ def summary_document() -> dict[str, Any]:
                 "kept": False,
             },
         ],
+        "architecture": {
+            "n_inputs": 4,
+            "n_outputs": 3,
+            "n_samples": 3000,
+            "hidden": [16],
+            "rule_of_thumb": {"2": 214.3, "5": 85.7, "10": 42.9},
+            "reason": "one hidden layer between input and output sizes (seed 001)",
+        },
         "test_accesses": 1,
         "splits": {"train": 3000, "train_dev": 500, "dev": 750, "test": 750},
         "profile": {
