@@ -122,6 +122,11 @@ def train_config(config: dict[str, Any], prepared: Any, *, report: TrialReport |
     loss = loss_for_task(prepared.task)
     metric = default_metric(prepared.task, prepared.y["train"])
     scale = float(getattr(prepared, "error_scale", 1.0))
+    import torch
+
+    # Seed before building the network: its initial weights come from the global generator,
+    # so the same config trains to the same model in a trial and in the re-train of the best.
+    torch.manual_seed(torch_seed)
     model = build_model(prepared, cfg)
     callbacks = []
     pruning = PruneCallback(report, scale) if report is not None else None

@@ -50,6 +50,7 @@ def slice_plot(result: SearchResult, path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     ranges = result.rounds.get("coarse", {}).get("ranges", {})
     cols = min(4, len(names))
@@ -69,8 +70,13 @@ def slice_plot(result: SearchResult, path: Path) -> Path | None:
         if star:
             ax.scatter([star[0]["values"][name]], [star[0]["dev_error"]], marker="*", s=120,
                        c="crimson", label="best", zorder=3)
-        if ranges.get(name, {}).get("log"):
+        coarse = ranges.get(name, {})
+        if coarse.get("log"):
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        if "low" in coarse and coarse["high"] > coarse["low"]:
+            # the whole coarse range, so the fine round's narrowing shows
+            ax.set_xlim(coarse["low"], coarse["high"])
         ax.set_xlabel(describe_param(name))
     for ax in axes.flat[len(names):]:
         ax.axis("off")
