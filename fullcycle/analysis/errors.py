@@ -52,6 +52,7 @@ class ErrorAnalysis:
     slices: list[Slice] = field(default_factory=list)
     highest_loss: list[dict[str, Any]] = field(default_factory=list)
     label_issues: list[LabelIssue] | None = None
+    label_confusion: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
     examples: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
@@ -69,6 +70,7 @@ class ErrorAnalysis:
             "classes": self.classes,
             "confusion_matrix": self.confusion_matrix,
             "per_class": self.per_class,
+            "label_confusion": self.label_confusion,
             "absolute_error": self.absolute_error,
             "slices": [s.to_dict() for s in self.slices],
             "highest_loss": self.highest_loss,
@@ -182,8 +184,10 @@ def error_analysis(
     """Analyse where a model's dev-set errors come from.
 
     ``y_true``: class codes (with ``classes``) or labels for classification, numbers for
-    regression. ``predictions``: (n, C) class probabilities (or the positive-class
-    probability for binary), or predicted values for regression. ``task`` is inferred
+    regression, an (n, L) 0/1 matrix (NaN = unknown) for multilabel. ``predictions``:
+    (n, C) class probabilities (or the positive-class probability for binary), predicted
+    values for regression, (n, L) per-label probabilities for multilabel (pass
+    ``task="multilabel"`` and the label names as ``classes``). ``task`` is inferred
     (2-D predictions or a 1-D one with ``task="binary"`` are classification, 1-D is
     regression). ``features``: the input columns of the same rows, sliced by value or
     quantile bin. ``rows``: each example's 0-based row number in the input file (default
@@ -207,10 +211,9 @@ def error_analysis(
         task = (
             "regression" if pred.ndim == 1 else ("binary" if pred.shape[1] == 2 else "multiclass")
         )
-    if task not in (*CLASSIFICATION, "regression"):
+    if task not in (*CLASSIFICATION, "regression", "multilabel"):
         raise FullcycleError(
-            f"error analysis supports binary, multiclass and regression, not {task!r}; "
-            "analyse each label of a multilabel task as a binary task"
+            f"unknown task {task!r}; use regression, binary, multiclass or multilabel"
         )
     row_numbers = np.arange(n) if rows is None else np.asarray(rows).astype(int)
     if len(row_numbers) != n:
@@ -218,6 +221,21 @@ def error_analysis(
     frame = _features_frame(features, n)
     if task == "regression":
         return _regression(y, pred, frame, row_numbers, top_k, n_bins, min_slice)
+    if task == "multilabel":
+        from fullcycle.analysis.multilabel import multilabel_analysis
+
+        fields = multilabel_analysis(
+            y,
+            pred,
+            classes=classes,
+            frame=frame,
+            rows=row_numbers,
+            top_k=top_k,
+            n_bins=n_bins,
+            min_slice=min_slice,
+            label_issues=label_issues,
+        )
+        return ErrorAnalysis(task="multilabel", n_examples=n, **fields)
 
     codes, names = _class_codes(y, classes)
     proba = _as_proba(pred, len(names))

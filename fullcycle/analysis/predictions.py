@@ -2,8 +2,9 @@
 
 The autopilot writes one row per dev example: ``row`` (0-based row in the input file),
 ``y_true``, then either ``proba_<class>`` for every class (classification, in class order)
-or ``y_pred`` (regression, original units). Every other column is an input column of that
-example, used to slice the errors and shown in ``errors.csv`` so a person can judge it.
+or ``y_pred`` (regression, original units); a multilabel run writes ``y_true_<label>``
+(0/1, empty when unknown) and ``proba_<label>`` per label instead. Every other column is an
+input column of that example, used to slice the errors and shown in ``errors.csv``.
 """
 
 from __future__ import annotations
@@ -46,10 +47,7 @@ def read_dev_predictions(path: str | Path) -> DevPredictions:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise FullcycleError(f"cannot read {path} ({exc}); re-create the run") from None
     if "y_true" not in frame.columns and any(c.startswith("y_true_") for c in frame.columns):
-        raise FullcycleError(
-            f"{path} holds a multilabel run; `fullcycle errors` analyses one target at a time: "
-            "call fc.error_analysis(y, proba, task='binary') on each label's columns"
-        )
+        return _multilabel(frame, path)
     missing = [c for c in ("row", "y_true") if c not in frame.columns]
     if missing:
         raise FullcycleError(
@@ -91,3 +89,26 @@ def read_dev_predictions(path: str | Path) -> DevPredictions:
             f"{path} has a y_pred column but non-numeric y_true; regression needs numbers"
         ) from None
     return DevPredictions("regression", rows, y_true, predictions[:, 0], None, inputs)
+
+
+def _multilabel(frame: pd.DataFrame, path: Path) -> DevPredictions:
+    labels = [c.removeprefix("y_true_") for c in frame.columns if c.startswith("y_true_")]
+    lacking = [label for label in labels if f"{PROBA_PREFIX}{label}" not in frame.columns]
+    if "row" not in frame.columns or lacking:
+        raise FullcycleError(
+            f"{path} is a multilabel file without row or proba_<label> columns for "
+            f"{', '.join(lacking) or 'its labels'}; re-create the run"
+        )
+    truth = [f"y_true_{label}" for label in labels]
+    proba = [f"{PROBA_PREFIX}{label}" for label in labels]
+    try:
+        y_true = frame[truth].to_numpy(dtype=float)
+        predictions = frame[proba].to_numpy(dtype=float)
+        rows = frame["row"].to_numpy(dtype=np.int64)
+    except (TypeError, ValueError):
+        raise FullcycleError(
+            f"{path} holds non-numeric labels or probabilities; re-create the run"
+        ) from None
+    inputs = frame.drop(columns=["row", *truth, *proba, "y_pred"], errors="ignore")
+    inputs.columns = [c.removeprefix(INPUT_PREFIX) for c in inputs.columns]
+    return DevPredictions("multilabel", rows, y_true, predictions, labels, inputs)

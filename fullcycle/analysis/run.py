@@ -56,10 +56,11 @@ def _has_tags(path: Path) -> bool:
 def _dev_error(run: RunDir, analysis: ErrorAnalysis) -> float | None:
     """The dev error the ceilings are fractions of (classification only).
 
-    A regression ceiling is a share of the worst-tenth rows, not of the RMSE, so no absolute
-    error is attached to it.
+    A regression ceiling is a share of the worst-tenth rows, not of the RMSE, and a
+    multilabel one a share of examples, not of label decisions, so neither gets an absolute
+    error attached.
     """
-    if analysis.task == "regression":
+    if analysis.task in ("regression", "multilabel"):
         return None
     if run.has("summary.json"):
         summary = run.read_json("summary.json")

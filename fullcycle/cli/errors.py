@@ -28,7 +28,9 @@ def _error(value: float | None, task: str) -> str:
 
 def _render(doc: dict[str, Any], console: Console) -> None:
     task = doc["task"]
-    what = "misclassified" if task != "regression" else "in the worst tenth"
+    what = {"regression": "in the worst tenth", "multilabel": "with a wrong label"}.get(
+        task, "misclassified"
+    )
     label = "error" if task != "regression" else "RMSE"
     console.print(
         f"[bold]{doc['n_examples']}[/bold] dev examples, [bold]{doc['n_errors']}[/bold] {what}; "
@@ -42,6 +44,13 @@ def _render(doc: dict[str, Any], console: Console) -> None:
             table.add_column(name, justify="right")
         for name, row in zip(classes, matrix, strict=True):
             table.add_row(name, *[str(v) for v in row])
+        console.print(table)
+    if doc.get("label_confusion"):
+        table = Table(title="Per label (counts)", title_justify="left")
+        for column in ("label", "tp", "fp", "fn", "tn"):
+            table.add_column(column, justify="left" if column == "label" else "right")
+        for c in doc["label_confusion"]:
+            table.add_row(c["label"], *(str(c[k]) for k in ("tp", "fp", "fn", "tn")))
         console.print(table)
     if doc.get("per_class"):
         table = Table(title="Per class", title_justify="left")

@@ -234,6 +234,7 @@ def _environment() -> jinja2.Environment:
     env.filters["number"] = format_number
     env.filters["share"] = format_share
     env.filters["compact"] = format_compact
+    env.globals["zip"] = zip
     return env
 
 

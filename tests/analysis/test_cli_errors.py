@@ -119,3 +119,64 @@ def test_user_errors_end_in_one_line_and_status_2(cli, tmp_path, setup, message)
     code, out, err = cli(*args)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def _run_without_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """A run whose dev_predictions.csv has no input columns, as `fullcycle run` writes it."""
+    from fullcycle.data.dataset import fingerprint_frame
+    from fullcycle.data.load import load_table
+    from fullcycle.journal import Journal
+
+    rng = np.random.default_rng(0)
+    n = 200
+    data = pd.DataFrame(
+        {
+            "site": np.where(np.arange(n) < 60, "north", "south"),
+            "x": rng.normal(size=n),
+            "label": rng.choice(["a", "b"], n),
+        }
+    )
+    source = tmp_path / "data.csv"
+    data.to_csv(source, index=False)
+    run = tmp_path / "run"
+    journal = Journal(run / "journal.sqlite")
+    journal.start_run("run", {"data": str(source), "target": "label"})
+    journal.close()
+    (run / "split.json").write_text(
+        json.dumps({"fingerprint": fingerprint_frame(load_table(source)), "targets": ["label"]})
+    )
+    dev = np.arange(0, n, 2)  # every other row is a dev row
+    truth = data["label"].to_numpy()[dev]
+    wrong = data["site"].to_numpy()[dev] == "north"  # the model fails on every northern row
+    p_a = np.where((truth == "a") != wrong, 0.8, 0.2)
+    pd.DataFrame(
+        {
+            "row": dev,
+            "y_true": truth,
+            "y_pred": np.where(p_a > 0.5, "a", "b"),
+            "proba_a": p_a,
+            "proba_b": 1 - p_a,
+        }
+    ).to_csv(run / "dev_predictions.csv", index=False)
+    return run, source
+
+
+def test_slices_come_from_the_run_data_file_when_predictions_hold_no_inputs(cli, tmp_path):
+    run, _ = _run_without_inputs(tmp_path)
+    code, out, err = cli("errors", run, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    top = doc["slices"][0]
+    assert (top["column"], top["value"], top["count"], top["errors"]) == ("site", "north", 30, 30)
+    assert not any(s["column"] in ("label", "y_pred") for s in doc["slices"])
+    table = pd.read_csv(run / "errors.csv")
+    assert set(table["input.site"]) == {"north"} and "input.label" not in table.columns
+
+
+def test_a_changed_data_file_is_not_sliced(cli, tmp_path):
+    run, source = _run_without_inputs(tmp_path)
+    pd.read_csv(source).assign(x=0.0).to_csv(source, index=False)
+    code, out, _ = cli("errors", run, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["slices"] == []
+    assert any("changed since the run" in note for note in doc["notes"])

@@ -161,3 +161,25 @@ def test_report_of_a_broken_run_exits_2_with_the_fix(cli, tmp_path, content, mes
 def test_missing_run_directory_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(FullcycleError, match="not found"):
         build_report(tmp_path / "nowhere")
+
+
+def test_multilabel_error_analysis_renders_a_table_per_label(tmp_path: Path) -> None:
+    import numpy as np
+
+    from fullcycle.analysis.errors import error_analysis
+
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 5, dtype=float)
+    proba = np.where(y == 1, 0.8, 0.3)
+    proba[0, 1] = 0.9
+    analysis = error_analysis(y, proba, task="multilabel", classes=["rain", "wind"])
+    run = tmp_path / "ml"
+    run.mkdir()
+    (run / "summary.json").write_text(
+        json.dumps(
+            {"task": "multilabel", "error_analysis": json.loads(json.dumps(analysis.to_dict()))}
+        )
+    )
+    html = build_report(run).read_text()
+    body = html.split('<section id="error-analysis">')[1].split("</section>")[0]
+    assert "Per label" in body and "with a wrong label" in body and "rain" in body
+    assert _data_values(html)["error_analysis.n_errors"] == "1"
