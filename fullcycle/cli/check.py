@@ -1,0 +1,111 @@
+"""`fullcycle check`: the sanity checks on the initial architecture, before any training."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import torch
+import typer
+from rich.table import Table
+
+from fullcycle.cli.app import app
+from fullcycle.cli.common import (
+    DataArg,
+    DropMissingOpt,
+    IgnoreOpt,
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    TargetOpt,
+    TaskOpt,
+    prepare_data,
+)
+from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.data.dataset import Prepared
+from fullcycle.errors import FullcycleError
+
+HiddenOpt = Annotated[str | None, typer.Option(
+    help="Hidden sizes, e.g. 64,32 (default: the seeds' one layer between input and output).")]
+ActivationOpt = Annotated[str, typer.Option(help="relu, leaky_relu, tanh or sigmoid.")]
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def parse_sizes(text: str | None) -> list[int] | None:
+    """``"64,32"`` -> ``[64, 32]``; None keeps the seeds' default architecture."""
+    if not text:
+        return None
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, "
+                             "e.g. 64,32") from None
+    if not sizes or any(size < 1 for size in sizes):
+        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
+    return sizes
+
+
+def initial_model(prepared: Prepared, hidden: list[int] | None, activation: str,
+                  seed: int) -> tuple[torch.nn.Module, str]:
+    """The initial architecture (seed 001) with its output bias at the training prior."""
+    from fullcycle.engine.losses import loss_for_task
+    from fullcycle.models.mlp import TabularMLP, init_output_bias
+
+    if prepared.task == "multiclass":
+        n_outputs = len(prepared.classes)
+    elif prepared.task == "multilabel":
+        n_outputs = len(prepared.targets)
+    else:
+        n_outputs = 1
+    torch.manual_seed(seed)
+    model = TabularMLP(prepared.preprocessor.n_features, n_outputs, hidden=hidden,
+                       activation=activation, categorical=prepared.preprocessor.categorical)
+    init_output_bias(model, prepared.task, prepared.y["train"])
+    return model, loss_for_task(prepared.task)
+
+
+def _value(value: Any) -> str:
+    return "—" if value is None else f"{value:.3g}"
+
+
+@app.command("check")
+def check_command(
+    data: DataArg,
+    target: TargetOpt,
+    hidden: HiddenOpt = None,
+    activation: ActivationOpt = "relu",
+    skip: Annotated[str | None, typer.Option(
+        help="Comma-separated checks to leave out, e.g. lr_finder.")] = None,
+    task: TaskOpt = None,
+    ignore: IgnoreOpt = None,
+    drop_missing_target: DropMissingOpt = False,
+    seed: SeedOpt = 0,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> int:
+    """Run the sanity checks on the initial network: loss at init, overfit one batch,
+    gradient check, dead parameters, signal propagation, batch independence,
+    input-independent baseline and the LR finder. Exit status 1 when a check fails."""
+    from fullcycle.checks.suite import run_checks
+
+    prepared = prepare_data(data, target, task=task, ignore=ignore,
+                            drop_missing_target=drop_missing_target, seed=seed)
+    model, loss = initial_model(prepared, parse_sizes(hidden), activation, seed)
+    skipped = tuple(name.strip() for name in skip.split(",") if name.strip()) if skip else ()
+    results = run_checks(model, (prepared.X["train"], prepared.y["train"]), loss,
+                         prepared.task, seed=seed, skip=skipped)
+    failed = any(r.status == "fail" for r in results)
+    if json_output:
+        emit_json({"task": prepared.task, "loss": loss, "architecture": model.config,
+                   "checks": [r.to_dict() for r in results]})
+        return 1 if failed else 0
+    console = quiet_console(quiet, json_output)
+    table = Table(title=f"Sanity checks: {prepared.task}, hidden "
+                        f"{','.join(map(str, model.config['hidden'])) or 'none'} {activation}")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("value", justify="right")
+    table.add_column("finding and fix", overflow="fold")
+    for r in results:
+        table.add_row(r.name, f"[{_STYLE[r.status]}]{r.status}[/]", _value(r.value), r.message)
+    console.print(table)
+    return 1 if failed else 0
