@@ -75,6 +75,7 @@ class NanGuard(Callback):
         self.check_every, self.divergence_ratio = max(1, check_every), divergence_ratio
         self.failures = 0
         self.reference: float | None = None
+        self.initial: float | None = None
         self._snapshot: dict[str, Any] | None = None
         self._last = 0
 
@@ -89,8 +90,11 @@ class NanGuard(Callback):
         if not math.isfinite(mean):
             self._fail(loop, f"the training loss became {mean}")
         elif self.reference is None:
-            self.reference = mean
-        elif self.reference > 0 and mean > self.divergence_ratio * self.reference:
+            self.reference = self.initial = mean
+        elif (self.reference > 0 and mean > self.divergence_ratio * self.reference
+              and mean > (self.initial or 0.0)):
+            # A loss still below its value at initialization is noise around a memorized
+            # training set (1e-5 → 2e-4), not an explosion.
             self._fail(loop, f"the training loss rose to {mean:.4g}, over "
                              f"{self.divergence_ratio:g}x its best {self.reference:.4g}")
 

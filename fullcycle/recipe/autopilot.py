@@ -32,8 +32,11 @@ from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
 from fullcycle.recipe.trainer import Outcome, n_outputs, train_config
 from fullcycle.rundir import RunDir
 
-# Share of the budget kept back for the test evaluation, bundle and report.
-FINAL_RESERVE = 0.08
+# Time kept back for the test evaluation, error analysis, bundle and report: a share of the
+# budget, but never less than the few seconds those take on a small run.
+FINAL_RESERVE = 0.05
+FINAL_RESERVE_MIN_S = 3.0
+MIN_BUDGET_S = 10.0
 # Share of the budget the learning curve may use.
 LEARNING_CURVE_SHARE = 0.12
 
@@ -95,11 +98,11 @@ class Autopilot:
         self.log(f"[bold]{decision.kind}[/bold]: {decision.action}")
 
     def deadline(self, share: float = 1.0) -> float:
-        usable = max(0.0, self.budget.remaining() - FINAL_RESERVE * self.budget.seconds)
-        return time.monotonic() + usable * share
+        return time.monotonic() + self.time_left() * share
 
     def time_left(self) -> float:
-        return max(0.0, self.budget.remaining() - FINAL_RESERVE * self.budget.seconds)
+        reserve = max(FINAL_RESERVE * self.budget.seconds, FINAL_RESERVE_MIN_S)
+        return max(0.0, self.budget.remaining() - reserve)
 
     def experiment(self, config: TrainConfig, change: str, reason: str,
                    best: Outcome | None) -> Outcome:
@@ -131,8 +134,10 @@ class Autopilot:
         return outcome
 
     def diagnosis_of(self, outcome: Outcome, test_error: float | None = None) -> Diagnosis:
+        curve = self.sections.get("learning_curve") or {}
         return diagnose(outcome.errors["train"], outcome.errors["dev"], self.human,
-                        outcome.errors["train_dev"], test_error, tolerance=self.tolerance)
+                        outcome.errors["train_dev"], test_error, tolerance=self.tolerance,
+                        more_data_helps=curve.get("more_data_helps"))
 
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
@@ -157,6 +162,13 @@ class Autopilot:
             gaps = {k: v or 0.0 for k, v in found.gaps().items()}
             moves = propose(found.primary_problem, gaps, best.config, tried, self.tolerance,
                             len(self.p.X["train"]))
+            if not moves and found.primary_problem not in ("avoidable_bias", "variance"):
+                self.decide(Decision("stop", found.to_dict(), "no knob fixes this: report it",
+                                     f"primary problem: {found.primary_problem}; the seeds fix "
+                                     "it with data (error analysis, more similar training "
+                                     "data, a bigger dev set), and tuning to the dev set "
+                                     "would only hide it"))
+                break
             if not moves:
                 self.decide(Decision("search", found.to_dict(),
                                      "random search around the best configuration",
@@ -197,8 +209,20 @@ class Autopilot:
         best = self.experiment(config, "initial architecture",
                                "the seeds' first network: one hidden layer between input and "
                                "output sizes, Adam, the LR finder's rate", None)
+        while "diverged" in best.extra and config.lr > 1e-6:
+            config = config.with_changes(lr=config.lr / 10)
+            self.decide(Decision("lr", {"diverged": best.extra["diverged"]},
+                                 f"retry with lr {config.lr:.3g}",
+                                 "training diverged even after the NaN guard's restarts; an "
+                                 "order of magnitude lower rate (seed 000's log scale)"))
+            best = self.experiment(config, f"initial architecture, lr {config.lr:.3g}",
+                                   "the first training diverged", None)
+        if "diverged" in best.extra:
+            raise FullcycleError("training diverges at every learning rate down to 1e-6; "
+                                 "check the data for extreme values or a broken target")
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
-        curve_doc, decision = steps.run_learning_curve(p, best.config, self.metric, lc_seconds)
+        curve_doc, decision = steps.run_learning_curve(p, best.config, self.metric, lc_seconds,
+                                                          self.human, self.tolerance)
         if decision is not None:
             self.sections["learning_curve"] = curve_doc
             self.decide(decision)
@@ -238,6 +262,9 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
     """
     seconds = parse_duration(budget)
+    if seconds < MIN_BUDGET_S:
+        raise FullcycleError(f"--budget {budget} is too short; the recipe needs at least "
+                             f"{MIN_BUDGET_S:g}s (checks, training, test, report)")
     clock = Budget(seconds)
     constraints = parse_constraints(satisfice)
     if human_error < 0:

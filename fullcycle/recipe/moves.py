@@ -117,17 +117,16 @@ def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
 
 def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: set[str],
             tolerance: float, n_train: int) -> list[Move]:
-    """Untried moves for the primary problem first, then for the other one if it is real.
+    """Untried moves for the primary problem first, then for bias / variance if above tolerance.
 
-    `gaps` holds the diagnosis' avoidable_bias and variance. A move key already in `tried`
-    is never proposed again.
+    `gaps` holds the diagnosis' avoidable_bias and variance. Data mismatch and dev-set
+    overfitting have no knob here (they are fixed with data), so when one of them is primary
+    only the bias or variance that is also above tolerance gets moves. A move key already in
+    `tried` is never proposed again.
     """
-    families = []
-    if primary in (BIAS, VARIANCE):
-        families.append(primary)
-        other = VARIANCE if primary == BIAS else BIAS
-        if gaps.get(other, 0.0) > tolerance:
-            families.append(other)
+    families = [primary] if primary in (BIAS, VARIANCE) else []
+    families += [f for f in (BIAS, VARIANCE)
+                 if f not in families and gaps.get(f, 0.0) > tolerance]
     out = []
     for family in families:
         candidates = (bias_moves(config) if family == BIAS

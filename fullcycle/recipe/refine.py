@@ -72,7 +72,10 @@ def refine_search(pilot: Autopilot, best: Outcome) -> Outcome:
         reason = ("the recipe's moves are spent: random search on the right scales around the "
                   f"best configuration (round {round_index + 1}, narrower each round)")
         outcome = pilot.experiment(config, change, reason, best)
-        study.tell(trial, outcome.dev_error if math.isfinite(outcome.dev_error) else None)
+        if math.isfinite(outcome.dev_error):
+            study.tell(trial, outcome.dev_error)
+        else:  # diverged: a failed trial, not a value
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
         if pilot.experiments[-1]["kept"]:
             best = outcome
         trials += 1

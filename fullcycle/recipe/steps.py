@@ -22,6 +22,10 @@ from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.trainer import build_model, split_error, train_config
 
 DEFAULT_LR = 1e-3
+# The range of Adam rates the autopilot accepts from the LR finder. The finder measures a
+# short sweep on the initial network; rates outside this range rarely survive the wider and
+# deeper networks the recipe moves to (Adam's default is 1e-3, seed 003).
+ADAM_LR_RANGE = (1e-4, 3e-2)
 
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
@@ -74,13 +78,19 @@ def run_lr_finder(prepared: Prepared, config: TrainConfig, seed: int
         return curve, DEFAULT_LR, Decision(
             "lr_finder", {"suggested_lr": suggested}, f"use lr {DEFAULT_LR:g}",
             "the LR finder gave no usable suggestion; Adam's default rate is a safe start")
-    return curve, float(suggested), Decision(
-        "lr_finder", {"suggested_lr": suggested}, f"use lr {suggested:.3g}",
-        "a little to the right of the steepest descent of the smoothed loss (seed 001)")
+    low, high = ADAM_LR_RANGE
+    chosen = float(min(high, max(low, suggested)))
+    reason = "a little to the right of the steepest descent of the smoothed loss (seed 001)"
+    if chosen != suggested:
+        reason += (f"; the suggestion {suggested:.3g} is clipped to Adam's working range "
+                   f"[{low:g}, {high:g}]")
+    return curve, chosen, Decision("lr_finder", {"suggested_lr": suggested},
+                                   f"use lr {chosen:.3g}", reason)
 
 
 def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
-                       seconds: float) -> tuple[dict | None, Decision | None]:
+                       seconds: float, human_error: float, tolerance: float
+                       ) -> tuple[dict | None, Decision | None]:
     """Dev and train error at growing training-set sizes, within `seconds`."""
     if seconds < 1.0 or len(prepared.X["train"]) < 80:
         return None, None
@@ -94,7 +104,8 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
         return float(outcome.errors["train"]), float(outcome.errors["dev"])
 
     curve = learning_curve(train_fn, prepared.X["train"], prepared.y["train"],
-                           time_budget_s=seconds, seed=config.seed)
+                           time_budget_s=seconds, seed=config.seed,
+                           human_level_error=human_error, tolerance=tolerance)
     data = curve.to_dict()
     return data, Decision("learning_curve", {"sizes": data["sizes"],
                                              "dev_errors": data["dev_errors"]},

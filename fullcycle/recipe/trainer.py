@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from fullcycle.data.dataset import Prepared
+from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
@@ -122,14 +123,11 @@ def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadli
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
     stop = Deadline(deadline)
     start = time.monotonic()
-    result = fit(
-        model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-        loss=loss_for_task(prepared.task), optimizer=config.optimizer, lr=config.lr,
-        schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, early_stopping=config.patience, metric=metric, callbacks=[stop],
-        seed=config.seed, progress=progress, task=prepared.task,
-        journal=(journal, experiment_id) if journal is not None and experiment_id else None,
-    )
+    try:
+        result = _fit(model, config, prepared, X_train, y_train, metric, stop, journal,
+                      experiment_id, progress)
+    except TrainingDiverged as exc:
+        return _diverged(config, model, start, experiment_id, str(exc))
     seconds = time.monotonic() - start
     model = result.model
     errors, metrics = {}, {}
@@ -143,3 +141,28 @@ def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadli
         latency_ms=measure_latency_ms(model, prepared.preprocessor.n_features),
         experiment_id=experiment_id, stopped_by_deadline=stop.hit,
     )
+
+
+def _fit(model: torch.nn.Module, config: TrainConfig, prepared: Prepared, X_train: np.ndarray,
+         y_train: np.ndarray, metric: str, stop: Deadline, journal: Journal | None,
+         experiment_id: int | None, progress: bool) -> Any:
+    return fit(
+        model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
+        loss=loss_for_task(prepared.task), optimizer=config.optimizer, lr=config.lr,
+        schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
+        l2=config.l2, early_stopping=config.patience, metric=metric, callbacks=[stop],
+        seed=config.seed, progress=progress, task=prepared.task,
+        journal=(journal, experiment_id) if journal is not None and experiment_id else None,
+    )
+
+
+def _diverged(config: TrainConfig, model: torch.nn.Module, start: float,
+              experiment_id: int | None, message: str) -> Outcome:
+    """An experiment whose training diverged: infinitely bad, never kept, reason recorded."""
+    inf = float("inf")
+    return Outcome(config=config, model=model, errors={"train": inf, "train_dev": None,
+                                                       "dev": inf},
+                   metrics={"train": None, "train_dev": None, "dev": None}, history=[],
+                   seconds=time.monotonic() - start, best_epoch=None,
+                   n_parameters=sum(p.numel() for p in model.parameters()), latency_ms=0.0,
+                   experiment_id=experiment_id, extra={"diverged": message})

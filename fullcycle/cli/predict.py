@@ -1,0 +1,43 @@
+"""`fullcycle predict`: predictions from a model bundle, with the training preprocessing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from fullcycle.cli.app import app
+from fullcycle.cli.common import JsonOpt, QuietOpt
+from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.data.load import load_table
+from fullcycle.rundir import atomic_write_text
+
+
+@app.command("predict")
+def predict_command(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle (RUN_DIR/model).")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the input columns.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the predictions "
+                                      "(CSV).")] = Path("predictions.csv"),
+    keep_columns: Annotated[bool, typer.Option(
+        "--keep-columns", help="Copy the input columns into the output.")] = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Predict DATA with BUNDLE and write one row per input row."""
+    from fullcycle.serve.predictor import Predictor
+
+    predictor = Predictor.load(bundle)
+    frame = load_table(data)
+    predictions = predictor.predict_frame(frame)
+    if keep_columns:
+        predictions = pd.concat([frame.reset_index(drop=True), predictions], axis=1)
+    atomic_write_text(out, predictions.to_csv(index=False))
+    if json_output:
+        emit_json({"rows": len(predictions), "out": str(out),
+                   "columns": list(predictions.columns)})
+        return
+    quiet_console(quiet, json_output).print(f"{len(predictions)} predictions written to {out}")
+

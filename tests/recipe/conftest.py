@@ -1,0 +1,50 @@
+"""Small synthetic problems whose diagnosis is known in advance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@pytest.fixture
+def circle_csv(tmp_path: Path) -> Path:
+    """A nonlinear boundary (a circle): a 1-unit network cannot fit it (high bias)."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1.5, 1.5, size=(600, 2))
+    y = (np.sqrt((x**2).sum(axis=1)) < 1.0).astype(int)
+    path = tmp_path / "circle.csv"
+    pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "inside": y}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def noisy_csv(tmp_path: Path) -> Path:
+    """Few rows and many noise features: a network memorizes them (high variance)."""
+    rng = np.random.default_rng(2)
+    n, noise = 160, 60
+    signal = rng.normal(size=(n, 2))
+    y = (signal[:, 0] + 0.5 * signal[:, 1] + 0.3 * rng.normal(size=n) > 0).astype(int)
+    frame = pd.DataFrame(rng.normal(size=(n, noise)), columns=[f"n{i}" for i in range(noise)])
+    frame["s1"], frame["s2"], frame["y"] = signal[:, 0], signal[:, 1], y
+    path = tmp_path / "noisy.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def shifted_csvs(tmp_path: Path) -> tuple[Path, Path]:
+    """Training data and --dev-data whose labelling rule differs (data mismatch)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1000, 3))
+    train = pd.DataFrame(x, columns=["a", "b", "c"])
+    train["y"] = (x[:, 0] > 0).astype(int)
+    z = rng.normal(size=(400, 3))
+    new = pd.DataFrame(z, columns=["a", "b", "c"])
+    new["y"] = (z[:, 0] + z[:, 1] > 0.8).astype(int)  # the target distribution's own rule
+    paths = tmp_path / "web.csv", tmp_path / "mobile.csv"
+    train.to_csv(paths[0], index=False)
+    new.to_csv(paths[1], index=False)
+    return paths

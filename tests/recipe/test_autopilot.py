@@ -1,0 +1,89 @@
+"""The autopilot on scenarios whose right first move is known (slow-ish: a few runs)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+import fullcycle as fc
+from fullcycle.journal import Journal
+
+BIAS_MOVES = ("wider", "deeper", "train longer", "optimizer", "remove regularization")
+VARIANCE_MOVES = ("dropout", "L2", "batch norm")
+
+
+def test_high_bias_first_move_is_a_bias_move_and_dev_error_falls(circle_csv, tmp_path):
+    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="25s", hidden=[1])
+    experiments = result.summary["experiments"]
+    assert experiments[0]["change"] == "initial architecture"
+    first_move = experiments[1]["change"]
+    assert first_move.startswith(BIAS_MOVES), first_move
+    assert "avoidable bias" in experiments[1]["reason"]
+    assert result.summary["errors"]["dev"] < experiments[0]["dev_error"]
+
+
+def test_high_variance_first_move_is_a_variance_move(noisy_csv, tmp_path):
+    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="15s")
+    experiments = result.summary["experiments"]
+    first_move = experiments[1]["change"]
+    assert first_move.startswith(VARIANCE_MOVES), (first_move, experiments[0])
+    assert "variance" in experiments[1]["reason"]
+
+
+def test_shifted_dev_data_is_diagnosed_as_data_mismatch(shifted_csvs, tmp_path):
+    web, mobile = shifted_csvs
+    result = fc.run(web, "y", dev_data=mobile, out=tmp_path / "run", budget="12s")
+    summary = result.summary
+    assert summary["splits"]["train_dev"] > 0
+    assert summary["diagnosis"]["primary_problem"] == "data_mismatch"
+    assert summary["diagnosis"]["data_mismatch"] > 0.05
+    assert any("error analysis" in r for r in summary["recommendations"])
+
+
+def test_run_writes_its_contract_and_touches_test_once(circle_csv, tmp_path):
+    out = tmp_path / "run"
+    start = time.monotonic()
+    fc.run(circle_csv, "inside", out=out, budget="12s", human_error=0.01)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 12 * 1.1, f"budget 12s, took {elapsed:.1f}s"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["test_accesses"] == 1
+    for key in ("task", "metric", "errors", "human_level_error", "baselines", "diagnosis",
+                "experiments", "test_accesses"):
+        assert key in summary, key
+    assert set(summary["errors"]) >= {"train", "train_dev", "dev", "test"}
+    for key in ("avoidable_bias", "variance", "data_mismatch", "dev_overfit",
+                "primary_problem", "next_actions"):
+        assert key in summary["diagnosis"]
+    for experiment in summary["experiments"]:
+        assert set(experiment) >= {"change", "reason", "dev_error", "kept"}
+    assert summary["baselines"][0]["dev_error"] >= summary["errors"]["dev"]
+    journal = Journal(out / "journal.sqlite")
+    assert len(journal.experiments()) == len(summary["experiments"])
+    assert all(e["reason"] for e in journal.experiments())
+    assert journal.epochs(journal.experiments()[0]["id"])  # per-epoch metrics journaled
+    assert (out / "report.html").exists() and (out / "model").is_dir()
+
+
+def test_predict_on_the_bundle_reproduces_the_dev_predictions(circle_csv, tmp_path, cli):
+    out = tmp_path / "run"
+    fc.run(circle_csv, "inside", out=out, budget="10s")
+    dev = pd.read_csv(out / "dev_predictions.csv")
+    rows = pd.read_csv(circle_csv).iloc[dev["row"]].drop(columns=["inside"])
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    code, _, err = cli("predict", out / "model", tmp_path / "new.csv",
+                       "--out", tmp_path / "preds.csv")
+    assert code == 0, err
+    preds = pd.read_csv(tmp_path / "preds.csv")
+    predicted = preds["prediction"].astype(str).to_numpy()
+    assert (predicted == dev["y_pred"].astype(str).to_numpy()).all()
+    assert preds["proba_1"].to_numpy() == pytest.approx(dev["proba_1"].to_numpy(), abs=1e-5)
+
+
+def test_run_refuses_a_bad_budget_through_the_command_line(circle_csv, tmp_path, cli):
+    code, out, err = cli("run", circle_csv, "--target", "inside", "--budget", "soon",
+                         "--out", tmp_path / "run")
+    assert code == 2 and "budget" in err and out == ""
