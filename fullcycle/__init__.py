@@ -13,6 +13,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Imported eagerly (it is light): importing the package `fullcycle.diagnose` binds that
+# name on `fullcycle` once, here, and this import then rebinds it to the function, so
+# `fc.diagnose(...)` is the function whatever is imported later.
+from fullcycle.diagnose.diagnosis import diagnose
 from fullcycle.errors import FullcycleError
 
 __version__ = "0.1.0"
@@ -36,7 +40,6 @@ _API = {
     "lr_find": "fullcycle.checks.lr_finder",
     "run_checks": "fullcycle.checks.suite",
     # diagnosis
-    "diagnose": "fullcycle.diagnose.diagnosis",
     "learning_curve": "fullcycle.diagnose.learning_curves",
     "baselines": "fullcycle.diagnose.baselines",
     # recipe
@@ -50,7 +53,7 @@ _API = {
     "Journal": "fullcycle.journal",
 }
 
-__all__ = ["FullcycleError", "__version__", *_API]
+__all__ = ["FullcycleError", "__version__", "diagnose", *_API]
 
 
 def __getattr__(name: str) -> Any:
