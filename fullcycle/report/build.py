@@ -262,7 +262,8 @@ def render_report(run_dir: str | Path) -> str:
         "profile": summary.get("profile") or {},
         "duplicates": _duplicates(summary),
         "curves": curves,
-        "decisions": decisions,
+        "decisions": decisions
+        or [d for d in summary.get("decisions") or [] if isinstance(d, dict)],
         "analysis": analysis,
         "figures": _figures(summary, curves, analysis),
         "search": _search(run, summary),

@@ -42,7 +42,7 @@ def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
 def _encode(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -82,7 +82,8 @@ def lr_finder_plot(lrs: Sequence[float], losses: Sequence[float], suggested: flo
 
 def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
     """Training (solid) and dev (dashed) loss per epoch of every experiment."""
-    fig, ax = _figure(7.2, 4.0)
+    rows = -(-2 * len(curves) // 4)  # legend rows under the plot
+    fig, ax = _figure(7.2, 3.8 + 0.22 * rows)
     for i, curve in enumerate(curves):
         color = SERIES[i % len(SERIES)]
         epochs = curve["epochs"]
@@ -105,7 +106,14 @@ def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
             )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    ax.legend(frameon=False, fontsize=7, ncol=2 if len(curves) > 3 else 1)
+    # The legend goes under the axes: with many experiments it would hide the curves.
+    ax.legend(
+        frameon=False,
+        fontsize=7,
+        ncol=min(4, 2 * len(curves)),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+    )
     return _encode(fig)
 
 
