@@ -151,3 +151,31 @@ def test_bad_predictions_name_the_fix(predictions: np.ndarray, fix: str) -> None
 def test_mismatched_lengths_name_the_fix() -> None:
     with pytest.raises(FullcycleError, match="one prediction per dev example"):
         error_analysis([0, 1, 1], np.array([[0.5, 0.5]] * 2))
+
+
+def test_binary_accepts_the_positive_class_probability_alone() -> None:
+    result = error_analysis(
+        [0, 1, 1, 0], np.array([0.2, 0.9, 0.4, 0.1]), task="binary", label_issues=False
+    )
+    assert result.confusion_matrix == [[2, 0], [1, 1]] and result.classes == ["0", "1"]
+
+
+def test_missing_values_form_their_own_slice() -> None:
+    n = 40
+    color = np.array(["red", "blue", None, "red"] * 10, dtype=object)
+    y = np.zeros(n, dtype=int)
+    wrong = np.array([v is None for v in color])  # every row without a color is wrong
+    proba = np.where(wrong[:, None], [[0.2, 0.8]], [[0.9, 0.1]])
+    result = error_analysis(
+        y, proba, classes=["a", "b"], features=pd.DataFrame({"color": color}), label_issues=False
+    )
+    assert (result.slices[0].value, result.slices[0].count) == ("missing", 10)
+    assert result.slices[0].error_rate == 1.0
+
+
+def test_label_errors_are_not_searched_when_a_class_is_absent_from_dev() -> None:
+    proba = np.tile([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1]], (10, 1))
+    y = np.tile([0, 1], 10)
+    result = error_analysis(y, proba, classes=["a", "b", "c"])
+    assert result.label_issues == []
+    assert any("absent" in note for note in result.notes)
