@@ -110,6 +110,12 @@ def subsample(inputs: Inputs, y: Tensor, n: int, seed: int = 0) -> tuple[Inputs,
     return take(inputs, y, torch.randperm(len(y), generator=generator)[:n])
 
 
+def batch_for(model: nn.Module, data: Any, n: int, seed: int = 0) -> tuple[Inputs, Tensor]:
+    """At most ``n`` rows of ``data`` (drawn with ``seed``), on the model's device."""
+    inputs, y = subsample(*as_batch(data), n, seed)
+    return to_device(inputs, y, device_of(model))
+
+
 def resolve_loss(loss: str | LossFn) -> LossFn:
     """A loss function from a built-in name (``"mse"``, ``"bce"``, ...) or a callable."""
     return get_loss(loss)

@@ -18,12 +18,11 @@ from torch import nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     batch_norm_frozen,
     clone_model,
     dropout_off,
     forward,
-    subsample,
 )
 
 # Autograd gives exact zeros for rows that do not contribute; allow only rounding.
@@ -37,7 +36,7 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
     ``value`` is the largest share of the gradient that lands on other examples' inputs
     (0 for an independent model).
     """
-    inputs, _ = subsample(*as_batch(data), max_examples, seed)
+    inputs, _ = batch_for(model, data, max_examples, seed)
     n = len(inputs[0])
     if n < 2:
         return CheckResult("batch_independence", "warn", None, "needs at least 2 examples to "

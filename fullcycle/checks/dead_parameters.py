@@ -17,12 +17,11 @@ from torch import nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     clone_model,
     dropout_off,
     forward,
     resolve_loss,
-    subsample,
     trainable,
 )
 from fullcycle.engine.losses import LossFn
@@ -35,7 +34,7 @@ def dead_parameters(model: nn.Module, data: Any, loss: str | LossFn, *,
     ``value`` is how many tensors are affected; ``details`` list them by kind.
     """
     loss_fn = resolve_loss(loss)
-    inputs, y = subsample(*as_batch(data), max_examples, seed)
+    inputs, y = batch_for(model, data, max_examples, seed)
     copy = dropout_off(clone_model(model).train())
     params = trainable(copy)
     frozen = [name for name, p in copy.named_parameters() if not p.requires_grad]

@@ -263,7 +263,7 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
         n_params = sum(p.numel() for _, p in params)
         mode = "per_element" if n_params <= AUTO_PER_ELEMENT_LIMIT else "random_directions"
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         objective = _Objective(copy, inputs, y, loss_fn, total_penalty, seed)
         with torch.no_grad():
             loss_value = float(objective())

@@ -21,13 +21,12 @@ from torch import Tensor, nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     clone_model,
     dropout_off,
     forward,
     infer_task,
     resolve_loss,
-    subsample,
 )
 from fullcycle.engine.losses import LossFn
 from fullcycle.errors import FullcycleError
@@ -94,7 +93,7 @@ def init_loss(model: nn.Module, data: Any, loss: str | LossFn, task: str | None 
     the best constant (a leak or a label bug).
     """
     loss_fn = resolve_loss(loss)
-    inputs, y = subsample(*as_batch(data), max_examples, seed)
+    inputs, y = batch_for(model, data, max_examples, seed)
     copy = dropout_off(clone_model(model).train())
     with torch.no_grad():
         out = forward(copy, inputs)

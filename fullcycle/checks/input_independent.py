@@ -18,13 +18,12 @@ from torch import nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     clone_model,
     dropout_off,
     evaluate_loss,
     resolve_loss,
     short_training,
-    subsample,
     take,
 )
 from fullcycle.engine.losses import LossFn
@@ -42,7 +41,7 @@ def input_independent(model: nn.Module, data: Any, loss: str | LossFn, *,
     losses, real / zeroed: below 0.95 passes, otherwise a warning.
     """
     loss_fn = resolve_loss(loss)
-    inputs, y = subsample(*as_batch(data), max_examples, seed)
+    inputs, y = batch_for(model, data, max_examples, seed)
     n = len(y)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_held = max(8, n // 4)

@@ -22,14 +22,13 @@ from torch import nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     clone_model,
     dropout_off,
     forward,
     infer_task,
     resolve_loss,
     short_training,
-    subsample,
 )
 from fullcycle.checks.init_loss import constant_losses
 from fullcycle.engine.losses import LossFn
@@ -46,7 +45,7 @@ def overfit_batch(model: nn.Module, data: Any, loss: str | LossFn, task: str | N
     hold the threshold, the final loss and the loss curve.
     """
     loss_fn = resolve_loss(loss)
-    inputs, y = subsample(*as_batch(data), batch_size, seed)
+    inputs, y = batch_for(model, data, batch_size, seed)
     copy = dropout_off(clone_model(model).train())
     with torch.no_grad():
         out = forward(copy, inputs)

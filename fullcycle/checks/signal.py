@@ -32,12 +32,11 @@ from torch import Tensor, nn
 
 from fullcycle.checks._common import (
     CheckResult,
-    as_batch,
+    batch_for,
     clone_model,
     dropout_off,
     forward,
     resolve_loss,
-    subsample,
     trainable,
 )
 from fullcycle.engine.losses import LossFn
@@ -67,7 +66,7 @@ def layer_statistics(model: nn.Module, data: Any, loss: str | LossFn, *,
                      max_examples: int = 256, seed: int = 0) -> list[LayerStats]:
     """Per-layer activation and gradient statistics of a copy of ``model`` on one batch."""
     loss_fn = resolve_loss(loss)
-    inputs, y = subsample(*as_batch(data), max_examples, seed)
+    inputs, y = batch_for(model, data, max_examples, seed)
     n = len(y)
     copy = dropout_off(clone_model(model).train())
     stats: dict[str, LayerStats] = {}
