@@ -192,6 +192,7 @@ class TabularObjective:
                 f"unknown base config key(s) {', '.join(sorted(unknown))}; known keys: "
                 f"{', '.join(DEFAULTS)}"
             )
+        optimizer_options({**DEFAULTS, **(base_config or {})})  # refuse a bad optimizer now
         self.prepared = prepared
         self.base_config = dict(base_config or {})
         self.progress = progress

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -147,9 +148,11 @@ def make_sampler(plan: Plan, index: int, *, round_name: str) -> BaseSampler:
     offset = 0 if round_name == COARSE else 7_919
     if plan.sampler == "sobol":
         seed = None if base is None else base + offset
-        return QMCSampler(qmc_type="sobol", scramble=True, seed=seed,
-                          warn_independent_sampling=False, warn_asynchronous_seeding=False)
-    seed = None if base is None else base + offset + 104_729 * index
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return QMCSampler(qmc_type="sobol", scramble=True, seed=seed,
+                              warn_independent_sampling=False, warn_asynchronous_seeding=False)
+    seed = None if base is None else (base + offset + 104_729 * index) % 2**32
     if plan.sampler == "tpe":
         return TPESampler(seed=seed)
     return RandomSampler(seed=seed)

@@ -85,7 +85,7 @@ def _row(t: FrozenTrial, number: int, round_name: str) -> dict[str, Any]:
            "round": round_name, "params": params, "dev_error": dev_error,
            "epochs": len(t.intermediate_values), "values": dict(t.params),
            "curve": sorted(t.intermediate_values.items())}
-    for key in ("train_error", "train_dev_error", "best_epoch", "stopped", "error"):
+    for key in ("train_error", "train_dev_error", "best_epoch", "stopped", "error", "worker"):
         if key in t.user_attrs:
             row[key] = t.user_attrs[key]
     retried = t.system_attrs.get("failed_trial")

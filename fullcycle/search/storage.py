@@ -11,6 +11,7 @@ is not offered because it keeps no heartbeats, so a killed worker's trial would 
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def normalize_url(url: str) -> str:
     url = url.strip()
     if url.startswith("postgres://"):  # the form Heroku and libpq users often write
         url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None \
+            and importlib.util.find_spec("psycopg2") is not None:
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; the project ships psycopg2
+        url = "postgresql+psycopg2://" + url[len("postgresql://") :]
     if not url.startswith(_SCHEMES):
         raise FullcycleError(
             f"storage {url!r} is not a database URL; pass sqlite:///path/search.sqlite or "

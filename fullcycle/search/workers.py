@@ -84,9 +84,11 @@ class _Surplus(Exception):
 
 
 class _QuietSurplus(logging.Filter):
-    """Keep Optuna from logging a surplus trial as an error: it is the expected outcome."""
+    """Keep Optuna from logging a surplus trial (expected) or a user error (printed once)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], FullcycleError):
+            return False  # a user error: the surface prints it as one line
         text = record.getMessage()
         return "_Surplus" not in text and "failed with value None" not in text
 
