@@ -196,11 +196,17 @@ def infer_task(y: Tensor, out: Tensor) -> str:
 
 
 def minibatches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[Tensor]:
-    """Row indices of shuffled mini-batches, reshuffled at every pass, without end."""
+    """Row indices of shuffled mini-batches, reshuffled at every pass, without end.
+
+    A last batch of a single row is skipped (when there are more rows): batch norm cannot
+    normalize one example in training mode, and one row is all noise anyway.
+    """
     while True:
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
-            yield order[start:start + batch_size]
+            index = order[start:start + batch_size]
+            if len(index) > 1 or n == 1:
+                yield index
 
 
 def short_training(model: nn.Module, inputs: Inputs, y: Tensor, loss_fn: LossFn, *,

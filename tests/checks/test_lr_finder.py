@@ -150,3 +150,10 @@ def test_bad_ranges_name_the_fix(classification):
         fc.lr_find(mlp(), classification, "cross_entropy", start_lr=1.0, end_lr=1e-3)
     with pytest.raises(FullcycleError, match="num_steps"):
         fc.lr_find(mlp(), classification, "cross_entropy", num_steps=2)
+
+
+def test_a_last_batch_of_one_row_does_not_break_batch_norm():
+    x, y = teacher_problem()
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    result = fc.lr_find(model, (x[:65], y[:65]), "cross_entropy", batch_size=64, num_steps=20)
+    assert len(result.lrs) == 20
