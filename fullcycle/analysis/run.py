@@ -1,6 +1,7 @@
 """Error analysis of a run directory: what ``fullcycle errors DIR`` does.
 
-Reads the run's dev predictions, analyses them, writes ``error_analysis.json`` (which the
+Reads the run's dev predictions (``dev_predictions.csv``, or recomputed from the model
+bundle when the run saved none), analyses them, writes ``error_analysis.json`` (which the
 report shows) and ``errors.csv`` (the errors to tag by hand) and, given a tagged file,
 adds the ceiling table. A filled-in ``errors.csv`` is never overwritten: the person's
 tags are worth more than a fresh copy.
@@ -18,6 +19,7 @@ import pandas as pd
 from fullcycle.analysis.ceiling import CeilingTable, ceiling_table, split_tags
 from fullcycle.analysis.errors import ErrorAnalysis, error_analysis, write_errors_csv
 from fullcycle.analysis.predictions import PREDICTIONS_NAME, read_dev_predictions
+from fullcycle.analysis.recompute import MODEL_DIR, dev_predictions_from_bundle
 from fullcycle.data.dataset import fingerprint_frame
 from fullcycle.data.load import load_table
 from fullcycle.errors import FullcycleError
@@ -109,12 +111,15 @@ def analyse_run(
 ) -> RunAnalysis:
     """Analyse the dev errors of a run directory and write the files a person works from."""
     run = RunDir(run_dir, create=False)
-    if not run.has(PREDICTIONS_NAME):
+    if run.has(PREDICTIONS_NAME):
+        dev = read_dev_predictions(run.file(PREDICTIONS_NAME))
+    elif run.has(MODEL_DIR):
+        dev = dev_predictions_from_bundle(run.path)
+    else:
         raise FullcycleError(
-            f"{run.path} has no {PREDICTIONS_NAME}; run `fullcycle run DATA --target COL "
-            f"--out {run.path}` first (it saves the dev predictions error analysis needs)"
+            f"{run.path} has neither {PREDICTIONS_NAME} nor a model/ bundle; run `fullcycle run "
+            f"DATA --target COL --out {run.path}` first"
         )
-    dev = read_dev_predictions(run.file(PREDICTIONS_NAME))
     features, why_not = dev.features, None
     if features.shape[1] == 0:
         features, why_not = _input_columns(run, dev.rows)

@@ -130,6 +130,26 @@ def _class_balance(summary: dict[str, Any]) -> dict[str, dict[str, float]] | Non
     return None
 
 
+def _architecture(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The architecture section in one shape, from `fullcycle run` or `fullcycle train`.
+
+    ``run`` writes the seeds' rule flat (hidden, rule_of_thumb, reason); ``train`` writes
+    the network it built under ``config`` and the rule under ``seeds_rule``.
+    """
+    arch = summary.get("architecture")
+    if not isinstance(arch, dict) or not arch:
+        return None
+    rule = arch.get("seeds_rule")
+    if isinstance(rule, dict):
+        config = arch.get("config") or {}
+        return {
+            **rule,
+            "hidden": config.get("hidden", rule.get("hidden")),
+            "activation": config.get("activation"),
+        }
+    return arch
+
+
 def _duplicates(summary: dict[str, Any]) -> int | None:
     value = summary.get("duplicates_across_splits")
     if isinstance(value, dict):
@@ -261,6 +281,7 @@ def render_report(run_dir: str | Path) -> str:
         "diagnosis": summary.get("diagnosis") or {},
         "profile": summary.get("profile") or {},
         "duplicates": _duplicates(summary),
+        "arch": _architecture(summary),
         "curves": curves,
         "decisions": decisions
         or [d for d in summary.get("decisions") or [] if isinstance(d, dict)],

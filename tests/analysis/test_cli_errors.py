@@ -180,3 +180,43 @@ def test_a_changed_data_file_is_not_sliced(cli, tmp_path):
     doc = json.loads(out)
     assert code == 0 and doc["slices"] == []
     assert any("changed since the run" in note for note in doc["notes"])
+
+
+def test_a_train_run_without_saved_predictions_is_analysed_from_its_bundle(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    n = 160
+    x = rng.normal(size=(n, 2))
+    data = pd.DataFrame(
+        {
+            "x0": x[:, 0],
+            "x1": x[:, 1],
+            "shade": rng.choice(["dark", "light"], n),
+            "label": np.where(x[:, 0] > 0, "yes", "no"),
+        }
+    )
+    data.to_csv(tmp_path / "data.csv", index=False)
+    run = tmp_path / "train-run"
+    code, _, err = cli(
+        "train",
+        tmp_path / "data.csv",
+        "--target",
+        "label",
+        "--out",
+        run,
+        "--epochs",
+        "3",
+        "--quiet",
+    )
+    assert code == 0, err
+    assert not (run / "dev_predictions.csv").exists()
+    code, out, err = cli("errors", run, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    summary = json.loads((run / "summary.json").read_text())
+    assert doc["n_examples"] == summary["splits"]["dev"]
+    assert doc["error"] == pytest.approx(summary["errors"]["dev"])  # the bundle's own dev error
+    assert {s["column"] for s in doc["slices"]} <= {"x0", "x1", "shade"}
+    # The data file changed: the analysis refuses rather than mixing rows.
+    data.assign(x0=data["x0"] + 1).to_csv(tmp_path / "data.csv", index=False)
+    code, _, err = cli("errors", run)
+    assert code == 2 and "changed since the run" in err
