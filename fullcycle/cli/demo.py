@@ -10,7 +10,7 @@ import typer
 from fullcycle.cli.app import app
 from fullcycle.cli.common import JsonOpt, QuietOpt
 from fullcycle.cli.output import emit_json, quiet_console
-from fullcycle.cli.run import print_summary
+from fullcycle.cli.run import BudgetProgress, print_summary
 
 DATASETS = ("breast_cancer", "diabetes", "wine")
 
@@ -51,8 +51,8 @@ def demo_command(
     # Human-level error for the breast-cancer table: expert cytologists err on roughly 1-2%
     # of these cases; 1% is a conservative Bayes proxy (seed 003: human-level as proxy).
     human = 0.01 if dataset == "breast_cancer" else 0.0
-    result = run(path, target, out=out, budget=budget, human_error=human,
-                 progress=not (quiet or json_output), log=console.print)
+    with BudgetProgress(console, enabled=not (quiet or json_output)) as bar:
+        result = run(path, target, out=out, budget=budget, human_error=human, log=bar.log)
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})
         return

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fullcycle.cli.app import app
@@ -81,6 +82,31 @@ def print_summary(console: Console, summary: dict) -> None:
                   f"{summary['test_accesses']} time(s)")
 
 
+class BudgetProgress:
+    """A Rich bar of the time budget spent, with the recipe's decisions printed above it."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self.console = console
+        self.progress = Progress(TextColumn("[bold]autopilot[/bold]"), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), console=console,
+                                 transient=True, disable=not enabled)
+        self.task = self.progress.add_task("starting", total=None)
+        self.experiments = 0
+
+    def __enter__(self) -> BudgetProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.progress.stop()
+
+    def log(self, message: str) -> None:
+        if message.startswith("  "):
+            self.experiments += 1
+        self.progress.console.print(message)
+        self.progress.update(self.task, description=f"{self.experiments} experiments")
+
+
 @app.command("run")
 def run_command(
     data: DataArg,
@@ -114,21 +140,23 @@ def run_command(
     from fullcycle.recipe.autopilot import run
 
     console = quiet_console(quiet, json_output)
+    budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     if seed < 0:
         raise FullcycleError("--seed must be 0 or more")
     for value, flag in ((dev_size, "--dev-size"), (test_size, "--test-size")):
         if value is not None and value <= 0:
             raise FullcycleError(f"{flag} must be positive (a fraction below 1 or a row count)")
-    result = run(
-        data, target, out=out, human_error=parse_error_rate(human_error, "--human-error") or 0.0,
-        budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
-        split=SplitOptions(dev_size=dev_size, test_size=test_size, group_column=group_column,
-                           time_column=time_column, seed=seed),
-        hidden=parse_hidden(hidden),
-        ignore=[c.strip() for c in ignore.split(",") if c.strip()] if ignore else None,
-        drop_missing_target=drop_missing_target, seed=seed,
-        progress=not (quiet or json_output), log=console.print,
-    )
+    with budget_bar:
+        result = run(
+            data, target, out=out,
+            human_error=parse_error_rate(human_error, "--human-error") or 0.0,
+            budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
+            split=SplitOptions(dev_size=dev_size, test_size=test_size,
+                               group_column=group_column, time_column=time_column, seed=seed),
+            hidden=parse_hidden(hidden),
+            ignore=[c.strip() for c in ignore.split(",") if c.strip()] if ignore else None,
+            drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
+        )
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})
         return

@@ -92,6 +92,7 @@ class Autopilot:
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def decide(self, decision: Decision, experiment_id: int | None = None) -> None:
+        decision.observed.setdefault("at_seconds", round(self.budget.elapsed(), 2))
         self.decisions.append(decision)
         self.journal.log_decision(self.run_id, decision.kind, decision.observed,
                                   decision.action, decision.reason, experiment_id)
@@ -108,9 +109,10 @@ class Autopilot:
                    best: Outcome | None) -> Outcome:
         exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
                                                config.seed, self.p.fingerprint, reason)
+        # One line per experiment (below); per-epoch bars of dozens of experiments would bury
+        # the decisions, and every epoch is in the journal anyway.
         outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(),
-                               journal=self.journal, experiment_id=exp_id,
-                               progress=self.progress)
+                               journal=self.journal, experiment_id=exp_id, progress=False)
         outcome.experiment_id = exp_id
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
@@ -202,7 +204,7 @@ class Autopilot:
         checks, decision = steps.run_sanity_checks(p, config, self.seed)
         self.sections["checks"] = checks
         self.decide(decision)
-        curve, lr, decision = steps.run_lr_finder(p, config, self.seed)
+        curve, lr, decision = steps.choose_lr(checks)
         self.sections["lr_finder"] = curve
         self.decide(decision)
         config = config.with_changes(lr=lr)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import optuna
 
 from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.steps import ADAM_LR_RANGE
 from fullcycle.recipe.trainer import Outcome
 from fullcycle.search.space import suggest_log, suggest_power_of_two
 
@@ -34,7 +35,8 @@ def _space(trial: optuna.Trial, center: TrainConfig, round_index: int, n_train: 
            ) -> TrainConfig:
     """One sample around `center`: narrower in later rounds (coarse to fine)."""
     span = max(1.5, LR_SPAN / 2 ** round_index)
-    lr = suggest_log(trial, "lr", center.lr / span, min(1.0, center.lr * span))
+    low, high = ADAM_LR_RANGE
+    lr = suggest_log(trial, "lr", max(low / 10, center.lr / span), min(high, center.lr * span))
     width = max(center.hidden)
     units = trial.suggest_int("hidden_units", max(4, width // 2), min(1024, width * 2), log=True)
     layers = trial.suggest_int("layers", max(1, len(center.hidden) - 1),

@@ -47,13 +47,14 @@ def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict
 
 def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
                       ) -> tuple[list[dict], Decision]:
-    """The sanity-check suite on the initial network, before any long training."""
+    """The sanity-check suite on the initial network, LR finder included (seed 001 step 4)."""
     from fullcycle.checks.suite import run_checks
 
     model = build_model(prepared, config)
     results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
-                         loss=loss_for_task(prepared.task), task=prepared.task, seed=seed)
-    rows = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results]
+                         loss=loss_for_task(prepared.task), task=prepared.task, seed=seed,
+                         batch_size=config.batch_size)
+    rows = [r.to_dict() for r in results]
     failed = [r["name"] for r in rows if r["status"] == "fail"]
     warned = [r["name"] for r in rows if r["status"] == "warn"]
     action = ("all checks pass" if not failed and not warned else
@@ -62,19 +63,14 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
                           "sanity checks before spending compute (seed 001, step 4)")
 
 
-def run_lr_finder(prepared: Prepared, config: TrainConfig, seed: int
-                  ) -> tuple[dict | None, float, Decision]:
-    """The LR finder's curve and suggestion; falls back to Adam's default on a bad curve."""
-    from fullcycle.checks.lr_finder import lr_find
-
-    model = build_model(prepared, config)
-    result = lr_find(model, (prepared.X["train"], prepared.y["train"]),
-                     loss=loss_for_task(prepared.task), batch_size=config.batch_size,
-                     seed=seed)
-    suggested = getattr(result, "suggested_lr", None)
-    curve = {"lrs": [float(x) for x in result.lrs], "losses": [float(x) for x in result.losses],
-             "suggested_lr": suggested}
-    if suggested is None or not math.isfinite(suggested) or not 1e-6 <= suggested <= 1.0:
+def choose_lr(checks: list[dict]) -> tuple[dict | None, float, Decision]:
+    """The LR finder's curve (from the checks) and the rate the autopilot starts with."""
+    found = next((r for r in checks if r["name"] == "lr_finder"), None)
+    details = (found or {}).get("details") or {}
+    suggested = details.get("suggested_lr")
+    curve = ({"lrs": details.get("lrs", []), "losses": details.get("losses", []),
+              "suggested_lr": suggested} if details else None)
+    if suggested is None or not math.isfinite(suggested) or suggested <= 0:
         return curve, DEFAULT_LR, Decision(
             "lr_finder", {"suggested_lr": suggested}, f"use lr {DEFAULT_LR:g}",
             "the LR finder gave no usable suggestion; Adam's default rate is a safe start")
@@ -84,6 +80,8 @@ def run_lr_finder(prepared: Prepared, config: TrainConfig, seed: int
     if chosen != suggested:
         reason += (f"; the suggestion {suggested:.3g} is clipped to Adam's working range "
                    f"[{low:g}, {high:g}]")
+    if curve is not None:
+        curve["chosen_lr"] = chosen
     return curve, chosen, Decision("lr_finder", {"suggested_lr": suggested},
                                    f"use lr {chosen:.3g}", reason)
 
