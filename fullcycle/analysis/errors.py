@@ -19,13 +19,13 @@ seeds' ceiling table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fullcycle.analysis.ceiling import ceiling_table
+from fullcycle.analysis.errors_csv import write_errors_csv
 from fullcycle.analysis.label_errors import LabelIssue, find_label_issues, out_of_fold_proba
 from fullcycle.analysis.slices import Slice, error_by_slice
 from fullcycle.errors import FullcycleError
@@ -353,20 +353,3 @@ def _top_rows(examples: pd.DataFrame, k: int) -> list[dict[str, Any]]:
         {key: (value.item() if hasattr(value, "item") else value) for key, value in rec.items()}
         for rec in top.drop(columns=["is_error"]).to_dict("records")
     ]
-
-
-def write_errors_csv(analysis: ErrorAnalysis, path: str | Path) -> Path:
-    """Write the dev errors, worst first, with an empty ``tags`` column for a person to fill.
-
-    Columns: ``row`` (0-based row in the input file), the true and predicted value, the loss,
-    the input columns (``input.<name>``) so the example can be judged, and ``tags``. The
-    file is written to a temporary name and renamed, so a failure never leaves half a file.
-    """
-    path = Path(path)
-    table = analysis.error_examples.drop(columns=["is_error"]).copy()
-    table["tags"] = ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path

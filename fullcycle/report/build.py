@@ -116,8 +116,11 @@ def _journal_records(run: RunDir) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 
 def _error_analysis(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The latest error analysis: ``fullcycle errors`` output if it ran, else the summary's."""
-    if run.has(ERROR_ANALYSIS_NAME):
+    """The latest error analysis: ``fullcycle errors`` output (with its ceiling table) when
+    it is newer than summary.json, else the summary's own (a run that rewrote the summary
+    after `fullcycle errors` has made that file stale)."""
+    saved = run.file(ERROR_ANALYSIS_NAME)
+    if saved.exists() and saved.stat().st_mtime >= run.file("summary.json").stat().st_mtime:
         return run.read_json(ERROR_ANALYSIS_NAME)
     return summary.get("error_analysis")
 

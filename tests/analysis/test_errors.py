@@ -179,3 +179,21 @@ def test_label_errors_are_not_searched_when_a_class_is_absent_from_dev() -> None
     result = error_analysis(y, proba, classes=["a", "b", "c"])
     assert result.label_issues == []
     assert any("absent" in note for note in result.notes)
+
+
+def test_rewriting_errors_csv_keeps_the_tags_a_person_wrote(tmp_path) -> None:
+    y = np.array([0, 1, 1, 0])
+    proba = np.array([[0.4, 0.6], [0.7, 0.3], [0.2, 0.8], [0.9, 0.1]])
+    first = error_analysis(y, proba, rows=[10, 11, 12, 13], label_issues=False)
+    path = write_errors_csv(first, tmp_path / "errors.csv")
+    tagged = pd.read_csv(path, keep_default_na=False)
+    tagged["tags"] = ["blurry" if row == 11 else "dark" for row in tagged["row"]]
+    tagged.to_csv(path, index=False)
+    # A later model gets row 10 right and row 12 wrong.
+    proba2 = np.array([[0.9, 0.1], [0.7, 0.3], [0.6, 0.4], [0.9, 0.1]])
+    second = error_analysis(y, proba2, rows=[10, 11, 12, 13], label_issues=False)
+    write_errors_csv(second, path)
+    table = pd.read_csv(path, keep_default_na=False).set_index("row")
+    assert table.loc[11, "tags"] == "blurry" and table.loc[12, "tags"] == ""
+    backup = pd.read_csv(tmp_path / "errors.tagged.csv", keep_default_na=False)
+    assert sorted(backup["tags"]) == ["blurry", "dark"]

@@ -183,3 +183,14 @@ def test_multilabel_error_analysis_renders_a_table_per_label(tmp_path: Path) -> 
     body = html.split('<section id="error-analysis">')[1].split("</section>")[0]
     assert "Per label" in body and "with a wrong label" in body and "rain" in body
     assert _data_values(html)["error_analysis.n_errors"] == "1"
+
+
+def test_an_error_analysis_older_than_the_summary_is_not_shown(run_dir: Path) -> None:
+    import os
+
+    stale = {"task": "multiclass", "n_examples": 99999, "n_errors": 1, "error": 0.5}
+    (run_dir / "error_analysis.json").write_text(json.dumps(stale))
+    summary_mtime = (run_dir / "summary.json").stat().st_mtime
+    os.utime(run_dir / "error_analysis.json", (summary_mtime - 60, summary_mtime - 60))
+    values = _data_values(build_report(run_dir).read_text())
+    assert values["error_analysis.n_examples"] == "300"
