@@ -38,7 +38,7 @@ _COLUMNS = {"lr": "lr", "beta1": "β1", "hidden_units": "units", "layers": "laye
 def _cell(value: Any) -> str:
     if value is None:
         return "—"
-    return f"{value:.2g}" if isinstance(value, float) else str(value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def print_result(console: Console, doc: dict[str, Any], top: int = 10) -> None:
@@ -59,11 +59,6 @@ def print_result(console: Console, doc: dict[str, Any], top: int = 10) -> None:
         table.add_row(str(t["number"]), t["round"], error,
                       *(_cell(t["params"].get(k)) for k in keys))
     console.print(table)
-    best = doc.get("best")
-    if best is not None:
-        params = ", ".join(f"{k}={_cell(v)}" for k, v in best["params"].items())
-        console.print(f"best: trial {best['number']} ({best['round']}), dev error "
-                      f"{best['dev_error']:.4g}: {params}", markup=False)
     counts = ", ".join(f"{n} {state}" for state, n in doc["counts"].items())
     console.print(f"trials: {counts}", markup=False)
     fine = doc["rounds"].get("fine")
