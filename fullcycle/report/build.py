@@ -167,7 +167,11 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
     lr = summary.get("lr_finder") or {}
     if lr.get("lrs") and lr.get("losses"):
         figures["lr_finder"] = _plot(
-            plots.lr_finder_plot, lr["lrs"], lr["losses"], lr.get("suggested_lr")
+            plots.lr_finder_plot,
+            lr["lrs"],
+            lr["losses"],
+            lr.get("suggested_lr"),
+            lr.get("chosen_lr"),
         )
     if curves:
         figures["loss_curves"] = _plot(plots.loss_curves_plot, curves)

@@ -64,16 +64,37 @@ def _finite(values: Sequence[Any]) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
 
-def lr_finder_plot(lrs: Sequence[float], losses: Sequence[float], suggested: float | None) -> str:
-    """Smoothed loss against learning rate (log scale) with the chosen rate marked (seed 001)."""
+def _mark(ax: Any, x: np.ndarray, y: np.ndarray, rate: float, style: str, label: str) -> None:
+    ok = np.isfinite(y) & (x > 0)
+    ax.axvline(
+        rate,
+        color=COLORS["mark"] if style == "--" else COLORS["test"],
+        linestyle=style,
+        linewidth=1.2,
+    )
+    at = np.interp(np.log(rate), np.log(x[ok]), y[ok])
+    ax.plot(
+        [rate], [at], "o", color=COLORS["mark"] if style == "--" else COLORS["test"], label=label
+    )
+
+
+def lr_finder_plot(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    suggested: float | None,
+    chosen: float | None = None,
+) -> str:
+    """Smoothed loss against learning rate (log scale), the suggested rate marked (seed 001),
+    and the rate training started with when the recipe clipped the suggestion."""
     fig, ax = _figure()
     x, y = _finite(lrs), _finite(losses)
     ax.plot(x, y, color=COLORS["train"], linewidth=1.8, label="smoothed loss")
     ax.set_xscale("log")
-    if suggested is not None and math.isfinite(suggested) and suggested > 0:
-        ax.axvline(suggested, color=COLORS["mark"], linestyle="--", linewidth=1.2)
-        at = np.interp(np.log(suggested), np.log(x[np.isfinite(y)]), y[np.isfinite(y)])
-        ax.plot([suggested], [at], "o", color=COLORS["mark"], label=f"chosen rate {suggested:.2g}")
+    usable = [v for v in (suggested, chosen) if v is not None and math.isfinite(v) and v > 0]
+    if suggested in usable:
+        _mark(ax, x, y, suggested, "--", f"suggested {suggested:.2g}")
+    if chosen in usable and (suggested not in usable or not math.isclose(chosen, suggested)):
+        _mark(ax, x, y, chosen, ":", f"used {chosen:.2g}")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("loss")
     ax.legend(frameon=False)

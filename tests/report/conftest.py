@@ -170,7 +170,12 @@ def summary_document() -> dict[str, Any]:
                 "message": "61% of first-layer units never fire",
             },
         ],
-        "lr_finder": {"lrs": lrs.tolist(), "losses": losses.tolist(), "suggested_lr": 3e-3},
+        "lr_finder": {
+            "lrs": lrs.tolist(),
+            "losses": losses.tolist(),
+            "suggested_lr": 3e-3,
+            "chosen_lr": 3e-3,
+        },
         "learning_curve": {
             "sizes": [300, 750, 1500, 3000],
             "train_errors": [0.0, 0.012, 0.025, 0.038],

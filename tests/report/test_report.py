@@ -194,3 +194,23 @@ def test_an_error_analysis_older_than_the_summary_is_not_shown(run_dir: Path) ->
     os.utime(run_dir / "error_analysis.json", (summary_mtime - 60, summary_mtime - 60))
     values = _data_values(build_report(run_dir).read_text())
     assert values["error_analysis.n_examples"] == "300"
+
+
+def test_lr_finder_shows_the_rate_used_when_the_recipe_clipped_it(tmp_path: Path) -> None:
+    run = tmp_path / "lr"
+    run.mkdir()
+    lrs = [10 ** (k / 4) for k in range(-24, 1)]
+    losses = [1.0 - 0.02 * k for k in range(len(lrs))]
+    (run / "summary.json").write_text(
+        json.dumps(
+            {
+                "task": "binary",
+                "lr_finder": {"lrs": lrs, "losses": losses, "suggested_lr": 0.3, "chosen_lr": 0.01},
+            }
+        )
+    )
+    html = build_report(run).read_text()
+    values = _data_values(html)
+    assert float(values["lr_finder.suggested_lr"]) == 0.3
+    assert float(values["lr_finder.chosen_lr"]) == 0.01
+    assert html.count('alt="LR finder"') == 1
