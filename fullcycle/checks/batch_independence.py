@@ -44,11 +44,20 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
     copy = batch_norm_frozen(dropout_off(clone_model(model).train()))
     leaves = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
     differentiable = [t for t in leaves if t.requires_grad]
-    out = forward(copy, leaves)
-    if not differentiable or not out.requires_grad or out.shape[:1] != (n,):
-        return _cannot_check("the output has no batch dimension of the inputs' size"
-                             if out.ndim == 0 or out.shape[0] != n
-                             else "no floating input reaches the output through autograd")
+    handle = None
+    if not differentiable:  # token ids: probe the first embedding's output instead
+        handle = _probe_first_embedding(copy, differentiable)
+    try:
+        out = forward(copy, leaves)
+    finally:
+        if handle is not None:
+            handle.remove()
+    differentiable = [t for t in differentiable if t.shape[:1] == (n,)]
+    if out.ndim == 0 or out.shape[0] != n:
+        return _cannot_check("the output has no batch dimension of the inputs' size")
+    if not differentiable or not out.requires_grad:
+        return _cannot_check("no floating input or embedding output with the batch first "
+                             "reaches the output through autograd")
     worst, reached = 0.0, False
     for i in sorted({0, n // 2, n - 1}):
         grads = torch.autograd.grad(out[i].sum(), differentiable, retain_graph=True,
@@ -78,6 +87,19 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
                        f"on its own inputs only{note}", details)
 
 
+def _probe_first_embedding(model: nn.Module, probes: list[torch.Tensor]
+                           ) -> torch.utils.hooks.RemovableHandle | None:
+    """Make the first embedding's output a leaf to differentiate against (integer inputs)."""
+    for module in model.modules():
+        if isinstance(module, nn.Embedding | nn.EmbeddingBag):
+            def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+                leaf = output.detach().requires_grad_(True)
+                probes.append(leaf)
+                return leaf
+            return module.register_forward_hook(hook)
+    return None
+
+
 def _cannot_check(why: str) -> CheckResult:
-    return CheckResult("batch_independence", "warn", None, f"could not check: {why}; make "
-                       "the model return one output row per example")
+    return CheckResult("batch_independence", "warn", None, f"could not check: {why}; give "
+                       "the model floating inputs or a batch-first embedding to probe")

@@ -22,6 +22,7 @@ costs ``2 · directions`` passes per tensor whatever its size — the mode for b
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -53,7 +54,7 @@ Mode = Literal["auto", "per_element", "random_directions"]
 # inspection; significantly larger than 10-3 ... potential bugs".
 CORRECT_BELOW = 1e-7
 BUG_ABOVE = 1e-3
-# Per-element checks up to this many parameters under mode="auto" (≈ a second on a CPU).
+# Per-element checks up to this many parameters under mode="auto" (and within auto_seconds).
 AUTO_PER_ELEMENT_LIMIT = 4096
 _STATUS = {"correct": "pass", "inspect": "warn", "bug": "fail"}
 
@@ -223,7 +224,8 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
               mode: Mode = "auto", directions: int = 8, max_examples: int = 64,
               max_elements: int | None = None, l2: float = 0.0, l1: float = 0.0,
               m: int | None = None, penalty: Callable[[nn.Module], Tensor] | None = None,
-              train_steps: int = 0, lr: float = 1e-3, seed: int = 0) -> GradcheckResult:
+              train_steps: int = 0, lr: float = 1e-3, seed: int = 0,
+              auto_seconds: float = 1.0) -> GradcheckResult:
     """Compare backprop's gradient with two-sided finite differences, per parameter tensor.
 
     ``batch`` is ``(x, y)`` / ``(*inputs, y)`` or a DataLoader; at most ``max_examples``
@@ -232,14 +234,13 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
     (``λ/2m Σ‖W‖²``, biases excluded, ``m`` defaulting to the rows checked) and any
     ``penalty(model) -> scalar`` of the user's own. ``train_steps > 0`` first trains the
     copy that many Adam steps (seed 002: "perhaps again after some training").
-    ``mode="auto"`` is per-element up to 4096 parameters, random directions above;
+    ``mode="auto"`` is per-element up to 4096 parameters when the ``2 · n`` evaluations of
+    J fit in ``auto_seconds`` (timed on one evaluation), random directions otherwise;
     ``max_elements`` checks a random subset of each tensor's elements in per-element mode.
 
     >>> result = fc.gradcheck(model, (x, y), "cross_entropy")
     >>> result.verdict, result.suspects
     """
-    import time
-
     if eps <= 0:
         raise FullcycleError(f"eps must be positive, got {eps}; the seeds use 1e-7")
     if directions < 1:
@@ -259,14 +260,19 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
     if not params:
         raise FullcycleError("the model has no trainable parameter to check; unfreeze one")
     total_penalty = _build_penalty(copy, penalty, l2, l1, m or len(y))
-    if mode == "auto":
-        n_params = sum(p.numel() for _, p in params)
-        mode = "per_element" if n_params <= AUTO_PER_ELEMENT_LIMIT else "random_directions"
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         objective = _Objective(copy, inputs, y, loss_fn, total_penalty, seed)
         with torch.no_grad():
+            objective()  # warm-up, then time one evaluation of J for the auto mode
+            tick = time.perf_counter()
             loss_value = float(objective())
+            per_evaluation = time.perf_counter() - tick
+        if mode == "auto":
+            n_params = sum(p.numel() for _, p in params)
+            affordable = 2 * n_params * per_evaluation <= auto_seconds
+            mode = ("per_element" if n_params <= AUTO_PER_ELEMENT_LIMIT and affordable
+                    else "random_directions")
         if mode == "per_element":
             pairs = _per_element(objective, params, eps, max_elements, generator)
         elif mode == "random_directions":

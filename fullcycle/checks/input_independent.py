@@ -30,6 +30,8 @@ from fullcycle.engine.losses import LossFn
 
 # The real inputs must cut the held-out loss by at least this fraction to count as signal.
 MIN_GAIN = 0.05
+# Held-out loss this much worse with the inputs than without: the model memorized noise.
+OVERFIT_RATIO = 1.5
 
 
 def input_independent(model: nn.Module, data: Any, loss: str | LossFn, *,
@@ -66,7 +68,9 @@ def input_independent(model: nn.Module, data: Any, loss: str | LossFn, *,
     if ratio < 1.0 - MIN_GAIN:
         return CheckResult("input_independent", "pass", ratio, f"{shown}: the model uses its "
                            "inputs", details)
+    overfit = (f"; with its inputs the model overfits the {len(y_fit)} rows it trained on, "
+               "so give it more rows" if ratio > OVERFIT_RATIO else "")
     return CheckResult("input_independent", "warn", ratio, f"{shown}: the real inputs do no "
                        "better than zeros; they may carry no signal, or the pipeline drops them "
-                       "(check the feature columns, their scaling and that forward uses them)",
-                       details)
+                       "(check the feature columns, their scaling and that forward uses them)"
+                       f"{overfit}", details)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from fullcycle.checks.batch_independence import batch_independence
@@ -52,3 +53,23 @@ def test_batch_norm_in_training_mode_is_the_stated_exception(classification):
     result = batch_independence(model, classification)
     assert result.status == "pass" and "batch norm" in result.message
     assert model[1].training  # the user's model keeps its mode
+
+
+class TokenModel(nn.Module):
+    """Token ids -> embedding -> mean over the sequence -> logits; optionally mixes rows."""
+
+    def __init__(self, mix: bool) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(20, 4)
+        self.head = nn.Linear(4, 2)
+        self.mix = mix
+
+    def forward(self, tokens):
+        h = self.embedding(tokens).mean(dim=1)
+        return self.head(h - h.mean(0) if self.mix else h)
+
+
+def test_integer_inputs_are_probed_through_the_first_embedding():
+    tokens, y = torch.randint(0, 20, (16, 5)), torch.randint(0, 2, (16,))
+    assert batch_independence(TokenModel(mix=False), (tokens, y)).status == "pass"
+    assert batch_independence(TokenModel(mix=True), (tokens, y)).status == "fail"

@@ -132,3 +132,12 @@ def test_bad_arguments_name_the_fix(classification):
         fc.gradcheck(mlp(), classification, "cross_entropy", mode="sideways")
     with pytest.raises(FullcycleError, match="unknown loss"):
         fc.gradcheck(mlp(), classification, "hinge-ish")
+
+
+def test_auto_mode_falls_back_to_random_directions_when_per_element_is_too_slow(
+        classification):
+    model = mlp()
+    cheap = fc.gradcheck(model, classification, "cross_entropy", auto_seconds=60.0)
+    costly = fc.gradcheck(model, classification, "cross_entropy", auto_seconds=0.0)
+    assert (cheap.mode, costly.mode) == ("per_element", "random_directions")
+    assert cheap.verdict == costly.verdict == "correct"
