@@ -32,3 +32,22 @@ def test_labels_reshuffled_every_step_cannot_be_memorized(classification):
                            max_steps=200)
     assert result.status == "fail" and result.value is None
     assert "labels line up" in result.message
+
+
+def test_batch_error_reads_logits_argmax_and_probabilities():
+    from fullcycle.checks.overfit_batch import batch_error
+
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    logits = torch.tensor([[2.0], [-1.0], [0.5], [0.3]])
+    assert batch_error(logits, y, "binary", logits=True) == 0.25
+    probabilities = torch.tensor([0.9, 0.2, 0.7, 0.4])
+    assert batch_error(probabilities, y, "binary") == 0.0
+    scores = torch.tensor([[0.1, 2.0], [3.0, 0.0]])
+    assert batch_error(scores, torch.tensor([1, 1]), "multiclass") == 0.5
+    assert batch_error(torch.zeros(4, 1), torch.zeros(4), "regression") is None
+
+
+def test_a_batch_of_one_class_is_not_memorized_at_step_zero():
+    x, y = torch.randn(32, 8), torch.zeros(32, dtype=torch.long)
+    result = overfit_batch(mlp(), (x, y), "cross_entropy", "multiclass")
+    assert result.status == "pass" and result.value > 0
