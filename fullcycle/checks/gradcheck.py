@@ -257,6 +257,9 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
     device = next((p.device for p in copy.parameters()), torch.device("cpu"))
     inputs, y = to_float64(tuple(t.to(device) for t in inputs), y.to(device))
     params = trainable(copy)
+    for _, p in params:  # per-element mode perturbs a flat view of each tensor
+        if not p.data.is_contiguous():
+            p.data = p.data.contiguous()
     if not params:
         raise FullcycleError("the model has no trainable parameter to check; unfreeze one")
     total_penalty = _build_penalty(copy, penalty, l2, l1, m or len(y))
