@@ -33,13 +33,13 @@ from torch import Tensor, nn
 from fullcycle.checks._common import (
     CheckResult,
     Inputs,
-    as_batch,
+    batch_for,
     clone_model,
+    device_of,
     dropout_off,
     forward,
     resolve_loss,
     short_training,
-    subsample,
     to_float64,
     trainable,
 )
@@ -238,24 +238,28 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
     J fit in ``auto_seconds`` (timed on one evaluation), random directions otherwise;
     ``max_elements`` checks a random subset of each tensor's elements in per-element mode.
 
-    >>> result = fc.gradcheck(model, (x, y), "cross_entropy")
-    >>> result.verdict, result.suspects
+    Example::
+
+        result = fc.gradcheck(model, (x, y), "cross_entropy")
+        result.verdict, result.suspects   # ("bug", ["block.gain"])
     """
     if eps <= 0:
         raise FullcycleError(f"eps must be positive, got {eps}; the seeds use 1e-7")
     if directions < 1:
         raise FullcycleError("directions must be at least 1; 8 is a good default")
+    if mode not in ("auto", "per_element", "random_directions"):
+        raise FullcycleError(f"unknown gradcheck mode {mode!r}; use auto, per_element or "
+                             "random_directions")
     started = time.perf_counter()
     loss_fn = resolve_loss(loss)
-    inputs, y = as_batch(batch)
-    inputs, y = subsample(inputs, y, max_examples, seed)
+    inputs, y = batch_for(model, batch, max_examples, seed)
     copy = clone_model(model).train()
     if train_steps > 0:
         short_training(copy, inputs, y, loss_fn, steps=train_steps, lr=lr,
                        batch_size=len(y), seed=seed)
     copy = dropout_off(copy.double().train())
-    device = next((p.device for p in copy.parameters()), torch.device("cpu"))
-    inputs, y = to_float64(tuple(t.to(device) for t in inputs), y.to(device))
+    device = device_of(copy)
+    inputs, y = to_float64(inputs, y)
     params = trainable(copy)
     for _, p in params:  # per-element mode perturbs a flat view of each tensor
         if not p.data.is_contiguous():
@@ -278,11 +282,8 @@ def gradcheck(model: nn.Module, batch: Any, loss: str | LossFn, *, eps: float = 
                     else "random_directions")
         if mode == "per_element":
             pairs = _per_element(objective, params, eps, max_elements, generator)
-        elif mode == "random_directions":
-            pairs = _random_directions(objective, params, eps, directions, generator)
         else:
-            raise FullcycleError(f"unknown gradcheck mode {mode!r}; use auto, per_element "
-                                 "or random_directions")
+            pairs = _random_directions(objective, params, eps, directions, generator)
     return _summarize(pairs, mode, eps, loss_value, time.perf_counter() - started)
 
 

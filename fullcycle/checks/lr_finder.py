@@ -218,8 +218,10 @@ def lr_find(model: nn.Module, data: Any, loss: str | LossFn, *,
     already built on the model (its state and rates are restored afterwards) or a factory
     ``f(params, lr=...)``. ``data`` is ``(x, y)``, ``(*inputs, y)`` or a DataLoader.
 
-    >>> result = fc.lr_find(model, (x_train, y_train), "mse")
-    >>> result.suggested_lr, result.plot("lr_finder.png")
+    Example::
+
+        result = fc.lr_find(model, (x_train, y_train), "mse")
+        result.suggested_lr, result.plot("lr_finder.png")
     """
     if not 0 < start_lr < end_lr:
         raise FullcycleError(f"need 0 < start_lr < end_lr, got {start_lr} and {end_lr}")
