@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # no display, no GUI toolkit: the report is built on serv
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 # One palette for every plot, so "train" and "dev" look the same everywhere.
 COLORS = {
@@ -33,7 +34,7 @@ SERIES = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04", "#db
 
 
 def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110, layout="constrained")
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(True, alpha=0.25, linewidth=0.6)
     return fig, ax
@@ -41,7 +42,6 @@ def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
 
 def _encode(fig: Any) -> str:
     buffer = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -101,39 +101,66 @@ def lr_finder_plot(
     return _encode(fig)
 
 
+MAX_NAMED_CURVES = 8  # more colours than this stop being told apart; the rest are grey
+
+
+def _short(name: str, width: int = 42) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
-    """Training (solid) and dev (dashed) loss per epoch of every experiment."""
-    rows = -(-2 * len(curves) // 4)  # legend rows under the plot
-    fig, ax = _figure(7.2, 3.8 + 0.22 * rows)
-    for i, curve in enumerate(curves):
-        color = SERIES[i % len(SERIES)]
-        epochs = curve["epochs"]
-        if any(v is not None for v in curve.get("train_loss", [])):
-            ax.plot(
-                epochs,
-                _finite(curve["train_loss"]),
-                color=color,
-                linewidth=1.6,
-                label=f"{curve['name']} · train",
-            )
+    """Training (solid) and dev (dashed) loss per epoch of every experiment.
+
+    The first experiments (the recipe's own moves) get a colour and a legend entry each;
+    beyond ``MAX_NAMED_CURVES`` (typically search trials) they are drawn faint grey, dev
+    loss only, under one legend entry, so the page stays readable with dozens of them.
+    """
+    named = list(curves[:MAX_NAMED_CURVES])
+    rest = list(curves[MAX_NAMED_CURVES:])
+    rows = -(-(len(named) + bool(rest)) // 2)  # legend rows under the plot
+    fig, ax = _figure(7.2, 3.6 + 0.2 * rows)
+    for curve in rest:
         if any(v is not None for v in curve.get("dev_loss", [])):
             ax.plot(
-                epochs,
+                curve["epochs"],
                 _finite(curve["dev_loss"]),
-                color=color,
-                linewidth=1.6,
-                linestyle="--",
-                label=f"{curve['name']} · dev",
+                color="#9ca3af",
+                linewidth=0.8,
+                alpha=0.5,
             )
+    handles = []
+    for i, curve in enumerate(named):
+        color = SERIES[i % len(SERIES)]
+        for key, style in (("train_loss", "-"), ("dev_loss", "--")):
+            if any(v is not None for v in curve.get(key, [])):
+                ax.plot(
+                    curve["epochs"],
+                    _finite(curve[key]),
+                    color=color,
+                    linewidth=1.6,
+                    linestyle=style,
+                )
+        handles.append(Line2D([], [], color=color, linewidth=2, label=_short(curve["name"])))
+    if rest:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="#9ca3af",
+                linewidth=1,
+                label=f"{len(rest)} more experiments (dev loss)",
+            )
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    # The legend goes under the axes: with many experiments it would hide the curves.
+    # Under the axes: inside, a long legend would hide the curves.
     ax.legend(
+        handles=handles,
         frameon=False,
         fontsize=7,
-        ncol=min(4, 2 * len(curves)),
+        ncol=2,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.18),
+        bbox_to_anchor=(0.5, -0.16),
     )
     return _encode(fig)
 
@@ -218,7 +245,7 @@ def confusion_plot(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> s
     """Confusion matrix as a heat map, rows = true class, columns = predicted class."""
     data = np.asarray(matrix, dtype=float)
     size = min(9.0, 2.6 + 0.45 * len(classes))
-    fig, ax = plt.subplots(figsize=(size + 0.8, size), dpi=110)
+    fig, ax = plt.subplots(figsize=(size + 0.8, size), dpi=110, layout="constrained")
     row_sums = data.sum(axis=1, keepdims=True)
     shares = np.divide(data, row_sums, out=np.zeros_like(data), where=row_sums > 0)
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
