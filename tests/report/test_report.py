@@ -214,3 +214,38 @@ def test_lr_finder_shows_the_rate_used_when_the_recipe_clipped_it(tmp_path: Path
     assert float(values["lr_finder.suggested_lr"]) == 0.3
     assert float(values["lr_finder.chosen_lr"]) == 0.01
     assert html.count('alt="LR finder"') == 1
+
+
+def test_dozens_of_experiments_fold_away_and_plot_without_warnings(tmp_path: Path) -> None:
+    import warnings
+
+    from fullcycle.journal import Journal
+
+    run = tmp_path / "many"
+    run.mkdir()
+    experiments = [
+        {
+            "change": f"search trial {i} with a long description of its settings",
+            "reason": "random search",
+            "train_error": 0.1,
+            "dev_error": 0.2 - i / 100,
+            "kept": i == 14,
+        }
+        for i in range(15)
+    ]
+    (run / "summary.json").write_text(json.dumps({"task": "binary", "experiments": experiments}))
+    journal = Journal(run / "journal.sqlite")
+    run_id = journal.start_run("run", {})
+    for i in range(15):
+        eid = journal.start_experiment(run_id, experiments[i]["change"], {})
+        for epoch in range(3):
+            journal.log_epoch(
+                eid, epoch, {"train_loss": 1 / (epoch + 1), "dev_loss": 1.1 / (epoch + 1)}
+            )
+    journal.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = build_report(run).read_text()
+    assert "<summary>3 more experiments</summary>" in html
+    assert 'class="best"' in html.split("<summary>")[1]  # the lowest dev error is the last one
+    assert float(_data_values(html)["experiments.14.dev_error"]) == experiments[14]["dev_error"]
