@@ -25,8 +25,10 @@ from fullcycle.checks._common import (
     forward,
 )
 
-# Autograd gives exact zeros for rows that do not contribute; allow only rounding.
-TOLERANCE = 1e-7
+# Autograd usually gives exact zeros for rows that do not contribute, but blocked float32
+# kernels can leave rounding-level values (~1e-8 seen on CPU); a real mixing bug moves a share
+# of order 1/n (a mean over the batch) or more, many orders of magnitude above this.
+TOLERANCE = 1e-5
 
 
 def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
