@@ -139,10 +139,11 @@ def analyse_run(
         result.ceiling = ceiling_table(tags, _dev_error(run, analysis))
     errors_csv = run.file(ERRORS_CSV_NAME)
     if errors_csv.exists() and _has_tags(errors_csv):
-        result.notes.append(
-            f"{errors_csv} already holds tags and was left as it is; pass it with --tags "
-            "to get the ceiling table"
-        )
+        if tags is None:
+            result.notes.append(
+                f"{errors_csv} already holds tags and was left as it is; pass it with --tags "
+                "to get the ceiling table"
+            )
     else:
         write_errors_csv(analysis, errors_csv)
     result.files["errors_csv"] = str(errors_csv)

@@ -106,7 +106,7 @@ def _render(doc: dict[str, Any], console: Console) -> None:
             )
         for i in issues[:10]:
             table.add_row(
-                str(i["row"]), i["given_label"], i["suggested_label"], f"{i['label_quality']:.3f}"
+                str(i["row"]), i["given_label"], i["suggested_label"], f"{i['label_quality']:.3g}"
             )
         console.print(table)
     elif issues is not None:
