@@ -81,18 +81,18 @@ class Events:
 
     def __init__(self, callbacks: list[Callback]) -> None:
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
-        self._handlers: dict[str, list[Any]] = {}
+        self.handlers: dict[str, list[Any]] = {}  # event -> bound methods, in order
         for event in EVENTS:
-            self._handlers[event] = [
+            self.handlers[event] = [
                 getattr(cb, event)
                 for cb in self.callbacks
                 if getattr(type(cb), event) is not getattr(Callback, event)
             ]
 
     def __call__(self, event: str, loop: TrainingLoop) -> None:
-        for handler in self._handlers[event]:
+        for handler in self.handlers[event]:
             handler(loop)
 
     def has(self, event: str) -> bool:
         """True when some callback listens to ``event`` (lets the loop skip work)."""
-        return bool(self._handlers[event])
+        return bool(self.handlers[event])

@@ -200,4 +200,6 @@ def lr_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule, steps_per
     def factor(step: int) -> float:
         return schedule.factor(step, spe, epochs)
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    scheduler.constant = schedule.name == "constant"  # type: ignore[attr-defined]
+    return scheduler
