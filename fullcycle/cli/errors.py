@@ -145,7 +145,9 @@ def _render(doc: dict[str, Any], console: Console) -> None:
 
 @app.command("errors")
 def errors_command(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory (holds dev_predictions.csv).")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="Run directory (holds dev_predictions.csv or a model/ bundle).")
+    ],
     tags: Annotated[
         Path | None,
         typer.Option(
@@ -156,7 +158,9 @@ def errors_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Error analysis of the dev set: confusion, slices, highest loss, suspected label errors."""
+    """Error analysis of the dev set: confusion matrix, per-class scores, the slices that hurt
+    most, highest-loss examples and suspected label errors. Writes DIR/errors.csv: fill its
+    'tags' column (e.g. blurry;dark), then run again with --tags for the ceiling table."""
     from fullcycle.analysis.run import analyse_run
     from fullcycle.errors import FullcycleError
 
