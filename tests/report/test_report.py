@@ -249,3 +249,21 @@ def test_dozens_of_experiments_fold_away_and_plot_without_warnings(tmp_path: Pat
     assert "<summary>3 more experiments</summary>" in html
     assert 'class="best"' in html.split("<summary>")[1]  # the lowest dev error is the last one
     assert float(_data_values(html)["experiments.14.dev_error"]) == experiments[14]["dev_error"]
+
+
+def test_text_from_the_data_is_escaped(tmp_path: Path) -> None:
+    run = tmp_path / "esc"
+    run.mkdir()
+    name = "<script>alert(1)</script>"
+    (run / "summary.json").write_text(
+        json.dumps(
+            {
+                "task": "binary",
+                "profile": {
+                    "columns": [{"name": name, "kind": "text", "missing": 0, "distinct": 2}]
+                },
+            }
+        )
+    )
+    html = build_report(run).read_text()
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
