@@ -226,3 +226,37 @@ def test_mismatched_lengths_are_reported():
     X, y = _blobs(16)
     with pytest.raises(FullcycleError, match=r"different lengths \(16, 10\)"):
         fit(nn.Linear(4, 1), (X, y[:10]), loss="bce", progress=False)
+
+
+def test_multilabel_with_missing_labels_trains_and_scores():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    Y = np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1).astype(np.float32)
+    Y[rng.random(Y.shape) < 0.3] = np.nan  # 30% of labels missing
+    result = fit(TabularMLP(4, 2, hidden=[16]), (X, Y), (X, Y), loss="multilabel_bce",
+                 lr=0.02, epochs=15, progress=False)
+    assert result.metric == "f1" and result.best["dev_error"] < 0.2
+
+
+def test_multiclass_uses_cross_entropy_on_integer_codes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = np.argmax(X, axis=1)
+    result = fit(TabularMLP(3, 3, hidden=[16]), (X, y), (X, y), loss="cross_entropy",
+                 lr=0.02, epochs=15, progress=False)
+    assert result.best["dev_error"] < 0.15
+
+
+def test_guard_decisions_reach_the_journal(tmp_path):
+    from fullcycle.journal import Journal
+
+    journal = Journal(tmp_path / "journal.sqlite")
+    run = journal.start_run("test", {})
+    exp = journal.start_experiment(run, "sgd", {}, 0, "fp", "huge rate on purpose")
+    X, y = _linear_regression()
+    fit(nn.Linear(3, 1), (X, y), loss="mse", optimizer="sgd", lr=50.0, epochs=2,
+        batch_size=32, progress=False, journal=(journal, exp))
+    (first, *_) = journal.decisions(run)
+    assert first["kind"] == "nan_guard" and first["experiment_id"] == exp
+    assert "lowered the learning rate from 50 to 5" in first["action"]
+    assert first["observed"]["lr_after"] == pytest.approx(5.0)
