@@ -10,7 +10,8 @@ it runs on any model, and returns an :class:`ErrorAnalysis` holding
 * the highest-loss examples,
 * suspected label errors (confident learning via cleanlab),
 
-and, for regression, the same analysis by absolute error instead of a confusion matrix.
+and, for regression, the same analysis by absolute error instead of a confusion matrix; for
+multilabel, per-label counts and scores (`fullcycle.analysis.multilabel`).
 :func:`write_errors_csv` writes the dev errors with an empty ``tags`` column for a person to
 fill; :func:`fullcycle.analysis.ceiling.ceiling_table` turns the filled tags into the
 seeds' ceiling table.
@@ -237,6 +238,10 @@ def error_analysis(
         )
         return ErrorAnalysis(task="multilabel", n_examples=n, **fields)
 
+    if classes is None and np.issubdtype(y.dtype, np.number):
+        # Codes without names: one class per probability column, even if some class has no
+        # dev row (np.unique of the labels would silently drop it).
+        classes = list(range(pred.shape[1] if pred.ndim == 2 else 2))
     codes, names = _class_codes(y, classes)
     proba = _as_proba(pred, len(names))
     y_pred, loss, matrix, per_class = _classification(codes, proba, names)

@@ -197,3 +197,9 @@ def test_rewriting_errors_csv_keeps_the_tags_a_person_wrote(tmp_path) -> None:
     assert table.loc[11, "tags"] == "blurry" and table.loc[12, "tags"] == ""
     backup = pd.read_csv(tmp_path / "errors.tagged.csv", keep_default_na=False)
     assert sorted(backup["tags"]) == ["blurry", "dark"]
+
+
+def test_codes_without_names_keep_a_class_no_dev_row_has() -> None:
+    proba = np.array([[0.8, 0.1, 0.1], [0.3, 0.6, 0.1], [0.6, 0.3, 0.1]])
+    result = error_analysis([0, 1, 1], proba, label_issues=False)
+    assert result.classes == ["0", "1", "2"] and len(result.confusion_matrix) == 3
