@@ -17,7 +17,9 @@ bias-corrected exponentially weighted average of `fullcycle.ewma` (seeds 000/003
   then backward over the recorded losses (``beta = 0.8``). A causal average lags its input
   by about ``β / (1 − β)`` steps — 49 steps, four decades of rate, at β = 0.98 — which moves
   every feature of the curve to the right; the backward pass cancels that lag (zero phase),
-  so the steepest point sits at the rate that caused it.
+  so the steepest point sits at the rate that caused it. Before that, each loss is capped
+  at the divergence level (4× the running minimum), so that a blow-up at the end of the
+  sweep cannot leak backwards into the descent.
 
 Afterwards the model's parameters and buffers, the optimizer's state and hyperparameters,
 every ``.grad``, each module's train/eval mode and the random number generator are restored
@@ -238,6 +240,7 @@ def lr_find(model: nn.Module, data: Any, loss: str | LossFn, *,
     rng_devices = [device.index or 0] if device.type == "cuda" else []
     lrs: list[float] = []
     raw: list[float] = []
+    ceilings: list[float] = []
     stop_reason = "end"
     try:
         with torch.random.fork_rng(devices=rng_devices):
@@ -260,6 +263,7 @@ def lr_find(model: nn.Module, data: Any, loss: str | LossFn, *,
                 lrs.append(lr)
                 raw.append(number)
                 best = min(best, current)
+                ceilings.append(diverge_factor * best if best > 0 else math.inf)
                 if step > 0 and best > 0 and current > diverge_factor * best:
                     stop_reason = "diverged"
                     break
@@ -267,6 +271,7 @@ def lr_find(model: nn.Module, data: Any, loss: str | LossFn, *,
                 opt.step()
     finally:
         snapshot.restore()
-    smoothed = zero_phase(raw, beta)
+    # a blow-up must not leak backwards into the descent through the backward pass
+    smoothed = zero_phase([min(v, c) for v, c in zip(raw, ceilings, strict=True)], beta)
     suggested, steepest, at_min, slopes = suggest(lrs, smoothed, num_steps)
     return LRFinderResult(lrs, smoothed, raw, suggested, steepest, at_min, stop_reason, slopes)
