@@ -158,3 +158,20 @@ def test_a_last_batch_of_one_row_does_not_break_batch_norm():
     model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
     result = fc.lr_find(model, (x[:65], y[:65]), "cross_entropy", batch_size=64, num_steps=20)
     assert len(result.lrs) == 20
+
+
+def test_the_model_is_restored_even_when_the_sweep_raises():
+    x, y = teacher_problem()
+    model = student()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    calls = []
+
+    def breaks_at_step_10(outputs, targets):
+        calls.append(1)
+        if len(calls) == 10:
+            raise RuntimeError("boom")
+        return cross_entropy(outputs, targets)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fc.lr_find(model, (x, y), breaks_at_step_10)
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
