@@ -265,8 +265,8 @@ def _plan_line(name: str, plan: Plan, workers: int, url: str) -> str:
             f"pruning, {mode}; storage {url}")
 
 
-def _trial_printer(say: Log) -> Callable[[str, Any], None]:
-    def show(round_name: str, trial: Any) -> None:
+def _trial_printer(say: Log) -> Callable[[str, int, Any], None]:
+    def show(round_name: str, number: int, trial: Any) -> None:
         cfg = trial.user_attrs.get("config", {})
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in cfg.items())
         if trial.state.name == "COMPLETE":
@@ -274,7 +274,7 @@ def _trial_printer(say: Log) -> Callable[[str, Any], None]:
         else:
             what = trial.user_attrs.get("stopped", trial.state.name.lower())
         tag = "coarse" if round_name == COARSE else "fine"
-        say(f"  {tag} trial {trial.number}: {what}  ({shown})")
+        say(f"  trial {number} ({tag}): {what}  ({shown})")
 
     return show
 

@@ -42,7 +42,8 @@ from fullcycle.search.refine import NarrowedTrial, coarse_ranges, narrow
 from fullcycle.search.storage import open_storage
 
 Objective = Callable[[dict[str, Any], "TrialReport"], float]
-OnTrial = Callable[[str, FrozenTrial], None]
+#: Called after each trial this worker finishes: (round, number in the search, trial).
+OnTrial = Callable[[str, int, FrozenTrial], None]
 
 _ACTIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
@@ -190,8 +191,8 @@ def open_fine_round(
     fine = optuna.create_study(study_name=name, direction="minimize", load_if_exists=True,
                                **kwargs)
     fine.set_user_attr("coarse_ranges", coarse_ranges(coarse_trials))
-    fine.set_user_attr("ranges", ranges)
     fine.set_user_attr("number_offset", len(coarse_trials))
+    fine.set_user_attr("ranges", ranges)  # last: its presence means the round is ready
     return fine
 
 
@@ -215,9 +216,11 @@ def _run_round(
     if job.on_trial is not None:
         on_trial = job.on_trial
 
+        offset = int(study.user_attrs.get("number_offset", 0))
+
         def after_trial(_: optuna.Study, trial: FrozenTrial) -> None:
             if not trial.user_attrs.get("surplus"):
-                on_trial(round_name, trial)
+                on_trial(round_name, offset + trial.number, trial)
 
         callbacks.append(after_trial)
     while True:

@@ -37,3 +37,20 @@ def slow(config: dict[str, Any], report: Any) -> float:
 def paced(config: dict[str, Any], report: Any) -> float:
     """A short sleep per epoch, so two workers overlap in time."""
     return quick(config, report, epochs=3, sleep_s=0.05)
+
+
+def rendezvous(config: dict[str, Any], report: Any) -> float:
+    """`paced`, but a worker's first trial waits until two worker processes have arrived.
+
+    Arrivals are files named by process id in `$SEARCH_TOYS_RENDEZVOUS`, so a test of two
+    workers cannot pass with one worker that started early doing every trial alone.
+    """
+    import os
+    from pathlib import Path
+
+    place = Path(os.environ["SEARCH_TOYS_RENDEZVOUS"])
+    (place / str(os.getpid())).touch()
+    deadline = time.time() + 60
+    while len(list(place.iterdir())) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    return paced(config, report)

@@ -25,8 +25,10 @@ FAST = {"heartbeat_s": 1, "grace_s": 2}
 
 
 def test_two_workers_sharing_postgres_finish_the_trials_with_no_duplicate_numbers(
-        postgres_url, tmp_path):
-    result = search(objective=search_toys.paced, trials=12, storage=postgres_url,
+        postgres_url, tmp_path, monkeypatch):
+    (tmp_path / "arrivals").mkdir()
+    monkeypatch.setenv("SEARCH_TOYS_RENDEZVOUS", str(tmp_path / "arrivals"))
+    result = search(objective=search_toys.rendezvous, trials=12, storage=postgres_url,
                     study_name="caviar", workers=2, out_dir=tmp_path, pruner="none", **FAST)
     assert result.counts() == {"complete": 12}
     numbers = [t["number"] for t in result.trials]

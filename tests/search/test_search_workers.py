@@ -35,8 +35,10 @@ def _running_with_epochs(url: str, name: str, n: int = 1) -> list:
 
 
 @pytest.mark.slow
-def test_two_workers_on_sqlite_finish_the_trials_with_unique_numbers(tmp_path):
-    result = search(objective=search_toys.paced, trials=10, out_dir=tmp_path, workers=2,
+def test_two_workers_on_sqlite_finish_the_trials_with_unique_numbers(tmp_path, monkeypatch):
+    (tmp_path / "arrivals").mkdir()
+    monkeypatch.setenv("SEARCH_TOYS_RENDEZVOUS", str(tmp_path / "arrivals"))
+    result = search(objective=search_toys.rendezvous, trials=10, out_dir=tmp_path, workers=2,
                     pruner="none", **FAST)
     assert result.counts() == {"complete": 10}  # no pruner: every trial runs to the end
     numbers = [t["number"] for t in result.trials]
