@@ -39,9 +39,13 @@ The suggestion rule, exactly:
    "still strongly decreasing"); the suggestion is the last rate of that walk, never at or
    beyond the minimum. This is the seed's "a little bit to the right of the steepest point".
 
-On synthetic problems (tests/checks/test_lr_finder.py) the suggestion lies within a factor
-of 3 of the best rate of a grid of short trainings with the same optimizer.
 When the loss never decreases there is no suggestion (``suggested_lr`` is None).
+
+Measured against a grid of 100-step Adam trainings (tests/checks/test_lr_finder.py): on a
+3-class teacher problem the suggestion lies within 0.9–1.6× of the grid's best rate (six
+seeds); on a smooth, nearly linear regression it is more cautious, 0.13–0.46× — there the
+sweep's loss bottoms out below the best fixed rate, so no point left of its minimum can
+reach it.
 """
 
 from __future__ import annotations
