@@ -90,14 +90,39 @@ def _diagnose_plot(name: str, *args: Any) -> str | None:
         return None
 
 
-def _journal_records(run: RunDir) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Loss curves of every journaled experiment that logged epochs, and the decisions."""
+def _journal_error(metrics: Any, split: str) -> float | None:
+    """An experiment's error on a split, from the shapes the commands journal."""
+    if not isinstance(metrics, dict):
+        return None
+    nested = metrics.get("errors") if isinstance(metrics.get("errors"), dict) else {}
+    for value in (metrics.get(f"{split}_error"), metrics.get(split), nested.get(split)):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _journal_experiment(experiment: dict[str, Any]) -> dict[str, Any]:
+    """A row of the experiment table rebuilt from the journal (change, reason, errors, kept)."""
+    metrics = experiment.get("metrics")
+    return {
+        "change": experiment.get("name"),
+        "reason": experiment.get("reason") or "",
+        "train_error": _journal_error(metrics, "train"),
+        "dev_error": _journal_error(metrics, "dev"),
+        "kept": experiment.get("kept"),
+    }
+
+
+def _journal_records(run: RunDir) -> tuple[list[dict], list[dict], list[dict]]:
+    """From the journal: loss curves of every experiment that logged epochs, the
+    experiments as table rows, and the decisions."""
     if not run.has(JOURNAL_NAME):
-        return [], []
+        return [], [], []
     journal = Journal(run.file(JOURNAL_NAME))
     try:
         curves = []
-        for experiment in journal.experiments():
+        experiments = journal.experiments()
+        for experiment in experiments:
             epochs = journal.epochs(experiment["id"])
             if not epochs:
                 continue
@@ -110,7 +135,8 @@ def _journal_records(run: RunDir) -> tuple[list[dict[str, Any]], list[dict[str, 
                     "dev_loss": [e.get("dev_loss") for e in epochs],
                 }
             )
-        return curves, journal.decisions()
+        rows = [_journal_experiment(e) for e in experiments if e.get("status") != "running"]
+        return curves, rows, journal.decisions()
     finally:
         journal.close()
 
@@ -276,7 +302,10 @@ def render_report(run_dir: str | Path) -> str:
     summary = run.read_json("summary.json")
     if not isinstance(summary, dict):
         raise FullcycleError(f"{run.file('summary.json')} is not a JSON object; re-create the run")
-    curves, decisions = _journal_records(run)
+    curves, journaled, decisions = _journal_records(run)
+    if not summary.get("experiments") and journaled:
+        # `fullcycle report` rebuilds from the journal what the summary does not hold.
+        summary = {**summary, "experiments": journaled}
     analysis = _error_analysis(run, summary)
     task = summary.get("task")
     context = {

@@ -256,3 +256,9 @@ def run_dir(tmp_path: Path) -> Path:
     run.write_json("summary.json", summary_document())
     write_journal(run.file("journal.sqlite"))
     return run.path
+
+
+@pytest.fixture
+def journal_writer():
+    """`write_journal`, for tests that build their own run directory."""
+    return write_journal

@@ -267,3 +267,16 @@ def test_text_from_the_data_is_escaped(tmp_path: Path) -> None:
     )
     html = build_report(run).read_text()
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_experiment_table_is_rebuilt_from_the_journal_when_the_summary_lacks_it(
+    tmp_path: Path, journal_writer
+) -> None:
+    run = tmp_path / "journal-only"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"task": "multiclass"}))
+    journal_writer(run / "journal.sqlite")
+    html = build_report(run).read_text()
+    values = _data_values(html)
+    assert [float(values[f"experiments.{i}.dev_error"]) for i in range(3)] == [0.175, 0.1, 0.125]
+    assert "longer" in html.split('<section id="experiments">')[1].split("</section>")[0]
