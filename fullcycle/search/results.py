@@ -67,7 +67,8 @@ class SearchResult:
                 "counts": self.counts(),
                 "plan": {"trials": self.plan.trials, "coarse_trials": self.plan.coarse_trials,
                          "fine_trials": self.plan.fine_trials, "sampler": self.plan.sampler,
-                         "pruner": self.plan.pruner, "seed": self.plan.seed},
+                         "pruner": self.plan.pruner, "seed": self.plan.seed,
+                         "base_config": self.plan.base_config},
                 **self.extra}
 
 

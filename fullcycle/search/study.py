@@ -106,20 +106,21 @@ def search(
     url = storage or default_storage_url(out_dir)  # type: ignore[arg-type]
     name = study_name or (Path(out_dir).name if out_dir is not None else "search")
     space = space or default_space
-    if objective is None:
-        from fullcycle.search.objective import TabularObjective
-
-        objective = TabularObjective(prepared, base_config, progress=progress and workers == 1)
     fingerprint = data_fingerprint(prepared)
     st = open_storage(url, heartbeat_s=heartbeat_s, grace_s=grace_s)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if join:
         plan = read_plan(st, name)
         _check_fingerprint(plan, fingerprint, name)
+        base_config = plan.base_config  # every machine trains the way the study was started
     else:
         plan = open_study(st, name, trials=trials, budget_s=budget_s,
                           fine_fraction=fine_fraction, sampler=sampler, pruner=pruner, seed=seed,
                           data_fingerprint=fingerprint, base_config=base_config, space=space)
+    if objective is None:
+        from fullcycle.search.objective import TabularObjective
+
+        objective = TabularObjective(prepared, base_config, progress=progress and workers == 1)
     say = log or (_console_log() if progress else None)
     if say is not None:
         say(_plan_line(name, plan, workers, _redact(url)))
@@ -180,6 +181,12 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
         raise FullcycleError(
             f"study {name!r} was planned with {plan.trials} trials, not {trials}; pass "
             f"--trials {plan.trials} to resume it, or --study NEW to start another"
+        )
+    if dict(base_config or {}) != plan.base_config:
+        raise FullcycleError(
+            f"study {name!r} was started with training settings {plan.base_config}, not "
+            f"{dict(base_config or {})}; resume it with the same flags (--epochs, "
+            "--optimizer, --seed) or pass --study NEW to start another"
         )
     fine_started = _has_study(st, fine_study_name(name))
     plan = with_budget(plan, budget_s, fine_started)

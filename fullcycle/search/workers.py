@@ -156,12 +156,12 @@ def run_worker(job: WorkerJob) -> int:
         sampler=make_sampler(plan, job.index, round_name="coarse"),
         pruner=make_pruner(plan),
     )
-    ran += _run_round(job, plan, coarse, "coarse", plan.coarse_trials, plan.coarse_deadline,
+    ran += _run_round(job, coarse, "coarse", plan.coarse_trials, plan.coarse_deadline,
                       ranges=None)
     fine = open_fine_round(storage, plan, job.study_name, job.index)
     if fine is not None:
         ranges = fine.user_attrs["ranges"]
-        ran += _run_round(job, plan, fine, FINE, plan.fine_trials, plan.deadline, ranges)
+        ran += _run_round(job, fine, FINE, plan.fine_trials, plan.deadline, ranges)
     return ran
 
 
@@ -198,7 +198,6 @@ def open_fine_round(
 
 def _run_round(
     job: WorkerJob,
-    plan: Plan,
     study: optuna.Study,
     round_name: str,
     target: int | None,
@@ -274,9 +273,15 @@ def _make_trial_fn(
 
 
 def _worker_main(job: WorkerJob) -> None:
-    """Entry point of a worker process: print a user error as one line and exit 2."""
+    """Entry point of a worker process: print a user error as one line and exit 2.
+
+    Ctrl-C goes to the parent only, which stops the workers; their unfinished trials then
+    go stale and are retried when the search is resumed.
+    """
+    import signal
     import sys
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         run_worker(job)
     except FullcycleError as exc:

@@ -114,3 +114,10 @@ def test_bad_sizes_and_choices_are_user_errors(tmp_path):
                           ({"trials": 4, "budget_s": -1}, "--budget")]:
         with pytest.raises(FullcycleError, match=words):
             search(objective=search_toys.quick, out_dir=tmp_path / words[:4], **kwargs)
+
+
+def test_resuming_with_other_training_settings_is_refused_with_the_fix(tmp_path):
+    search(objective=search_toys.quick, trials=4, out_dir=tmp_path, base_config={"epochs": 3})
+    with pytest.raises(FullcycleError, match="same flags"):
+        search(objective=search_toys.quick, trials=4, out_dir=tmp_path,
+               base_config={"epochs": 5})
