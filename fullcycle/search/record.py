@@ -75,8 +75,14 @@ def slice_plot(result: SearchResult, path: Path) -> Path | None:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())
         if "low" in coarse and coarse["high"] > coarse["low"]:
-            # the whole coarse range, so the fine round's narrowing shows
-            ax.set_xlim(coarse["low"], coarse["high"])
+            # the whole coarse range (plus 3% each side), so the fine round's narrowing shows
+            lo, hi = coarse["low"], coarse["high"]
+            if coarse.get("log"):
+                pad = (hi / lo) ** 0.03
+                ax.set_xlim(lo / pad, hi * pad)
+            else:
+                pad = 0.03 * (hi - lo)
+                ax.set_xlim(lo - pad, hi + pad)
         ax.set_xlabel(describe_param(name))
     for ax in axes.flat[len(names):]:
         ax.axis("off")

@@ -121,3 +121,11 @@ def test_resuming_with_other_training_settings_is_refused_with_the_fix(tmp_path)
     with pytest.raises(FullcycleError, match="same flags"):
         search(objective=search_toys.quick, trials=4, out_dir=tmp_path,
                base_config={"epochs": 5})
+
+
+def test_fc_search_is_the_search_function_even_after_the_package_was_imported(tmp_path):
+    import fullcycle as fc
+    import fullcycle.search.space  # noqa: F401  (binds the package as fullcycle.search)
+
+    result = fc.search(objective=search_toys.quick, trials=4, out_dir=tmp_path, record=False)
+    assert result.counts() == {"complete": 4}
