@@ -243,6 +243,17 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             [float(v or 0) for _, v in ranked],
             "importance",
         )
+    hurting = [s for s in (analysis or {}).get("slices") or [] if s.get("excess_errors", 0) > 0]
+    if hurting:
+        # The whole dev set's rate on the slices' own scale: the share of examples in error
+        # (for multilabel, with any wrong label), or the mean absolute error for regression.
+        if analysis.get("task") == "regression":
+            overall, label = (analysis.get("absolute_error") or {}).get("mae"), "mean abs. error"
+        else:
+            n = analysis.get("n_examples") or 0
+            overall, label = (analysis.get("n_errors", 0) / n if n else None), "error rate"
+        if isinstance(overall, int | float):
+            figures["slices"] = _plot(plots.slices_plot, hurting[:8], overall, label)
     if analysis and analysis.get("confusion_matrix") and analysis.get("classes"):
         figures["confusion"] = _plot(
             plots.confusion_plot, analysis["confusion_matrix"], analysis["classes"]

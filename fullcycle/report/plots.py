@@ -311,3 +311,24 @@ def class_balance_plot(balance: dict[str, dict[str, float]]) -> str:
     )
     ax.legend(frameon=False, ncol=len(splits), loc="upper center")
     return _encode(fig)
+
+
+def slices_plot(slices: Sequence[dict[str, Any]], overall: float, label: str) -> str:
+    """Error rate of the slices that hurt most against the whole dev set's rate."""
+    names = [_short(f"{s['column']} = {s['value']}", 34) for s in slices]
+    rates = [float(s["error_rate"]) for s in slices]
+    height = min(5.0, 1.3 + 0.34 * len(slices))
+    fig, ax = _figure(6.4, height)
+    ax.barh(names[::-1], rates[::-1], color=COLORS["dev"], height=0.6)
+    ax.axvline(
+        overall,
+        color=COLORS["human"],
+        linestyle="--",
+        linewidth=1.2,
+        label=f"whole dev set {overall:.3g}",
+    )
+    ax.set_xlabel(label)
+    ax.grid(True, axis="x", alpha=0.25)
+    ax.grid(False, axis="y")
+    ax.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0))
+    return _encode(fig)

@@ -262,3 +262,22 @@ def run_dir(tmp_path: Path) -> Path:
 def journal_writer():
     """`write_journal`, for tests that build their own run directory."""
     return write_journal
+
+
+# Every plot a complete run's report draws, by its alt text, in page order.
+PLOTS = [
+    "class balance per split",
+    "baselines against the model",
+    "LR finder",
+    "loss curves",
+    "bias variance chart",
+    "learning curve",
+    "parameter importance",
+    "confusion matrix",
+    "slices that hurt most",
+]
+
+
+@pytest.fixture
+def expected_plots() -> list[str]:
+    return list(PLOTS)

@@ -33,7 +33,7 @@ pytestmark = [
 ]
 
 
-def test_report_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:
+def test_report_in_headless_chromium(run_dir: Path, tmp_path: Path, expected_plots) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     summary = json.loads((run_dir / "summary.json").read_text())
     report = build_report(run_dir)
@@ -61,7 +61,7 @@ def test_report_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:
 
     assert console_errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    assert len(images) == 8
+    assert [image["alt"] for image in images] == expected_plots
     for image in images:
         assert image["complete"] and image["width"] > 0, f"plot {image['alt']!r} did not load"
         assert image["shown"] > 100, f"plot {image['alt']!r} is not visible"
