@@ -12,9 +12,10 @@ value is drawn, because the seeds' tuning section is mostly about scales (seed 0
   steps of β near 1 change the average far more than equal steps near 0.9;
 * the mini-batch size is a **power of two** (seed 004, mini-batch gradient descent).
 
-`default_space` lists the hyperparameters in the seeds' order of importance (seed 000,
-"Hyperparameter Tuning": learning rate; momentum, hidden units, mini-batch size; layers,
-learning-rate decay), then the dev-set regularizers (dropout, L2).
+`default_space` lists the hyperparameters in the seeds' order of importance: first those
+seed 000 names as what "performance depends strongly on" (learning rate, momentum, hidden
+units, mini-batch size), then depth and learning-rate decay (seed 001 reaches for them when
+the training set is still not fit), then the dev-set regularizers (dropout, L2; seed 001).
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ def default_space(trial: Trial) -> dict[str, Any]:
     Ranges: learning rate 1e-5–1e-1 (Adam's 1e-3 default two decades from each end);
     β1 0.9–0.999 (seed 003: "β is usually 0.9", Adam's β2 default is 0.999); hidden units
     16–512 and 1–4 hidden layers (seed 001: tinker with width and depth); mini-batch 64–1024
-    as a power of two (the issue's range); dropout 0–0.5 (seed 001: start at 0.25, up to
-    0.5); L2 λ 1e-6–1e-1 and decay 1e-3–1 per epoch of `lr / (1 + decay · epoch)`
-    (seed 000's first decay form), both log-uniform.
+    as a power of two; dropout 0–0.5 (seed 001: dropout at p = 0.25, "tuning dropout up to
+    p = 0.50"); L2 λ 1e-6–1e-1 and decay 1e-3–1 in `lr / (1 + decay · epoch)` (seed 003's
+    first decay form), both log-uniform.
     """
     return {
         "lr": suggest_log(trial, "lr", 1e-5, 1e-1),
