@@ -109,6 +109,11 @@ def _render(doc: dict[str, Any], console: Console) -> None:
                 str(i["row"]), i["given_label"], i["suggested_label"], f"{i['label_quality']:.3g}"
             )
         console.print(table)
+        # Seed 003, "Incorrectly Labelled Data": dev and test must keep one distribution.
+        console.print(
+            "[dim]rows are 0-based rows of the input file; if you relabel dev "
+            "examples, relabel the test set the same way[/dim]"
+        )
     elif issues is not None:
         console.print("No label looks wrong with confidence.")
     ceiling = doc.get("ceiling")
