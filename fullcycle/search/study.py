@@ -18,6 +18,7 @@ back from the storage, so a resumed or distributed search reports every trial on
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,7 +183,7 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
             f"study {name!r} was planned with {plan.trials} trials, not {trials}; pass "
             f"--trials {plan.trials} to resume it, or --study NEW to start another"
         )
-    if dict(base_config or {}) != plan.base_config:
+    if json.loads(json.dumps(base_config or {})) != plan.base_config:  # as stored: JSON
         raise FullcycleError(
             f"study {name!r} was started with training settings {plan.base_config}, not "
             f"{dict(base_config or {})}; resume it with the same flags (--epochs, "
