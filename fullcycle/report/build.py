@@ -10,11 +10,13 @@ missing. Plots are PNGs embedded as base64 and the page loads nothing from the n
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from fullcycle import __version__
 from fullcycle.analysis.run import ERROR_ANALYSIS_NAME
 from fullcycle.errors import FullcycleError
 from fullcycle.journal import Journal
@@ -321,6 +323,8 @@ def render_report(run_dir: str | Path) -> str:
     task = summary.get("task")
     context = {
         "name": run.path.resolve().name,
+        "version": __version__,
+        "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "s": summary,
         "task": task,
         "metric": summary.get("metric") or {},
