@@ -81,7 +81,7 @@ def test_worker_killed_with_sigkill_mid_trial_has_its_trial_failed_and_retried(t
 def test_search_resumes_after_every_worker_was_killed(tmp_path):
     url = default_storage_url(tmp_path)
     name = tmp_path.name
-    open_study(open_storage(url, **FAST), name, trials=6, fine_fraction=0.0)
+    open_study(open_storage(url, **FAST), name, trials=6, fine_fraction=0.0, pruner="none")
     jobs = [WorkerJob(url, name, default_space, search_toys.slow, index=i, **FAST)
             for i in range(2)]
     procs = start_workers(jobs)
