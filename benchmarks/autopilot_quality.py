@@ -116,11 +116,14 @@ def main() -> None:
     parser.add_argument("--budget", default="5m")
     parser.add_argument("--rows", type=int, default=30_000)
     parser.add_argument("--task", choices=("binary", "regression", "both"), default="both")
+    parser.add_argument("--keep", type=Path, help="Keep the run directories here.")
     args = parser.parse_args()
     tasks = ("binary", "regression") if args.task == "both" else (args.task,)
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for task in tasks:
-            scores = compare(task, args.rows, args.budget, Path(tmp))
+            scores = compare(task, args.rows, args.budget, workdir)
             unit = "1 - accuracy" if task == "binary" else "RMSE"
             print(f"\n{task}: {args.rows} rows, budget {args.budget}; test error ({unit})")
             ours = scores["fullcycle"][0]

@@ -283,6 +283,8 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)
     doc = {"data": str(data) if not hasattr(data, "columns") else "DataFrame",
+           "dev_data": (str(dev_data) if dev_data is not None and not hasattr(dev_data, "columns")
+                        else None),
            "target": target, "human_error": human_error, "budget_s": seconds,
            "metric": chosen, "satisfice": satisfice, "seed": seed}
     pilot = Autopilot(prepared, rundir, human_error=human_error, budget=clock, metric=chosen,

@@ -25,6 +25,7 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     p = pilot.p
     outputs = steps.predict_outputs(best.model, p.X["dev"])
     frame = pd.DataFrame({"row": p.rows["dev"]})
+    frame = _with_inputs(frame, p)
     if p.task == "regression":
         pred = outputs.numpy().reshape(-1) * p.target_std + p.target_mean
         frame["y_true"] = p.y["dev"] * p.target_std + p.target_mean
@@ -45,16 +46,24 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     return frame, proba
 
 
+def _with_inputs(frame: pd.DataFrame, p: Any) -> pd.DataFrame:
+    """The dev rows' raw input columns as `input.<col>`, so `fullcycle errors` can slice
+    them even when the data came from a DataFrame or --dev-data."""
+    inputs = p.frame_of("dev")[p.features].reset_index(drop=True)
+    inputs.columns = [f"input.{c}" for c in inputs.columns]
+    return pd.concat([frame, inputs], axis=1)
+
+
 def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> dict | None:
     """Confusion, slices, highest-loss rows and suspected label errors on dev; errors.csv."""
     from fullcycle.analysis.errors import error_analysis, write_errors_csv
 
     p = pilot.p
-    if p.task == "multilabel":
-        return None
     features = p.frame_of("dev")[p.features].reset_index(drop=True)
     if p.task == "regression":
         y_true = p.y["dev"] * p.target_std + p.target_mean
+    elif p.task == "multilabel":
+        y_true = p.y["dev"]
     else:
         y_true = p.y["dev"].astype(int)
     analysis = error_analysis(y_true, proba, task=p.task,
