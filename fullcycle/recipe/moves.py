@@ -81,7 +81,9 @@ def bias_moves(config: TrainConfig) -> list[Move]:
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))
     if any(config.dropout) or config.l2:
-        moves.append(Move(f"less-regularization:{config.l2}:{config.dropout}", BIAS,
+        # tried once per run: regularization that the variance moves added later was kept
+        # because it helped dev, so offering its removal again after each one wastes runs
+        moves.append(Move("less-regularization", BIAS,
                           "remove regularization (it may be holding the fit back)",
                           config.with_changes(dropout=(), l2=0.0)))
     return moves
