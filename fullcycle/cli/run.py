@@ -94,13 +94,18 @@ class BudgetProgress:
         self.experiments = 0
 
     def __enter__(self) -> BudgetProgress:
-        self.progress.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.progress.stop()
+        if self.started:
+            self.progress.stop()
+
+    started = False
 
     def log(self, message: str) -> None:
+        if not self.started:  # first message: the input passed validation; a bar is useful
+            self.started = True
+            self.progress.start()
         if message.startswith("  "):
             self.experiments += 1
         self.progress.console.print(message)
