@@ -70,6 +70,9 @@ def print_summary(console: Console, summary: dict) -> None:
     table.add_row(*(_cell(v) for v in (summary["human_level_error"], errors["train"],
                                        errors.get("train_dev"), errors["dev"], errors["test"])))
     console.print(table)
+    floors = ", ".join(f"{b['name']} {_cell(b['dev_error'])}" for b in summary.get("baselines", []))
+    if floors:
+        console.print(f"baselines (dev error): {floors}")
     d = summary["diagnosis"]
     console.print(f"[bold]diagnosis[/bold]: {d['primary_problem']}  (avoidable bias "
                   f"{_cell(d['avoidable_bias'])}, variance {_cell(d['variance'])}, "
