@@ -315,7 +315,17 @@ def _strata(frame: pd.DataFrame, info: TaskInfo) -> np.ndarray | None:
 def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
     if info.task == "regression":
         values = pd.to_numeric(train[info.targets[0]], errors="coerce").to_numpy(float)
+        if not np.isfinite(values).all():
+            raise FullcycleError(
+                f"regression target '{info.targets[0]}' holds infinite values; fix or drop "
+                "those rows"
+            )
         std = float(np.nanstd(values))
+        if std == 0.0:
+            raise FullcycleError(
+                f"regression target '{info.targets[0]}' is constant in the training rows; "
+                "there is nothing to learn — check the target column"
+            )
         return TargetEncoding(info.task, list(info.targets), [], float(np.nanmean(values)),
                               std if std > 0 else 1.0)
     classes = [_label_key(c) for c in info.classes]

@@ -69,6 +69,11 @@ class Preprocessor:
                 )
             kind, values = _column_kind(column)
             if kind == "numeric":
+                infinite = int(np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan)).sum())
+                if infinite:
+                    pre.notes.append(f"column '{name}': {infinite} infinite values treated "
+                                     "as missing")
+                    values = _finite(values)
                 pre._fit_numeric(name, values, column)
             else:
                 pre._fit_categorical(name, column)
@@ -234,9 +239,15 @@ def _canonical(value: object) -> str:
     return str(value).strip()
 
 
+def _finite(values: pd.Series) -> pd.Series:
+    """±inf is treated as missing: one infinite cell would turn the column's mean (and so
+    every standardized value) into NaN."""
+    return values.where(np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)))
+
+
 def _to_numeric(column: pd.Series, name: str, strict: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.astype("float64")
+        return _finite(column.astype("float64"))
     parsed = pd.to_numeric(column, errors="coerce")
     bad = column.notna() & parsed.isna()
     if strict and bad.any():
@@ -245,4 +256,4 @@ def _to_numeric(column: pd.Series, name: str, strict: bool) -> pd.Series:
             f"column '{name}' must be numeric but holds {example!r} "
             f"({int(bad.sum())} such values); fix those cells or leave them blank"
         )
-    return parsed.astype("float64")
+    return _finite(parsed.astype("float64"))

@@ -82,3 +82,13 @@ def test_missing_column_at_transform_is_named():
     pre = Preprocessor.fit(_frame(), ["x", "city"])
     with pytest.raises(FullcycleError, match="missing column.*city"):
         pre.transform(pd.DataFrame({"x": [1.0]}))
+
+
+def test_infinite_values_are_treated_as_missing_with_a_note():
+    train = _frame()
+    train.loc[20:24, "x"] = np.inf
+    pre = Preprocessor.fit(train, ["x"])
+    out = pre.transform(train)
+    assert np.isfinite(out).all()
+    assert out[20:25, 1].tolist() == [1.0] * 5  # the missing indicator
+    assert any("infinite" in note for note in pre.notes)

@@ -90,3 +90,10 @@ def test_corrupt_parquet_is_a_clear_error(tmp_path):
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(FullcycleError, match="not a readable Parquet"):
         load_table(tmp_path / "bad.parquet")
+
+
+def test_constant_regression_target_is_refused():
+    frame = _table()
+    frame["y"] = 3.5
+    with pytest.raises(FullcycleError, match="constant"):
+        prepare(frame, "y", task="regression")
