@@ -47,7 +47,9 @@ def _bin_labels(values: pd.Series, n_bins: int) -> pd.Series:
     pandas widens the lowest edge by 0.1% so the minimum falls inside; the label shows the
     real minimum instead, closed on the left, as a person would write it.
     """
-    bins = pd.qcut(values.astype(float), q=n_bins, duplicates="drop")
+    values = values.astype(float)
+    values = values.where(np.isfinite(values))  # ±inf cannot bound a bin: it joins "missing"
+    bins = pd.qcut(values, q=n_bins, duplicates="drop")
     names = {}
     for i, interval in enumerate(bins.cat.categories):
         if i == 0:
@@ -60,6 +62,8 @@ def _bin_labels(values: pd.Series, n_bins: int) -> pd.Series:
 def _slice_labels(values: pd.Series, n_bins: int) -> pd.Series:
     """Map a column to slice labels: its values, or quantile bins for a numeric column."""
     is_numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if is_numeric:
+        values = values.where(np.isfinite(values.astype(float)))  # ±inf counts as missing
     if is_numeric and values.nunique(dropna=True) > MAX_DISCRETE_VALUES:
         labels = _bin_labels(values, n_bins)
     else:

@@ -118,13 +118,24 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
         "budget_s": pilot.budget.seconds,
     }
-    summary["error_analysis"] = run_error_analysis(pilot, best, proba)
+    summary["error_analysis"] = _optional("error analysis", summary,
+                                          lambda: run_error_analysis(pilot, best, proba))
     summary["model"] = save_model_bundle(pilot, best, {"metric": metric_doc, "errors": errors})
     pilot.rundir.write_json("summary.json", summary)
-    summary["report"] = _report(pilot)
+    summary["report"] = _optional("report", summary, lambda: _report(pilot))
     if summary["report"]:
         pilot.rundir.update_summary(report=summary["report"])
     return summary
+
+
+def _optional(what: str, summary: dict, step: Any) -> Any:
+    """Run a step that reads the trained model; if it fails, the run keeps its model and
+    summary and says what failed (a bug there must not cost the user the training)."""
+    try:
+        return step()
+    except Exception as exc:  # noqa: BLE001 - reported in the summary, never silent
+        summary.setdefault("notes", []).append(f"{what} failed: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _profile(p: Any) -> dict:
