@@ -74,7 +74,7 @@ class Preprocessor:
                     pre.notes.append(f"column '{name}': {infinite} infinite values treated "
                                      "as missing")
                     values = _finite(values)
-                pre._fit_numeric(name, values, column)
+                pre._fit_numeric(name, values, column, infinite)
             else:
                 pre._fit_categorical(name, column)
         if not pre.numeric and not pre.categorical_columns:
@@ -84,9 +84,10 @@ class Preprocessor:
             )
         return pre
 
-    def _fit_numeric(self, name: str, values: pd.Series, raw: pd.Series) -> None:
+    def _fit_numeric(self, name: str, values: pd.Series, raw: pd.Series,
+                     infinite: int = 0) -> None:
         observed = values.dropna().to_numpy(dtype=np.float64)
-        bad = int(raw.notna().sum() - values.notna().sum())
+        bad = int(raw.notna().sum() - values.notna().sum()) - infinite
         if bad:
             self.notes.append(
                 f"column '{name}': {bad} non-numeric cells treated as missing"
