@@ -242,6 +242,7 @@ class Autopilot:
         curve = self.sections.get("learning_curve") or {}
         if found.primary_problem == "variance" and curve.get("more_data_helps"):
             recommendations.insert(0, "get more training data: the learning curve still falls")
+        recommendations = list(dict.fromkeys(recommendations))  # once each, order kept
         self.decide(Decision("diagnosis", found.to_dict(), found.primary_problem,
                              "; ".join(recommendations[:3]) or "no gap above tolerance",
                              recommendations))
