@@ -25,7 +25,7 @@ from fullcycle.models.mlp import initial_architecture
 from fullcycle.recipe import steps
 from fullcycle.recipe.budget import Budget, parse_duration
 from fullcycle.recipe.config import TrainConfig
-from fullcycle.recipe.moves import DEV_OVERFIT_ACTIONS, MISMATCH_ACTIONS, Decision, propose
+from fullcycle.recipe.moves import Decision, propose
 from fullcycle.recipe.outputs import write_outputs
 from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
@@ -235,10 +235,6 @@ class Autopilot:
         value, error = steps.test_error(self.p, best.model, self.metric)
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
-        if found.primary_problem == "data_mismatch":
-            recommendations = MISMATCH_ACTIONS + recommendations
-        if found.primary_problem == "dev_overfit":
-            recommendations = DEV_OVERFIT_ACTIONS + recommendations
         curve = self.sections.get("learning_curve") or {}
         if found.primary_problem == "variance" and curve.get("more_data_helps"):
             recommendations.insert(0, "get more training data: the learning curve still falls")

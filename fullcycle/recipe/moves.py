@@ -140,13 +140,5 @@ def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: se
     return out
 
 
-MISMATCH_ACTIONS = [
-    "carry out manual error analysis to understand how train-dev and dev differ",
-    "make training data more similar to dev/test (collect more of it, or synthesize it)",
-    "move more of the target-distribution data into training (keep dev/test from it)",
-]
-DEV_OVERFIT_ACTIONS = ["get a bigger dev set: the dev set has been overfit by tuning"]
-
-
 def _h(hidden: tuple[int, ...]) -> str:
     return ",".join(map(str, hidden))
