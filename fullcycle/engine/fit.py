@@ -136,6 +136,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
             callable ``f(outputs, targets) -> error``; the dev error drives best-epoch choice.
         task: regression/binary/multiclass/multilabel; inferred from a built-in loss name.
         precision: None / ``"32"``, ``"bf16"`` or ``"fp16"`` (autocast; fp16 adds a scaler).
+        seed: seeds torch's global RNG at the start (dropout) and fixes each epoch's batch
+            order as a function of ``(seed, epoch)``, so a resumed fit sees the same order.
         checkpoint_dir, resume: save the full state after every epoch; continue from it.
         journal: ``(Journal, experiment_id)`` to log each epoch and decision.
         progress: Rich progress bars (True), none (False), or your own callback.

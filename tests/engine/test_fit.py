@@ -260,3 +260,16 @@ def test_guard_decisions_reach_the_journal(tmp_path):
     assert first["kind"] == "nan_guard" and first["experiment_id"] == exp
     assert "lowered the learning rate from 50 to 5" in first["action"]
     assert first["observed"]["lr_after"] == pytest.approx(5.0)
+
+
+def test_nan_guard_lowers_the_whole_schedule_not_just_the_current_rate():
+    X, y = _linear_regression()
+    result = fit(nn.Linear(3, 1), (X, y), loss="mse", optimizer="sgd", lr=50.0, epochs=4,
+                 batch_size=32, schedule="cosine", progress=False)
+    lowered = [d["lr_after"] / d["lr_before"] for d in result.decisions
+               if d["kind"] == "nan_guard"]
+    assert lowered and all(r == pytest.approx(0.1) for r in lowered)
+    scale = math.prod(lowered)
+    # after epoch 2 (2 epochs of steps done) the rate is still the cosine's, times the factor
+    from fullcycle.engine.schedules import cosine
+    assert result.history[1]["lr"] == pytest.approx(50.0 * scale * cosine(2.0, 4), rel=1e-6)
