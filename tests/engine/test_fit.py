@@ -273,3 +273,10 @@ def test_nan_guard_lowers_the_whole_schedule_not_just_the_current_rate():
     # after epoch 2 (2 epochs of steps done) the rate is still the cosine's, times the factor
     from fullcycle.engine.schedules import cosine
     assert result.history[1]["lr"] == pytest.approx(50.0 * scale * cosine(2.0, 4), rel=1e-6)
+
+
+def test_batch_norm_never_sees_a_last_batch_of_one_example():
+    X, y = _blobs(65)  # 64 + 1: a batch of one cannot be normalized in training mode
+    result = fit(TabularMLP(4, 1, hidden=[8], batch_norm=True), (X, y), loss="bce",
+                 epochs=1, batch_size=64, progress=False)
+    assert result.epochs_run == 1
