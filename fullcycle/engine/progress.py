@@ -58,12 +58,12 @@ class ProgressBar(Callback):
                                                completed=loop.epoch, info="")
         self._batches = self._progress.add_task("batch", total=loop.steps_per_epoch, info="")
         self._progress.start()
+        self._next = time.monotonic() + self.refresh_seconds
 
     def before_epoch(self, loop: TrainingLoop) -> None:
         if self._progress is not None:  # update, not reset: reset redraws at once
             self._progress.update(self._batches, total=loop.steps_per_epoch, completed=0,
                                   info="")
-            self._next = time.monotonic() + self.refresh_seconds
 
     def after_batch(self, loop: TrainingLoop) -> None:
         now = time.monotonic()
@@ -98,8 +98,10 @@ class ProgressBar(Callback):
                 f"epoch {loop.epoch}/{loop.epochs}  {info}  lr {_fmt(logs.get('lr'))}  "
                 f"{logs.get('seconds', 0.0):.1f}s{mark}", soft_wrap=True
             )
-        else:
+        elif now >= self._next:  # redraws stay within refresh_seconds, epochs or batches
             self._progress.refresh()
+        if now >= self._next:
+            self._next = now + self.refresh_seconds
 
     def after_fit(self, loop: TrainingLoop) -> None:
         if self._progress is not None:
