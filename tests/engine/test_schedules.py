@@ -60,15 +60,15 @@ def test_cosine_restarts_matches_sgdr(mult):
 
 
 def test_one_cycle_matches_torch_one_cycle():
-    total = 50
-    ours = [S.one_cycle(t, total) for t in range(total)]
+    steps, pct = 51, 0.3
     ref = _torch_lrs(lambda o: torch.optim.lr_scheduler.OneCycleLR(
-        o, max_lr=1.0, total_steps=total + 1, three_phase=False, cycle_momentum=False), total)
-    # torch's phases end at pct_start·total − 1 and total − 1; ours at pct·total and total
-    assert ours[0] == pytest.approx(1 / 25)
-    assert max(ours) == pytest.approx(1.0, abs=1e-2)
-    assert abs(ours.index(max(ours)) - ref.index(max(ref))) <= 1
-    assert S.one_cycle(total, total) == pytest.approx(1 / (25 * 1e4))
+        o, max_lr=1.0, total_steps=steps, pct_start=pct, three_phase=False,
+        cycle_momentum=False), steps)
+    # torch's phases end at step pct·steps − 1 and steps − 1 (0-based)
+    total = steps - 1.0
+    ours = [S.one_cycle(t, total, pct_start=(pct * steps - 1) / total) for t in range(steps)]
+    assert ours == pytest.approx(ref, rel=1e-9)
+    assert ours[0] == pytest.approx(1 / 25) and ours[-1] == pytest.approx(1 / (25 * 1e4))
 
 
 def test_lambda_scheduler_holds_epoch_schedules_within_an_epoch():
