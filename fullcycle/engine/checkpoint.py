@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from fullcycle.errors import FullcycleError
+from fullcycle.rundir import atomic_write_text, fsync_dir
 
 if TYPE_CHECKING:
     from fullcycle.engine.loop import TrainingLoop
@@ -36,31 +37,9 @@ if TYPE_CHECKING:
 LATEST = "latest.json"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON to a temporary file, flush it to disk, rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write_text(path, json.dumps(obj))
 
 
 def _cpu(t: Tensor) -> Tensor:
@@ -171,7 +150,7 @@ def save_checkpoint(directory: str | Path, loop: TrainingLoop, keep: int = 1) ->
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(root)
+    fsync_dir(root)
     write_json_atomic(root / LATEST, {"epoch": loop.epoch, "dir": name})
     old = sorted(p for p in root.glob("epoch-*") if p.is_dir() and p.name != name)
     for p in old[: max(len(old) - (keep - 1), 0)]:
