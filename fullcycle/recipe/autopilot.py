@@ -272,10 +272,14 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
                        ignore=ignore, drop_missing_target=drop_missing_target)
     chosen = metric or default_metric(prepared.task, prepared.y["train"])
-    from fullcycle.metrics import METRICS
+    from fullcycle.metrics import CLASSIFICATION, METRICS, REGRESSION
 
     if chosen not in METRICS:
         raise FullcycleError(f"unknown metric {chosen!r}; use one of: {', '.join(METRICS)}")
+    allowed = REGRESSION if prepared.task == "regression" else CLASSIFICATION
+    if chosen not in allowed:
+        raise FullcycleError(f"metric {chosen!r} does not fit a {prepared.task} task; use one "
+                             f"of: {', '.join(allowed)}")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)
