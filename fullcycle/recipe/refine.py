@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import optuna
 
 from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.steps import ADAM_LR_RANGE
 from fullcycle.recipe.trainer import Outcome
 from fullcycle.search.space import suggest_log, suggest_power_of_two
@@ -65,9 +66,9 @@ def _epochs_for(center: TrainConfig, batch_size: int) -> int:
 def refine_search(pilot: Autopilot, best: Outcome) -> Outcome:
     """Random search rounds around the best configuration until the budget is spent."""
     n_train = len(pilot.p.X["train"])
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines say what happens
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.RandomSampler(seed=pilot.seed))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials = 0
     limit = min(MAX_TRIALS, max(TRIALS_PER_ROUND, len(pilot.p.X["dev"]) // DEV_ROWS_PER_TRIAL))
     while trials < limit and pilot.time_left() > max(1.0, 1.2 * _typical_seconds(pilot)):
@@ -85,6 +86,12 @@ def refine_search(pilot: Autopilot, best: Outcome) -> Outcome:
         if pilot.experiments[-1]["kept"]:
             best = outcome
         trials += 1
+    if trials >= limit:
+        pilot.decide(Decision(
+            "stop", {"trials": trials, "seconds_left": round(pilot.time_left(), 1)},
+            f"search finished after {trials} trials",
+            f"more comparisons on {len(pilot.p.X['dev'])} dev rows would fit the dev set's "
+            "noise; the rest of the budget is left unused"))
     return best
 
 
