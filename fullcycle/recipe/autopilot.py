@@ -232,6 +232,12 @@ class Autopilot:
         return self.finish(best)
 
     def finish(self, best: Outcome) -> RunResult:
+        if not any(e["kept"] for e in self.experiments):
+            self.decide(Decision("satisficing", {"constraints": [str(c) for c in
+                                                                 self.constraints]},
+                                 "no candidate met the satisficing constraints",
+                                 "the model reported is the initial one, which breaks them "
+                                 "too; relax --satisfice or change the architecture"))
         value, error = steps.test_error(self.p, best.model, self.metric)
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
