@@ -18,30 +18,16 @@ from fullcycle.cli.common import (
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    parse_hidden,
     prepare_data,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.data.dataset import Prepared
-from fullcycle.errors import FullcycleError
 
 HiddenOpt = Annotated[str | None, typer.Option(
     help="Hidden sizes, e.g. 64,32 (default: the seeds' one layer between input and output).")]
 ActivationOpt = Annotated[str, typer.Option(help="relu, leaky_relu, tanh or sigmoid.")]
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
-
-
-def parse_sizes(text: str | None) -> list[int] | None:
-    """``"64,32"`` -> ``[64, 32]``; None keeps the seeds' default architecture."""
-    if not text:
-        return None
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, "
-                             "e.g. 64,32") from None
-    if not sizes or any(size < 1 for size in sizes):
-        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
-    return sizes
 
 
 def initial_model(prepared: Prepared, hidden: list[int] | None, activation: str,
@@ -89,7 +75,7 @@ def check_command(
 
     prepared = prepare_data(data, target, task=task, ignore=ignore,
                             drop_missing_target=drop_missing_target, seed=seed)
-    model, loss = initial_model(prepared, parse_sizes(hidden), activation, seed)
+    model, loss = initial_model(prepared, parse_hidden(hidden), activation, seed)
     skipped = tuple(name.strip() for name in skip.split(",") if name.strip()) if skip else ()
     results = run_checks(model, (prepared.X["train"], prepared.y["train"]), loss,
                          prepared.task, seed=seed, skip=skipped)

@@ -63,3 +63,18 @@ def prepare_data(
     ignored = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else []
     return prepare(data, target, task=task, dev_data=dev_data, split=options, ignore=ignored,
                    drop_missing_target=drop_missing_target)
+
+
+def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int] | None:
+    """``"64,32"`` -> ``[64, 32]``; None (or "" unless `empty_is_linear`) keeps the seeds'
+    default architecture; with `empty_is_linear`, "" means no hidden layer."""
+    if text is None or (not text.strip() and not empty_is_linear):
+        return None
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, "
+                             "e.g. 64,32") from None
+    if (not sizes and not empty_is_linear) or any(size < 1 for size in sizes):
+        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
+    return sizes

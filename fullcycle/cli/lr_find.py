@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from fullcycle.cli.app import app
-from fullcycle.cli.check import ActivationOpt, HiddenOpt, initial_model, parse_sizes
+from fullcycle.cli.check import ActivationOpt, HiddenOpt, initial_model
 from fullcycle.cli.common import (
     DataArg,
     DropMissingOpt,
@@ -18,6 +18,7 @@ from fullcycle.cli.common import (
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    parse_hidden,
     prepare_data,
 )
 from fullcycle.cli.output import emit_json, quiet_console
@@ -53,7 +54,7 @@ def lr_find_command(
         raise FullcycleError("--batch-size must be at least 1; 64 is a good start")
     prepared = prepare_data(data, target, task=task, ignore=ignore,
                             drop_missing_target=drop_missing_target, seed=seed)
-    model, loss = initial_model(prepared, parse_sizes(hidden), activation, seed)
+    model, loss = initial_model(prepared, parse_hidden(hidden), activation, seed)
     result = lr_find(model, (prepared.X["train"], prepared.y["train"]), loss,
                      optimizer=optimizer, start_lr=start_lr, end_lr=end_lr,
                      num_steps=steps, batch_size=batch_size, seed=seed)

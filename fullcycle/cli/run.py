@@ -24,6 +24,7 @@ from fullcycle.cli.common import (
     TaskOpt,
     TestSizeOpt,
     TimeOpt,
+    parse_hidden,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.data.splits import SplitOptions
@@ -42,19 +43,6 @@ def parse_error_rate(text: str | None, flag: str) -> float | None:
     if value < 0:
         raise FullcycleError(f"{flag} must be 0 or more")
     return value
-
-
-def parse_hidden(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        sizes = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, e.g. 64,32"
-                             ) from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
-    return sizes
 
 
 def _cell(value: float | None) -> str:

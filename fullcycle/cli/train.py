@@ -34,6 +34,7 @@ from fullcycle.cli.common import (
     TaskOpt,
     TestSizeOpt,
     TimeOpt,
+    parse_hidden,
     prepare_data,
 )
 from fullcycle.cli.output import emit_json, quiet_console
@@ -53,19 +54,6 @@ def _floats(text: str | None, flag: str) -> list[float] | float | None:
     if not values:
         raise FullcycleError(f"{flag} needs a value, e.g. 0.25")
     return values[0] if len(values) == 1 else values
-
-
-def _hidden(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        sizes = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise FullcycleError(f"--hidden {text!r} must be comma-separated integers, e.g. 64,32"
-                             ) from None
-    if any(s < 1 for s in sizes):
-        raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
-    return sizes
 
 
 def _split_scores(model: torch.nn.Module, p: Any, metric: str) -> tuple[dict, dict]:
@@ -166,7 +154,7 @@ def train_command(
     from fullcycle.rundir import RunDir
 
     console = quiet_console(quiet, json_output)
-    hidden_sizes, drop = _hidden(hidden), _floats(dropout, "--dropout")
+    hidden_sizes, drop = parse_hidden(hidden, empty_is_linear=True), _floats(dropout, "--dropout")
     rundir = RunDir(out or Path("runs") / f"{Path(data).stem}-train")
     state = rundir.read_json(STATE) if rundir.has(STATE) else None
     fingerprint = hashlib.sha256(json.dumps(flags, sort_keys=True).encode()).hexdigest()
