@@ -97,12 +97,16 @@ def test_search_resumes_after_every_worker_was_killed(tmp_path):
         p.join()
     before = optuna.load_study(study_name=name, storage=open_storage(url, **FAST)).trials
     kept = {t.number: t.value for t in before if t.state == TrialState.COMPLETE}
+    # what the killed workers held at the kill: two when the check above still held, one if
+    # a trial finished between that check and the SIGKILL (a loaded machine)
+    held = sum(1 for t in before if t.state == TrialState.RUNNING)
+    assert held >= 1
 
     result = search(objective=search_toys.quick, trials=6, out_dir=tmp_path, **FAST)
 
     assert result.counts()["complete"] == 6
-    assert result.counts()["failed"] == 2  # the two trials the killed workers held
+    assert result.counts()["failed"] == held  # the trials the killed workers held
     by_number = {t["number"]: t for t in result.trials}
     for number, value in kept.items():  # nothing finished is lost or re-run
         assert by_number[number]["dev_error"] == value
-    assert sum(1 for t in result.trials if "retry_of" in t) == 2
+    assert sum(1 for t in result.trials if "retry_of" in t) == held
