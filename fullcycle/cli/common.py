@@ -53,16 +53,26 @@ def prepare_data(
     seed: int = 0,
 ) -> Prepared:
     """Validate the shared flags and prepare the data (split + preprocessing)."""
+    options = split_options(dev_size, test_size, group_column, time_column, seed)
+    return prepare(data, target, task=task, dev_data=dev_data, split=options,
+                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
+
+
+def split_options(dev_size: float | None, test_size: float | None, group_column: str | None,
+                  time_column: str | None, seed: int) -> SplitOptions:
+    """The split flags, checked: sizes positive, seed not negative."""
     for value, flag in ((dev_size, "--dev-size"), (test_size, "--test-size")):
         if value is not None and value <= 0:
             raise FullcycleError(f"{flag} must be positive (a fraction below 1 or a row count)")
     if seed < 0:
         raise FullcycleError("--seed must be 0 or more")
-    options = SplitOptions(dev_size=dev_size, test_size=test_size, group_column=group_column,
-                           time_column=time_column, seed=seed)
-    ignored = [c.strip() for c in ignore.split(",") if c.strip()] if ignore else []
-    return prepare(data, target, task=task, dev_data=dev_data, split=options, ignore=ignored,
-                   drop_missing_target=drop_missing_target)
+    return SplitOptions(dev_size=dev_size, test_size=test_size, group_column=group_column,
+                        time_column=time_column, seed=seed)
+
+
+def parse_columns(text: str | None) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]`` (the --ignore list)."""
+    return [c.strip() for c in text.split(",") if c.strip()] if text else []
 
 
 def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int] | None:

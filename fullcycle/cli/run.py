@@ -24,10 +24,11 @@ from fullcycle.cli.common import (
     TaskOpt,
     TestSizeOpt,
     TimeOpt,
+    parse_columns,
     parse_hidden,
+    split_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
-from fullcycle.data.splits import SplitOptions
 from fullcycle.errors import FullcycleError
 
 
@@ -137,20 +138,13 @@ def run_command(
 
     console = quiet_console(quiet, json_output)
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
-    if seed < 0:
-        raise FullcycleError("--seed must be 0 or more")
-    for value, flag in ((dev_size, "--dev-size"), (test_size, "--test-size")):
-        if value is not None and value <= 0:
-            raise FullcycleError(f"{flag} must be positive (a fraction below 1 or a row count)")
+    options = split_options(dev_size, test_size, group_column, time_column, seed)
     with budget_bar:
         result = run(
             data, target, out=out,
             human_error=parse_error_rate(human_error, "--human-error") or 0.0,
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
-            split=SplitOptions(dev_size=dev_size, test_size=test_size,
-                               group_column=group_column, time_column=time_column, seed=seed),
-            hidden=parse_hidden(hidden),
-            ignore=[c.strip() for c in ignore.split(",") if c.strip()] if ignore else None,
+            split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
         )
     if json_output:
