@@ -36,8 +36,8 @@ import optuna
 import pandas as pd
 
 import fullcycle as fc
-from fullcycle.search.objective import train_config
-from fullcycle.search.space import suggest_log
+from fullcycle.tuning.objective import train_config
+from fullcycle.tuning.space import suggest_log
 
 LR_LOW, LR_HIGH = 1e-5, 1e-1
 

@@ -13,10 +13,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# Imported eagerly (it is light): importing the package `fullcycle.diagnose` binds that
-# name on `fullcycle` once, here, and this import then rebinds it to the function, so
-# `fc.diagnose(...)` is the function whatever is imported later.
-from fullcycle.diagnose.diagnosis import diagnose
 from fullcycle.errors import FullcycleError
 
 __version__ = "0.1.0"
@@ -40,12 +36,13 @@ _API = {
     "lr_find": "fullcycle.checks.lr_finder",
     "run_checks": "fullcycle.checks.suite",
     # diagnosis
-    "learning_curve": "fullcycle.diagnose.learning_curves",
-    "baselines": "fullcycle.diagnose.baselines",
+    "learning_curve": "fullcycle.diagnosis.learning_curves",
+    "baselines": "fullcycle.diagnosis.baselines",
+    "diagnose": "fullcycle.diagnosis.diagnosis",
     # recipe
     "run": "fullcycle.recipe.autopilot",
     # search
-    "search": "fullcycle.search.study",
+    "search": "fullcycle.tuning.study",
     # error analysis
     "error_analysis": "fullcycle.analysis.errors",
     # bundle
@@ -53,7 +50,7 @@ _API = {
     "Journal": "fullcycle.journal",
 }
 
-__all__ = ["FullcycleError", "__version__", "diagnose", *_API]
+__all__ = ["FullcycleError", "__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ import sys
 import click
 import typer
 
-from fullcycle.cli.app import app
+from fullcycle.cli import app as application  # the module: `fullcycle.cli.app` stays it
 from fullcycle.errors import FullcycleError
 
 _NOT_COMMANDS = {"app", "output", "common"}
@@ -39,7 +39,7 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     _register_commands()
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(application.app)
     try:
         result = command.main(args=argv, prog_name="fullcycle", standalone_mode=False)
     except FullcycleError as exc:

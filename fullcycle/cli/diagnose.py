@@ -17,7 +17,7 @@ from rich.table import Table
 
 from fullcycle.cli.app import app
 from fullcycle.cli.output import emit_json, quiet_console
-from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
 from fullcycle.errors import FullcycleError
 from fullcycle.rundir import RunDir
 

@@ -126,7 +126,7 @@ def search_command(
     """
     from fullcycle.cli.run import parse_error_rate
     from fullcycle.recipe.budget import parse_duration
-    from fullcycle.search.study import search
+    from fullcycle.tuning.study import search
 
     console = quiet_console(quiet, json_output)
     budget_s = parse_duration(budget) if budget is not None else None
@@ -157,7 +157,7 @@ def search_command(
     if retrain_best:
         if out_dir is None:
             raise FullcycleError("--retrain-best writes a model bundle; pass --out DIR")
-        from fullcycle.search.retrain import retrain_best as retrain
+        from fullcycle.tuning.retrain import retrain_best as retrain
 
         doc["retrained"] = retrain(result, prepared, out_dir, base_config=base_config,
                                    human_level_error=human, progress=show)

@@ -18,7 +18,7 @@ from typing import Any
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
-from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import default_metric
 from fullcycle.models.mlp import initial_architecture

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fullcycle.diagnose.diagnosis import Diagnosis
+from fullcycle.diagnosis.diagnosis import Diagnosis
 from fullcycle.metrics import probabilities
 from fullcycle.recipe import steps
 from fullcycle.recipe.trainer import Outcome

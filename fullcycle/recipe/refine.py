@@ -18,7 +18,7 @@ from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.steps import ADAM_LR_RANGE
 from fullcycle.recipe.trainer import Outcome
-from fullcycle.search.space import suggest_log, suggest_power_of_two
+from fullcycle.tuning.space import suggest_log, suggest_power_of_two
 
 if TYPE_CHECKING:
     from fullcycle.recipe.autopilot import Autopilot

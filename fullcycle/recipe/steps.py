@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from fullcycle.data.dataset import Prepared
-from fullcycle.diagnose.baselines import baselines
-from fullcycle.diagnose.learning_curves import learning_curve
+from fullcycle.diagnosis.baselines import baselines
+from fullcycle.diagnosis.learning_curves import learning_curve
 from fullcycle.engine.losses import loss_for_task
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision

@@ -79,13 +79,13 @@ def _plot(draw: Any, *args: Any, **kwargs: Any) -> str | None:
 
 
 def _diagnose_plot(name: str, *args: Any) -> str | None:
-    """Draw with the diagnosis part's own figure (`fullcycle.diagnose.plots`), if it can.
+    """Draw with the diagnosis part's own figure (`fullcycle.diagnosis.plots`), if it can.
 
     The diagnosis owns how its gaps and learning curves look; the report's own plots are the
     fallback for summaries that lack the fields those figures need.
     """
     try:
-        from fullcycle.diagnose import plots as diagnose_plots
+        from fullcycle.diagnosis import plots as diagnose_plots
 
         return plots.encode_figure(getattr(diagnose_plots, name)(*args))
     except (ImportError, AttributeError, KeyError, TypeError, ValueError, IndexError):

@@ -48,7 +48,7 @@ def _encode(fig: Any) -> str:
 
 
 def encode_figure(fig: Any) -> str:
-    """A data URI of a bare ``matplotlib.figure.Figure`` (as `fullcycle.diagnose.plots` draws)."""
+    """A data URI of a bare ``matplotlib.figure.Figure`` (as `fullcycle.diagnosis.plots` draws)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -15,9 +15,9 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from fullcycle.search import refine
-from fullcycle.search.plan import COARSE, FINE, Plan, fine_study_name
-from fullcycle.search.space import config_key, describe_param
+from fullcycle.tuning import refine
+from fullcycle.tuning.plan import COARSE, FINE, Plan, fine_study_name
+from fullcycle.tuning.space import config_key, describe_param
 
 _STATES = {
     TrialState.COMPLETE: "complete",
@@ -128,7 +128,7 @@ def best_diagnosis(result: SearchResult, human_level_error: float = 0.0) -> dict
     best = result.best
     if best is None or best.get("train_error") is None:
         return None
-    from fullcycle.diagnose.diagnosis import diagnose
+    from fullcycle.diagnosis.diagnosis import diagnose
 
     return diagnose(train_error=best["train_error"], dev_error=best["dev_error"],
                     human_level_error=human_level_error,

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from fullcycle.errors import FullcycleError
-from fullcycle.search.objective import train_config
-from fullcycle.search.results import SearchResult
+from fullcycle.tuning.objective import train_config
+from fullcycle.tuning.results import SearchResult
 
 
 def retrain_best(result: SearchResult, prepared: Any, out_dir: str | Path, *,
                  base_config: dict[str, Any] | None = None, human_level_error: float = 0.0,
                  progress: bool = False) -> dict[str, Any]:
     """Train the best trial's configuration, write `model/` and the summary; returns the record."""
-    from fullcycle.diagnose.diagnosis import diagnose
+    from fullcycle.diagnosis.diagnosis import diagnose
     from fullcycle.models.bundle import save_bundle
     from fullcycle.rundir import RunDir
 

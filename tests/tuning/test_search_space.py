@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from fullcycle.errors import FullcycleError
-from fullcycle.search.space import (
+from fullcycle.tuning.space import (
     config_key,
     default_space,
     describe_param,

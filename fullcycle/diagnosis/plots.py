@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fullcycle.diagnose.diagnosis import PROBLEMS, Diagnosis
-from fullcycle.diagnose.learning_curves import LearningCurve
+from fullcycle.diagnosis.diagnosis import PROBLEMS, Diagnosis
+from fullcycle.diagnosis.learning_curves import LearningCurve
 
 _LABELS = {
     "avoidable_bias": "avoidable bias\n(train − human)",

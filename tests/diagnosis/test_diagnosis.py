@@ -7,7 +7,7 @@ import json
 import pytest
 
 import fullcycle as fc
-from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE, NEXT_ACTIONS, diagnose
+from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, NEXT_ACTIONS, diagnose
 from fullcycle.errors import FullcycleError
 
 # --- seed 002's bias/variance table (Bayes error ≈ 0) -----------------------------------

@@ -8,7 +8,7 @@ its trials or the time budget is spent. K processes on one machine (`start_worke
 `fullcycle search --join STUDY --storage postgresql://...` on many machines run the very
 same function against the same database, which hands out unique trial numbers.
 
-Fault tolerance comes from the storage's heartbeats (`fullcycle.search.storage`): before
+Fault tolerance comes from the storage's heartbeats (`fullcycle.tuning.storage`): before
 each trial a worker fails trials whose heartbeat went stale and Optuna queues a retry with
 the same hyperparameters, which the next free worker picks up first. A round counts
 finished trials (complete or pruned), so a crash never loses or double-counts one.
@@ -30,7 +30,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from fullcycle.errors import FullcycleError
-from fullcycle.search.plan import (
+from fullcycle.tuning.plan import (
     FINE,
     Plan,
     fine_study_name,
@@ -38,8 +38,8 @@ from fullcycle.search.plan import (
     make_sampler,
     read_plan,
 )
-from fullcycle.search.refine import NarrowedTrial, coarse_ranges, narrow
-from fullcycle.search.storage import open_storage
+from fullcycle.tuning.refine import NarrowedTrial, coarse_ranges, narrow
+from fullcycle.tuning.storage import open_storage
 
 Objective = Callable[[dict[str, Any], "TrialReport"], float]
 #: Called after each trial this worker finishes: (round, number in the search, trial).

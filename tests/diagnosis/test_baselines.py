@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fullcycle as fc
-from fullcycle.diagnose.baselines import baselines
+from fullcycle.diagnosis.baselines import baselines
 from fullcycle.errors import FullcycleError
 
 

@@ -10,8 +10,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from search_toys import bowl
 
-from fullcycle.search.refine import MARGIN, NarrowedTrial, best_trials, narrow
-from fullcycle.search.space import default_space
+from fullcycle.tuning.refine import MARGIN, NarrowedTrial, best_trials, narrow
+from fullcycle.tuning.space import default_space
 
 
 def _coarse_study(n: int = 40) -> optuna.Study:

@@ -15,9 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fullcycle.search.plan import FINE
-from fullcycle.search.results import RULE, SearchResult
-from fullcycle.search.space import describe_param
+from fullcycle.tuning.plan import FINE
+from fullcycle.tuning.results import RULE, SearchResult
+from fullcycle.tuning.space import describe_param
 
 PLOT_NAME = "search_slice.png"
 

@@ -8,7 +8,7 @@ import pytest
 import search_toys
 
 from fullcycle.errors import FullcycleError
-from fullcycle.search.study import search
+from fullcycle.tuning.study import search
 
 
 def test_search_runs_a_coarse_then_a_fine_round_inside_the_narrowed_ranges(tmp_path):
@@ -125,7 +125,7 @@ def test_resuming_with_other_training_settings_is_refused_with_the_fix(tmp_path)
 
 def test_fc_search_is_the_search_function_even_after_the_package_was_imported(tmp_path):
     import fullcycle as fc
-    import fullcycle.search.space  # noqa: F401  (binds the package as fullcycle.search)
+    import fullcycle.tuning.space  # noqa: F401  (binds the package as fullcycle.tuning)
 
     result = fc.search(objective=search_toys.quick, trials=4, out_dir=tmp_path, record=False)
     assert result.counts() == {"complete": 4}

@@ -28,7 +28,7 @@ import numpy as np
 import optuna
 
 from fullcycle.errors import FullcycleError
-from fullcycle.search.plan import (
+from fullcycle.tuning.plan import (
     COARSE,
     FINE_FRACTION,
     Plan,
@@ -38,16 +38,16 @@ from fullcycle.search.plan import (
     with_budget,
     write_plan,
 )
-from fullcycle.search.results import SearchResult, best_diagnosis, collect
-from fullcycle.search.space import default_space
-from fullcycle.search.storage import (
+from fullcycle.tuning.results import SearchResult, best_diagnosis, collect
+from fullcycle.tuning.space import default_space
+from fullcycle.tuning.storage import (
     GRACE_S,
     HEARTBEAT_S,
     _redact,
     default_storage_url,
     open_storage,
 )
-from fullcycle.search.workers import (
+from fullcycle.tuning.workers import (
     Objective,
     WorkerJob,
     run_worker,
@@ -119,7 +119,7 @@ def search(
                           fine_fraction=fine_fraction, sampler=sampler, pruner=pruner, seed=seed,
                           data_fingerprint=fingerprint, base_config=base_config, space=space)
     if objective is None:
-        from fullcycle.search.objective import TabularObjective
+        from fullcycle.tuning.objective import TabularObjective
 
         objective = TabularObjective(prepared, base_config, progress=progress and workers == 1)
     say = log or (_console_log() if progress else None)
@@ -147,7 +147,7 @@ def search(
     if say is not None:
         say(_best_line(result))
     if record and out_dir is not None:
-        from fullcycle.search.record import record_search
+        from fullcycle.tuning.record import record_search
 
         record_search(result, out_dir)
     return result

@@ -15,10 +15,10 @@ import pytest
 import search_toys
 from optuna.trial import TrialState
 
-from fullcycle.search.space import default_space
-from fullcycle.search.storage import open_storage
-from fullcycle.search.study import open_study, search
-from fullcycle.search.workers import WorkerJob, run_worker, start_workers
+from fullcycle.tuning.space import default_space
+from fullcycle.tuning.storage import open_storage
+from fullcycle.tuning.study import open_study, search
+from fullcycle.tuning.workers import WorkerJob, run_worker, start_workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 FAST = {"heartbeat_s": 1, "grace_s": 2}

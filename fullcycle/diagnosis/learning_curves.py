@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from fullcycle.diagnose.diagnosis import DEFAULT_TOLERANCE
+from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import default_metric, metric_error
 

@@ -8,9 +8,9 @@ import matplotlib
 import numpy as np
 import pytest
 
-from fullcycle.diagnose.diagnosis import diagnose
-from fullcycle.diagnose.learning_curves import learning_curve
-from fullcycle.diagnose.plots import (
+from fullcycle.diagnosis.diagnosis import diagnose
+from fullcycle.diagnosis.learning_curves import learning_curve
+from fullcycle.diagnosis.plots import (
     bias_variance_chart,
     bias_variance_figure,
     learning_curve_figure,

@@ -11,10 +11,10 @@ import pytest
 import search_toys
 from optuna.trial import TrialState
 
-from fullcycle.search.space import default_space
-from fullcycle.search.storage import default_storage_url, open_storage
-from fullcycle.search.study import open_study, search
-from fullcycle.search.workers import WorkerJob, run_worker, start_workers
+from fullcycle.tuning.space import default_space
+from fullcycle.tuning.storage import default_storage_url, open_storage
+from fullcycle.tuning.study import open_study, search
+from fullcycle.tuning.workers import WorkerJob, run_worker, start_workers
 
 FAST = {"heartbeat_s": 1, "grace_s": 2}
 

@@ -21,7 +21,7 @@ import optuna
 from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.events import Callback
 from fullcycle.errors import FullcycleError
-from fullcycle.search.workers import TrialReport
+from fullcycle.tuning.workers import TrialReport
 
 #: What a trial uses where neither the space nor the base config says otherwise.
 DEFAULTS: dict[str, Any] = {

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 import fullcycle as fc
-from fullcycle.diagnose.learning_curves import (
+from fullcycle.diagnosis.learning_curves import (
     default_sizes,
     estimator_train_fn,
     fit_power_law,
@@ -174,7 +174,7 @@ def test_bad_sizes_are_refused(kwargs, message) -> None:
 
 
 def test_network_learning_curve_trains_a_fresh_net_per_size() -> None:
-    from fullcycle.diagnose.learning_curves import network_train_fn
+    from fullcycle.diagnosis.learning_curves import network_train_fn
     from fullcycle.models.mlp import TabularMLP
 
     rng = np.random.default_rng(2)

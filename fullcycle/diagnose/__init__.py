@@ -1,1 +1,0 @@
-"""Bias / variance / data-mismatch diagnosis, baselines and learning curves."""
