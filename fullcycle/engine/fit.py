@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from fullcycle import metrics as M
+from fullcycle.engine import distributed
 from fullcycle.engine.batches import make_batches
 from fullcycle.engine.callbacks import (
     Checkpoint,
@@ -172,7 +174,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     elif metric is None and task is not None:
         metric = M.default_metric(task)
     precision = check_precision(precision)
-    dev_device = resolve_device(device)
+    group = distributed.setup(device)  # None unless launched by torchrun
+    dev_device = group.device if group else resolve_device(device)
     torch.manual_seed(seed)
     model.to(dev_device)
 
@@ -181,6 +184,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
                                  name="train", drop_singleton=has_bn)
     dev_batches = None if dev is None else make_batches(
         dev, eval_batch_size, dev_device, shuffle=False, seed=seed, name="dev")
+    if group is not None:
+        train_batches, dev_batches = distributed.shard(train_batches, dev_batches, group, has_bn)
     if len(train_batches) == 0:
         raise FullcycleError("the training data yields no batch; pass at least one example")
 
@@ -207,9 +212,10 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     if checkpoint_dir is not None:
         cbs.append(Checkpoint(checkpoint_dir))
 
+    cbs = distributed.for_this_rank(cbs, group)
     monitor = stopper.monitor if stopper is not None else ("dev_error" if dev is not None
                                                            else None)
-    loop = TrainingLoop(
+    loop = (TrainingLoop if group is None else partial(distributed.DistributedLoop, group))(
         model, train_batches, dev_batches, loss_fn=loss_fn, optimizer=opt, scheduler=sched,
         penalty=penalty, epochs=int(epochs), device=dev_device, precision=precision,
         scaler=grad_scaler(dev_device, precision), task=task, metric=metric,
