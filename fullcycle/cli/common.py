@@ -10,6 +10,7 @@ import typer
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.splits import SplitOptions
 from fullcycle.errors import FullcycleError
+from fullcycle.tracking import Tracking
 
 DataArg = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row.")]
 TargetOpt = Annotated[str, typer.Option("--target", "-t",
@@ -36,6 +37,12 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialization,
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
+MlflowOpt = Annotated[bool, typer.Option(
+    "--mlflow", help="Log to MLflow (MLFLOW_TRACKING_URI, else ./mlflow.db); on by itself "
+                     "when MLFLOW_TRACKING_URI is set. Needs fullcycle[mlflow].")]
+TensorboardOpt = Annotated[Path | None, typer.Option(
+    "--tensorboard", help="Write per-epoch TensorBoard scalars under this folder. Needs "
+                          "fullcycle[tensorboard].")]
 
 
 def prepare_data(
@@ -56,6 +63,11 @@ def prepare_data(
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
                    ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
+
+
+def tracking_options(mlflow: bool, tensorboard: Path | None) -> Tracking | None:
+    """--mlflow / --tensorboard (and MLFLOW_TRACKING_URI) as a `Tracking`, or None."""
+    return Tracking.from_flags(mlflow, tensorboard)
 
 
 def split_options(dev_size: float | None, test_size: float | None, group_column: str | None,

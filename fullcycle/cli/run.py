@@ -18,15 +18,18 @@ from fullcycle.cli.common import (
     GroupOpt,
     IgnoreOpt,
     JsonOpt,
+    MlflowOpt,
     QuietOpt,
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    TensorboardOpt,
     TestSizeOpt,
     TimeOpt,
     parse_columns,
     parse_hidden,
     split_options,
+    tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.errors import FullcycleError
@@ -129,6 +132,8 @@ def run_command(
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
     seed: SeedOpt = 0,
+    mlflow: MlflowOpt = False,
+    tensorboard: TensorboardOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -139,6 +144,7 @@ def run_command(
     console = quiet_console(quiet, json_output)
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     options = split_options(dev_size, test_size, group_column, time_column, seed)
+    tracking = tracking_options(mlflow, tensorboard)
     with budget_bar:
         result = run(
             data, target, out=out,
@@ -146,6 +152,7 @@ def run_command(
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
+            tracking=tracking,
         )
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})

@@ -31,6 +31,7 @@ from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
 from fullcycle.recipe.trainer import Outcome, n_outputs, train_config
 from fullcycle.rundir import RunDir
+from fullcycle.tracking import Tracking
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
 # budget, but never less than the few seconds those take on a small run.
@@ -260,11 +261,13 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-        seed: int = 0, progress: bool = False, log: Any = None) -> RunResult:
+        seed: int = 0, progress: bool = False, log: Any = None,
+        tracking: Tracking | None = None) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
     `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
-    error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
+    error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100";
+    `tracking` logs the finished run to MLflow / TensorBoard (`fullcycle.tracking`).
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -306,4 +309,6 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         raise
     result.summary["seconds"] = round(clock.elapsed(), 2)
     rundir.update_summary(seconds=result.summary["seconds"])
+    if tracking is not None:
+        result.summary["tracking"] = tracking.log_run(rundir.path)
     return result
