@@ -45,6 +45,7 @@ from fullcycle.data.dataset import (
     _fit_target,
     _parse_targets,
 )
+from fullcycle.data.load import parquet_files
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import SplitOptions, split_sizes
 from fullcycle.data.stream_stats import SAMPLE_ROWS, StreamStatistics
@@ -67,8 +68,7 @@ class ParquetSource:
         root = Path(path)
         if not root.exists():
             raise FullcycleError(f"file not found: {root}; check the path")
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.suffix.lower() in (".parquet", ".pq"))
+        files = [root] if root.is_file() else parquet_files(root)
         if not files:
             raise FullcycleError(f"{root} holds no .parquet files; give a Parquet file or "
                                  "a folder of them")
@@ -129,8 +129,7 @@ def should_stream(source: Any, available: int | None = None) -> bool:
     path = Path(source)
     if not path.exists() or (path.is_file() and path.suffix.lower() not in (".parquet", ".pq")):
         return False
-    if path.is_dir() and not any(p.suffix.lower() in (".parquet", ".pq") for p in
-                                 path.rglob("*")):
+    if path.is_dir() and not parquet_files(path):
         return False
     memory = available if available is not None else _available_memory()
     return ParquetSource(path).decoded_bytes > STREAM_SHARE * memory

@@ -128,6 +128,10 @@ def test_a_folder_of_files_is_one_table(tmp_path):
     assert folder.sizes() == single.sizes()
     assert np.array_equal(folder.X["dev"], single.X["dev"])
     assert folder.fingerprint != single.fingerprint
+    # small folders keep the in-memory path, with the rows in the same order
+    from fullcycle.data.load import load_table
+
+    assert load_table(tmp_path / "parts")["id"].tolist() == list(range(N))
 
 
 def test_problems_are_one_line_errors(tmp_path):
