@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -100,3 +101,41 @@ def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int
     if (not sizes and not empty_is_linear) or any(size < 1 for size in sizes):
         raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
     return sizes
+
+
+NprocOpt = Annotated[int, typer.Option(
+    "--nproc", help="Train in N processes with DistributedDataParallel (gloo on CPU, NCCL "
+                    "on GPU), started here as torchrun does.")]
+
+
+def relaunch(ctx: typer.Context, nproc: int, log_dir: Path) -> int | None:
+    """``--nproc N``: this same command in N processes under torchrun's agent; their exit
+    status. None when this process should do the work itself (N = 1, or already a rank)."""
+    from fullcycle.engine.distributed import from_environment
+    from fullcycle.engine.launch import launch
+
+    if nproc < 1:
+        raise FullcycleError(f"--nproc must be 1 or more, got {nproc}")
+    if nproc == 1 or from_environment() is not None:
+        return None
+    argv = command_line(ctx, drop={"nproc"})
+    return launch(nproc, [sys.executable, "-m", "fullcycle", str(ctx.info_name), *argv],
+                  log_dir)
+
+
+def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
+    """The arguments that give ``ctx.params`` again (defaults left out), for a relaunch."""
+    argv: list[str] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if name in drop or value is None or (param.param_type_name == "option"
+                                             and value == param.default):
+            continue
+        if param.param_type_name == "argument":
+            argv.append(str(value))
+        elif getattr(param, "is_flag", False):
+            argv.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            argv += [param.opts[0], str(value)]
+    return argv
