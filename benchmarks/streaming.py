@@ -79,7 +79,7 @@ def child(mode: str, path: Path) -> dict:
         from fullcycle.data.stream import prepare_stream
 
         p = prepare_stream(path, "y")
-        train, n_train, y_prior = p.train_batches(BATCH), p.n_train, p.sample[1]
+        train, n_train, y_prior = p.train_batches(BATCH), p.n_train, p.y["train"]
     else:
         from fullcycle.data.dataset import prepare
 

@@ -25,7 +25,6 @@ scikit-learn way; ``out=`` keeps the run directory (report, bundle, journal) of 
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,13 +51,13 @@ class _FullcycleEstimator(BaseEstimator):
 
     def __init__(self, budget: str | float = "5m", epochs: int | None = None,
                  hidden: tuple[int, ...] | None = None, metric: str | None = None,
-                 human_error: float = 0.0, random_state: int = 0,
+                 human_level_error: float = 0.0, random_state: int = 0,
                  out: str | Path | None = None) -> None:
         self.budget = budget
         self.epochs = epochs
         self.hidden = hidden
         self.metric = metric
-        self.human_error = human_error
+        self.human_level_error = human_level_error
         self.random_state = random_state
         self.out = out
 
@@ -93,7 +92,8 @@ class _FullcycleEstimator(BaseEstimator):
 
         with tempfile.TemporaryDirectory(prefix="fullcycle-sklearn-") as scratch:
             result = run(frame, TARGET, out=self.out or Path(scratch) / "run", task=task,
-                         budget=self.budget, metric=self.metric, human_error=self.human_error,
+                         budget=self.budget, metric=self.metric,
+                         human_level_error=self.human_level_error,
                          hidden=list(self.hidden) if self.hidden else None,
                          split=SplitOptions(seed=seed), seed=seed)
         p = result.prepared
@@ -107,32 +107,25 @@ class _FullcycleEstimator(BaseEstimator):
         finder's rate, at most ``epochs`` epochs, early stopping on the dev split."""
         from fullcycle.checks.lr_finder import lr_find
         from fullcycle.engine.losses import loss_for_task
-        from fullcycle.metrics import default_metric
-        from fullcycle.models.mlp import initial_architecture
-        from fullcycle.recipe.autopilot import choose_batch_size, choose_epochs
         from fullcycle.recipe.config import TrainConfig
         from fullcycle.recipe.steps import choose_lr
-        from fullcycle.recipe.trainer import build_model, n_outputs, train_config
+        from fullcycle.recipe.trainer import build_model, resolved, train
 
         if epochs < 1:
             raise FullcycleError(f"epochs must be 1 or more, got {epochs}")
-        n_train = len(p.X["train"])
-        arch = initial_architecture(p.preprocessor.n_features, n_outputs(p), n_train)
-        batch_size = choose_batch_size(n_train)
-        _, patience = choose_epochs(n_train, batch_size)
-        config = TrainConfig(hidden=tuple(self.hidden or arch.hidden), batch_size=batch_size,
-                             epochs=epochs, patience=patience, seed=seed)
+        config = resolved(p, TrainConfig(hidden=self.hidden, seed=seed))
+        config = config.with_changes(epochs=min(epochs, int(config.epochs or epochs)))
         sweep = lr_find(build_model(p, config), (p.X["train"], p.y["train"]),
-                        loss_for_task(p.task), batch_size=batch_size, seed=seed)
+                        loss_for_task(p.task), batch_size=int(config.batch_size or 32),
+                        seed=seed)
         _, lr, _ = choose_lr([sweep.to_check().to_dict()])
-        config = config.with_changes(lr=lr)
-        metric = self.metric or default_metric(p.task, p.y["train"])
-        outcome = train_config(p, config, metric=metric, deadline=math.inf)
-        if "diverged" in outcome.extra:
-            raise FullcycleError(outcome.extra["diverged"])
-        summary = {"task": p.task, "metric": {"name": metric, **outcome.metrics},
-                   "errors": outcome.errors, "splits": p.sizes(), "config": config.to_dict(),
-                   "best_epoch": outcome.best_epoch, "seconds": round(outcome.seconds, 3)}
+        outcome = train(p, config.with_changes(lr=lr), metric=self.metric)
+        if outcome.diverged:
+            raise FullcycleError(outcome.diverged)
+        summary = {"task": p.task, "metric": {"name": outcome.metric, **outcome.metrics},
+                   "errors": outcome.errors, "splits": p.sizes(),
+                   "config": outcome.config.to_dict(), "best_epoch": outcome.best_epoch,
+                   "seconds": round(outcome.seconds, 3)}
         return Predictor(outcome.model.eval(), p.preprocessor, p.target_encoding, p.task), \
             summary
 
@@ -158,7 +151,7 @@ class FullcycleClassifier(ClassifierMixin, _FullcycleEstimator):
             at most that many epochs (quick; for grids and cross-validation).
         hidden: hidden sizes to start from instead of the seeds' rule, e.g. ``(64, 32)``.
         metric: the single evaluation metric (accuracy, f1, f1_macro, auc, log_loss).
-        human_error: the Bayes-error proxy for the diagnosis (``--human-error``).
+        human_level_error: the Bayes-error proxy for the diagnosis (``--human-error``).
         random_state: the seed of the split, the initialization and the batch order.
         out: keep the last fit's run directory there (report, bundle, journal).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -59,9 +60,23 @@ def prepare_data(
     ignore: str | None = None,
     drop_missing_target: bool = False,
     seed: int = 0,
+    stream: bool | None = False,
 ) -> Prepared:
-    """Validate the shared flags and prepare the data (split + preprocessing)."""
+    """Validate the shared flags and prepare the data (split + preprocessing).
+
+    ``stream``: True streams a Parquet file or folder (`fullcycle.data.stream`), None does
+    when the table is too large for memory (`should_stream`), False never.
+    """
+    from fullcycle.data.stream import prepare_stream, should_stream
+
     options = split_options(dev_size, test_size, group_column, time_column, seed)
+    if stream or (stream is None and should_stream(data)):
+        if dev_data is not None:
+            raise FullcycleError("--dev-data needs the in-memory path; drop --stream or give "
+                                 "files that fit in memory")
+        return prepare_stream(data, target, task=task, split=options,  # type: ignore[return-value]
+                              ignore=parse_columns(ignore),
+                              drop_missing_target=drop_missing_target)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
                    ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
 
@@ -103,6 +118,40 @@ def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int
     return sizes
 
 
+def parse_error_rate(text: str | None, flag: str, metric: str | None = None) -> float | None:
+    """An error given as a fraction (``0.11``) or a percentage (``11%``); None stays None.
+
+    A percentage must lie in 0–100%. With a classification `metric` whose error is a rate
+    (accuracy, F1, AUC) a value above 1 is refused too; without one (RMSE, or a metric not
+    yet known) a number above 1 is read as a raw error.
+    """
+    if text is None:
+        return None
+    raw = text.strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1].strip() if percent else raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (percent and value > 100):
+        raise FullcycleError(f"{flag} {text!r} is not an error rate; write a fraction like "
+                             "0.11 or a percentage like 11%")
+    value = value / 100.0 if percent else value
+    if metric is not None:
+        from fullcycle.metrics import check_error_rate
+
+        check_error_rate(value, metric, flag)
+    return value
+
+
+def is_percent(text: str | None) -> bool:
+    """Whether an error flag was written as a percentage (``11%``)."""
+    return text is not None and text.strip().endswith("%")
+
+
+StreamOpt = Annotated[bool | None, typer.Option(
+    "--stream/--no-stream", help="Stream a Parquet file or folder by row group (bounded "
+                                 "memory). Default: when it would not fit in memory.")]
 NprocOpt = Annotated[int, typer.Option(
     "--nproc", help="Train in N processes with DistributedDataParallel (gloo on CPU, NCCL "
                     "on GPU), started here as torchrun does.")]

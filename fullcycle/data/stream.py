@@ -207,7 +207,13 @@ class HashSplit:
 # ----------------------------------------------------------------- the prepared stream
 @dataclass
 class StreamPrepared:
-    """`Prepared` for a streamed table: dev and test in memory, train as `ParquetBatches`."""
+    """`Prepared` for a streamed table: dev and test in memory, train as `ParquetBatches`.
+
+    ``X["train"]`` / ``y["train"]`` hold a uniform sample of the training rows (about
+    `SAMPLE_ROWS`): what the training error, the default metric and the output prior are
+    estimated on, so code written for `Prepared` measures a streamed table unchanged;
+    ``n_train`` is the true count, and `train_batches` streams every training row.
+    """
 
     task: str
     targets: list[str]
@@ -217,9 +223,8 @@ class StreamPrepared:
     split: HashSplit
     preprocessor: Preprocessor
     target_encoding: TargetEncoding
-    X: dict[str, np.ndarray]  # train_dev (empty) and dev; train is streamed
+    X: dict[str, np.ndarray]  # train (the sample), train_dev (empty), dev
     y: dict[str, np.ndarray]
-    sample: tuple[np.ndarray, np.ndarray]  # a uniform sample of the training rows
     drop_missing_target: bool
     n_train: int
     notes: list[str] = field(default_factory=list)
@@ -328,10 +333,11 @@ def prepare_stream(source: str | Path, target: str | list[str], *, task: str | N
         task=info.task, targets=list(info.targets), classes=list(encoding.classes),
         features=features, source=src, split=the_split, preprocessor=preprocessor,
         target_encoding=encoding,
-        X={"train_dev": np.zeros((0, preprocessor.n_features), np.float32),
+        X={"train": preprocessor.transform(sample),
+           "train_dev": np.zeros((0, preprocessor.n_features), np.float32),
            "dev": preprocessor.transform(dev)},
-        y={"train_dev": encoding.encode(dev.iloc[:0]), "dev": encoding.encode(dev)},
-        sample=(preprocessor.transform(sample), encoding.encode(sample)),
+        y={"train": encoding.encode(sample), "train_dev": encoding.encode(dev.iloc[:0]),
+           "dev": encoding.encode(dev)},
         drop_missing_target=drop_missing_target, n_train=stats.n_rows, notes=notes,
         _test=(preprocessor.transform(test), encoding.encode(test)))
 

@@ -126,6 +126,16 @@ def _leave_group() -> None:
         dist.destroy_process_group()
 
 
+def shared_seed(seed: int, ctx: Distributed | None) -> int:
+    """Rank 0's seed on every rank (a seed drawn per process would give each its own batch
+    order, and the shares would no longer partition the batches)."""
+    if ctx is None:
+        return seed
+    value = torch.tensor([seed], dtype=torch.long, device=ctx.device)
+    dist.broadcast(value, src=0)
+    return int(value.item())
+
+
 def is_main_process() -> bool:
     """True in a single process and on rank 0: the process that writes files."""
     return int(os.environ.get("RANK", "0")) == 0
@@ -199,8 +209,6 @@ class DistributedLoop(TrainingLoop):
     def __init__(self, ctx: Distributed, model: nn.Module, *args: Any, **kwargs: Any) -> None:
         super().__init__(model, *args, **kwargs)
         self.ctx = ctx
-        if ctx.rank:  # dropout masks differ per rank; the weights come from rank 0 (DDP)
-            torch.manual_seed(torch.initial_seed() + ctx.rank)
         ids = [ctx.device.index] if ctx.device.type == "cuda" else None
         self.ddp = DistributedDataParallel(model, device_ids=ids)
         self.ddp.register_comm_hook(None, self._average_by_examples)
@@ -228,6 +236,8 @@ class DistributedLoop(TrainingLoop):
         return _gather(outputs), _gather(targets)
 
     def run(self) -> None:
+        if self.ctx.rank:  # dropout masks differ per rank; the weights come from rank 0 (DDP)
+            torch.manual_seed(torch.initial_seed() + self.ctx.rank * 1_000_003 + self.epoch)
         try:
             super().run()
         except (dist.DistError, RuntimeError) as exc:

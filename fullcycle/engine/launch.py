@@ -4,9 +4,9 @@
 behind ``torchrun``: a rendezvous on localhost, ``RANK`` / ``WORLD_SIZE`` / ``LOCAL_RANK`` /
 ``MASTER_ADDR`` / ``MASTER_PORT`` set for each, the group torn down as soon as one process
 fails). What torchrun leaves to the user is what a command line needs: on the console only
-rank 0's output (every process's full output lands in ``log_dir``), and when the group fails,
-one line saying which process failed, how, and what to do — instead of every rank's traceback
-and the agent's report.
+rank 0's standard output (the rest — other ranks' output, every rank's standard error —
+lands in ``log_dir``), and when the group fails, one line saying which process failed, how,
+and what to do — instead of every rank's traceback and the agent's report.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from pathlib import Path
 
 from fullcycle.errors import FullcycleError
 
-ELASTIC_LOGGER = "torch.distributed.elastic"
+ELASTIC_LOGGERS = ("torch.distributed.elastic", "torchelastic-events-null")
 
 
 def launch(nproc: int, command: Sequence[str], log_dir: str | Path) -> int:
     """Run ``command`` (program and arguments) in ``nproc`` processes; its exit status.
 
-    Rank 0's standard output is shown as it comes; standard error of every rank goes to
-    ``log_dir``. On failure, the first failed process's ``error:`` line (or its signal, or
-    the last line it wrote) is printed on stderr, once.
+    Rank 0's standard output is shown as it comes; everything else goes to ``log_dir``.
+    On failure, the first failed process's ``error:`` line (or its signal, or the last line
+    it wrote) is printed on stderr, once.
     """
     if nproc < 1:
         raise FullcycleError(f"--nproc must be 1 or more, got {nproc}")
@@ -38,14 +38,18 @@ def launch(nproc: int, command: Sequence[str], log_dir: str | Path) -> int:
 
     log_root = Path(log_dir)
     log_root.mkdir(parents=True, exist_ok=True)
-    specs = DefaultLogsSpecs(log_dir=str(log_root), redirects=Std.ALL, tee=Std.OUT,
-                             local_ranks_filter={0})
+    # Rank 0's standard output is the console itself (live progress bars, one JSON
+    # document, no "[default0]:" prefix that torchrun's tee adds); every other stream is a
+    # file, so the one line below is the only error line.
+    redirects = {rank: Std.ERR if rank == 0 else Std.ALL for rank in range(nproc)}
+    specs = DefaultLogsSpecs(log_dir=str(log_root), redirects=redirects)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc,
                           run_id=str(uuid.uuid4()), rdzv_backend="c10d",
                           rdzv_endpoint="localhost:0", max_restarts=0, logs_specs=specs)
-    quiet = logging.getLogger(ELASTIC_LOGGER)
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # the agent's warnings and report: replaced by one line
+    quiet = [logging.getLogger(name) for name in ELASTIC_LOGGERS]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:  # the agent's warnings, events and report: replaced by one line
+        logger.setLevel(logging.CRITICAL)
     try:
         elastic_launch(config, command[0])(*command[1:])
     except ChildFailedError as exc:
@@ -53,7 +57,8 @@ def launch(nproc: int, command: Sequence[str], log_dir: str | Path) -> int:
         print(f"error: {_describe(rank, nproc, failure, log_root)}", file=sys.stderr)
         return 2 if failure.exitcode == 2 else 1
     finally:
-        quiet.setLevel(level)
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
     return 0
 
 

@@ -75,7 +75,7 @@ def test_statistics_come_from_the_training_rows_alone(tmp_path):
 
 def test_a_sampled_median_is_within_the_documented_rank_bound(tmp_path):
     sp = prepare_stream(_write(_frame(), tmp_path / "d.parquet"), "y", sample_rows=400)
-    k = len(sp.sample[1])
+    k = len(sp.y["train"])
     assert 250 < k < 550  # a Bernoulli draw of about 400 of the 1800 training rows
     codes = sp.split.codes(np.arange(N))
     train_a = np.sort(_frame()["a"].to_numpy()[codes == TRAIN])
