@@ -70,11 +70,11 @@ def test_train_with_two_processes_writes_once_and_prints_one_summary(tmp_path, c
 
     _frame().to_csv(tmp_path / "data.csv", index=False)
     code = main(["train", str(tmp_path / "data.csv"), "--target", "y", "--nproc", "2",
-                 "--epochs", "30", "--out", str(tmp_path / "run"), "--json"])
+                 "--epochs", "3", "--out", str(tmp_path / "run"), "--json"])
     captured = capfd.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out)  # rank 0's one document, nothing from rank 1
-    assert summary["errors"]["dev"] < 0.3
+    assert summary["epochs_run"] == 3 and summary["splits"]["train"] == 900
     journal = Journal(tmp_path / "run" / "journal.sqlite")
     epochs = journal.epochs(journal.experiments()[0]["id"])
     assert len(journal.runs()) == 1 and len(epochs) == summary["epochs_run"]
