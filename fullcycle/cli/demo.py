@@ -50,7 +50,7 @@ def demo_command(
     console.print(f"demo: fullcycle run {path} --target {target} --budget {budget} --out {out}")
     # Human-level error for the breast-cancer table: expert cytologists err on roughly 1-2%
     # of these cases; 1% is a conservative Bayes proxy (seed 003: human-level as proxy).
-    human = 0.01 if dataset == "breast_cancer" else 0.0
+    human = 0.01 if dataset == "breast_cancer" else None
     with BudgetProgress(console, enabled=not (quiet or json_output)) as bar:
         result = run(path, target, out=out, budget=budget, human_level_error=human, log=bar.log)
     if json_output:

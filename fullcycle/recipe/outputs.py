@@ -98,7 +98,11 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "classes": p.classes,
         "metric": metric_doc,
         "errors": errors,
-        "human_level_error": pilot.human,
+        "human_level_error": pilot.user_human,
+        "bayes_proxy": {"value": pilot.human,
+                        "source": pilot.proxy or ("human-level error" if pilot.user_human
+                                                  is not None else "none (0)"),
+                        "bound": pilot.proxy is not None},
         "baselines": pilot.sections.get("baselines", []),
         "diagnosis": found.to_dict(),
         "recommendations": recommendations,
