@@ -39,6 +39,9 @@ def _cell(value: float | None) -> str:
 def print_summary(console: Console, summary: dict) -> None:
     """The diagnosis and the experiment table, for people."""
     errors = summary["errors"]
+    satisficing = summary.get("satisficing") or {}
+    if satisficing.get("message"):
+        console.print(f"[bold red]warning:[/bold red] {satisficing['message']}")
     table = Table(title=f"{summary['task']} — {summary['metric']['name']} (errors)")
     proxy = summary.get("bayes_proxy") or {}
     human = summary["human_level_error"]

@@ -184,6 +184,7 @@ class Autopilot:
 
     def iterate(self, current: Outcome) -> Outcome:
         """Fit the training set, then the dev set; report mismatch; search what is left."""
+        current = phases.satisfy_constraints(self, current)
         current = phases.fit_training_set(self, current)
         current = phases.fit_dev_set(self, current)
         best = self.best or current
@@ -205,7 +206,8 @@ class Autopilot:
                                  "the recipe's one-knob moves are spent (primary problem: "
                                  f"{found.primary_problem}); seed 000: random search on "
                                  "the right scales, coarse to fine"))
-            refine_search(self, best)
+            refine_search(self, self.best or best)
+            phases.use_the_time_left(self, self.best or best)
         else:
             self.decide(Decision("stop", {"seconds_left": self.budget.remaining()},
                                  "time budget spent", "the run keeps to its --budget"))

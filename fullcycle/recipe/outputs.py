@@ -107,6 +107,7 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "diagnosis": found.to_dict(),
         "recommendations": recommendations,
         "experiments": pilot.experiments,
+        "satisficing": _satisficing(pilot, best),
         "chosen": {"config": best.config.to_dict(), "description": best.config.describe(),
                    "experiment_id": best.experiment_id, "params": best.n_parameters,
                    "latency_ms": best.latency_ms},
@@ -130,6 +131,18 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
     if summary["report"]:
         pilot.rundir.update_summary(report=summary["report"])
     return summary
+
+
+def _satisficing(pilot: Autopilot, best: Outcome) -> dict:
+    """Whether the shipped model meets every `--satisfice` constraint, said at the top."""
+    constraints = [str(c) for c in pilot.constraints]
+    broken = next((e["violations"] for e in pilot.experiments
+                   if e["id"] == best.experiment_id), [])
+    met = not broken
+    return {"constraints": constraints, "met": met, "violations": broken,
+            "message": None if met else
+            f"no candidate met the satisficing constraints ({'; '.join(broken)}); the model "
+            "shipped breaks them: relax --satisfice or change the architecture"}
 
 
 def _optional(what: str, summary: dict, step: Any) -> Any:

@@ -115,3 +115,51 @@ def _reason(move: Move, gap: float, name: str, judged_by: str) -> str:
 
 def finite(outcome: Outcome) -> bool:
     return math.isfinite(outcome.dev_error) and not outcome.diverged
+
+
+def use_the_time_left(pilot: Autopilot, best: Outcome) -> Outcome:
+    """Spend what is left of the budget on work that cannot overfit the dev set much: one
+    longer final training of the chosen configuration (seed 000: longer training with
+    decay), kept only if the dev error improves."""
+    config = best.config
+    epochs = config.epochs or 0
+    # a doubled fit takes about twice as long: start it only if that fits
+    if not epochs or pilot.time_left() < 2.2 * max(best.seconds, 1.0):
+        return best
+    longer = config.with_changes(epochs=min(2 * epochs, 4 * 200), schedule="cosine",
+                                 patience=max(config.patience or 0, epochs // 2))
+    change = f"final training: {epochs} → {longer.epochs} epochs with cosine decay"
+    reason = ("budget left after the recipe's moves: a longer final training of the chosen "
+              "configuration, which tunes nothing against the dev set")
+    pilot.decide(Decision("final", {"seconds_left": round(pilot.time_left(), 1)}, change,
+                          reason))
+    outcome = pilot.experiment(longer, change, reason, best, judge="dev")
+    return outcome if pilot.experiments[-1]["kept"] else best
+
+
+def satisfy_constraints(pilot: Autopilot, current: Outcome) -> Outcome:
+    """When the network breaks a size or latency constraint (`--satisfice`), try smaller
+    ones: a quarter of the width, then one layer fewer, until one satisfies or none is left.
+
+    Seed 003: satisficing metrics are thresholds a candidate must meet before the
+    optimizing metric counts, so a model that breaks them is no candidate at all.
+    """
+    broken = pilot.experiments[-1]["violations"] if pilot.experiments else []
+    if not broken or not any(v.startswith(("params", "latency_ms")) for v in broken):
+        return current
+    config = current.config
+    while pilot.best is None and pilot.can_afford(current):
+        hidden = config.hidden or (1,)
+        if max(hidden) > 1:
+            smaller = tuple(max(1, w // 4) for w in hidden)
+        elif len(hidden) > 1:
+            smaller = hidden[:-1]
+        else:
+            break
+        config = config.with_changes(hidden=smaller, dropout=config.dropout[: len(smaller)])
+        change = f"smaller: hidden {','.join(map(str, hidden))} → {','.join(map(str, smaller))}"
+        reason = f"the network breaks {'; '.join(broken)}: a smaller one may satisfy it"
+        pilot.decide(Decision("satisficing", {"violations": broken}, change, reason))
+        current = pilot.experiment(config, change, reason, None)
+        broken = pilot.experiments[-1]["violations"]
+    return pilot.best or current
