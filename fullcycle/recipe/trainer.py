@@ -28,6 +28,7 @@ import torch
 
 from fullcycle.data.dataset import Prepared
 from fullcycle.engine.callbacks import TrainingDiverged
+from fullcycle.engine.device import cpu_threads, threads_for
 from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
@@ -202,19 +203,21 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
+    threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
     try:
-        result = fit(
-            model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-            loss=loss_for_task(prepared.task), optimizer=config.optimizer,
-            optimizer_options=_optimizer_options(config), lr=config.lr,
-            schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-            l2=config.l2, l1=config.l1, clip_norm=config.clip_norm,
-            clip_value=config.clip_value, early_stopping=config.patience or None,
-            metric=metric, callbacks=[*([stop] if stop else []), *callbacks],
-            seed=config.seed, progress=progress, task=prepared.task, device=device,
-            precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
-            journal=journal,
-        )
+        with cpu_threads(threads):
+            result = fit(
+                model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
+                loss=loss_for_task(prepared.task), optimizer=config.optimizer,
+                optimizer_options=_optimizer_options(config), lr=config.lr,
+                schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
+                l2=config.l2, l1=config.l1, clip_norm=config.clip_norm,
+                clip_value=config.clip_value, early_stopping=config.patience or None,
+                metric=metric, callbacks=[*([stop] if stop else []), *callbacks],
+                seed=config.seed, progress=progress, task=prepared.task, device=device,
+                precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
+                journal=journal,
+            )
     except TrainingDiverged as exc:
         return _diverged(config, model, metric, start, str(exc))
     model = result.model.cpu()
