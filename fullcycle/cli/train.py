@@ -220,7 +220,8 @@ def train_command(
         rundir.file("model"), result.model,
         {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
         p.task, {"metric": {"name": metric, **values}, "errors": errors},
-        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None)
+        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None,
+        reference=p.frame_of("train"))
     summary = {
         "task": p.task, "targets": p.targets, "classes": p.classes,
         "metric": {"name": metric, **values}, "errors": errors,
