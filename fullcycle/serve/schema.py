@@ -87,7 +87,7 @@ class RowSchema:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
         where = f"row {loc[0]}"
         if len(loc) < 2:
-            return (f"{where} is a {_json_type(first['input'])}, not an object; send each "
+            return (f"{where} is {_json_type(first['input'])}, not an object; send each "
                     f'row as {{"column": value, ...}}{more}')
         column = loc[1]
         if first["type"] == "missing":
@@ -105,19 +105,19 @@ class RowSchema:
         if column in self._known and column in self.numeric:
             return (f"{where}, column '{column}': {value} is not a number; send a number, or "
                     f"null for a missing value{more}")
-        return (f"{where}, column '{column}': a {_json_type(first['input'])} is not a "
+        return (f"{where}, column '{column}': {_json_type(first['input'])} is not a "
                 f"category; send text, a number, or null{more}")
 
 
 def _rows_of(doc: Any) -> list[Any]:
     if not isinstance(doc, dict) or ("rows" in doc) == ("row" in doc):
-        raise RequestError(422, 'the body must be an object with "rows" (a list of rows) or '
-                           '"row" (one row), e.g. {"rows": [{"column": value, ...}]}')
+        raise RequestError(422, 'the body is not an object with "rows" (a list of rows) or '
+                           '"row" (one row); send {"rows": [{"column": value, ...}]}')
     if "row" in doc:
         return [doc["row"]]
     rows = doc["rows"]
     if not isinstance(rows, list):
-        raise RequestError(422, f'"rows" is a {_json_type(rows)}, not a list; send '
+        raise RequestError(422, f'"rows" is {_json_type(rows)}, not a list; send '
                            '{"rows": [{"column": value, ...}]}')
     if not rows:
         raise RequestError(422, '"rows" is empty; send at least one row')
@@ -125,8 +125,10 @@ def _rows_of(doc: Any) -> list[Any]:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null",
+    """The JSON type of a parsed value, with its article: "an object", "a list"."""
+    name = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null",
             int: "number", float: "number"}.get(type(value), type(value).__name__)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def _short(value: Any, width: int = 40) -> str:
