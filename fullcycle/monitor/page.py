@@ -37,22 +37,21 @@ RULES = {True: "Kolmogorov–Smirnov for numeric columns with more than 5 values
 
 def histogram(reference: pd.Series, live: pd.Series, kind: str) -> str | None:
     """A data URI comparing the two distributions, or None when a side has no values."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(3.6, 1.4), dpi=80)  # no pyplot: no global state, a third faster
+    ax = fig.add_axes((0.02, 0.22, 0.96, 0.74))
     if kind == "numeric":
         ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
         cur = pd.to_numeric(live, errors="coerce").to_numpy(dtype=float)
         ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
         if not len(ref) or not len(cur):
             return None
-        fig, ax = plt.subplots(figsize=(3.6, 1.5), dpi=90, layout="constrained")
         edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=BINS)
-        for values, color, name in ((ref, COLORS["train"], "reference"),
-                                    (cur, COLORS["dev"], "live")):
-            ax.hist(values, bins=edges, weights=np.full(len(values), 1 / len(values)),
-                    histtype="stepfilled", alpha=0.35, color=color, label=name)
-            ax.hist(values, bins=edges, weights=np.full(len(values), 1 / len(values)),
-                    histtype="step", color=color, linewidth=1)
+        for values, color in ((ref, COLORS["train"]), (cur, COLORS["dev"])):
+            shares = np.histogram(values, bins=edges)[0] / len(values)
+            ax.stairs(shares, edges, fill=True, alpha=0.35, color=color)
+            ax.stairs(shares, edges, color=color, linewidth=1)
     else:
         ref, cur = reference.dropna().astype(str), live.dropna().astype(str)
         if not len(ref) or not len(cur):
@@ -61,18 +60,14 @@ def histogram(reference: pd.Series, live: pd.Series, kind: str) -> str | None:
                                "live": cur.value_counts(normalize=True)}).fillna(0.0)
         shares = shares.loc[shares.max(axis=1).sort_values(ascending=False).index]
         shares = shares.iloc[:TOP_CATEGORIES]
-        fig, ax = plt.subplots(figsize=(3.6, 1.5), dpi=90, layout="constrained")
         x = np.arange(len(shares))
         ax.bar(x - 0.2, shares["reference"], 0.4, color=COLORS["train"])
         ax.bar(x + 0.2, shares["live"], 0.4, color=COLORS["dev"])
-        ax.set_xticks(x, [str(i)[:10] for i in shares.index], fontsize=7,
-                      rotation=30 if len(shares) > 4 else 0)
-    ax.tick_params(labelsize=7)
+        ax.set_xticks(x, [str(i)[:10] for i in shares.index])
+    ax.tick_params(labelsize=7, length=2, pad=1)
     ax.set_yticks([])
     ax.spines[["top", "right", "left"]].set_visible(False)
-    uri = encode_figure(fig)
-    plt.close(fig)
-    return uri
+    return encode_figure(fig)
 
 
 def render_page(result: MonitorResult) -> str:
