@@ -46,28 +46,19 @@ def exposure_warning(host: str, port: int, token: str | None) -> str | None:
             f"can query the model; pass --token (or set FULLCYCLE_TOKEN)")
 
 
-def check_port(host: str, port: int) -> None:
-    """Refuse a port that is taken with one line, before loading anything heavy."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise FullcycleError(f"cannot listen on {host}:{port} ({exc.strerror}); pass "
-                                 "another --port or --host") from None
-
-
-def run_uvicorn(target: Any, host: str, port: int, workers: int) -> None:
-    """Start uvicorn (kept apart so tests can replace it and never open a socket)."""
+def run_uvicorn(target: Any, sock: socket.socket, workers: int) -> None:
+    """Start uvicorn on ``sock`` (kept apart so tests can replace it and never serve)."""
     import uvicorn
 
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning",
-                               "access_log": False, "server_header": False}
+    from fullcycle.serve.background import uvicorn_config
+
+    server = uvicorn.Server(uvicorn_config(target, workers))
     if workers > 1:
-        uvicorn.run(target, factory=True, workers=workers, **options)
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(server.config, target=server.run, sockets=[sock]).run()
     else:
-        uvicorn.run(target, **options)
+        server.run(sockets=[sock])
 
 
 @app.command("serve")
@@ -92,6 +83,7 @@ def serve_command(
 ) -> None:
     """Serve BUNDLE over HTTP: POST /predict, GET /health, /metadata, /metrics."""
     from fullcycle.serve.app import CONFIG_ENV, ServeConfig, create_app, default_log_dir
+    from fullcycle.serve.background import listen_socket
 
     if not 0 < port < 65536:
         raise FullcycleError(f"--port {port} is not a TCP port; use 1-65535")
@@ -104,24 +96,27 @@ def serve_command(
     config = ServeConfig(bundle=str(bundle), runtime=runtime, token=token,
                          max_body=parse_size(max_body), max_rows=max_rows,
                          log_dir=str(log_dir or default_log_dir(bundle)))
-    check_port(host, port)
-    warning = exposure_warning(host, port, token)
-    if warning:
-        err_console.print(warning)
-    if workers > 1:
-        from fullcycle.serve.predictor import Predictor
+    sock = listen_socket(host, port)
+    try:
+        warning = exposure_warning(host, port, token)
+        if warning:
+            err_console.print(warning)
+        if workers > 1:
+            from fullcycle.serve.predictor import Predictor
 
-        Predictor.load(bundle, runtime=runtime)  # refuse a bad bundle before forking
-        os.environ[CONFIG_ENV] = config.to_env()
-        target: Any = "fullcycle.serve.app:app_from_environment"
-        runtime_name, log_path = runtime, f"{config.log_dir}/served-*.jsonl"
-    else:
-        target = create_app(config)
-        server = target.state.server
-        runtime_name, log_path = server.predictor.runtime.name, server.log.path
-    shown = f"[{host}]" if ":" in host else host
-    console.print(f"serving {bundle} ({runtime_name} runtime, {workers} worker"
-                  f"{'s' if workers > 1 else ''}) at http://{shown}:{port}  POST /predict; "
-                  f"served rows logged to {log_path}; Ctrl+C stops")
-    sys.stdout.flush()
-    run_uvicorn(target, host, port, workers)
+            Predictor.load(bundle, runtime=runtime)  # refuse a bad bundle before forking
+            os.environ[CONFIG_ENV] = config.to_env()
+            target: Any = "fullcycle.serve.app:app_from_environment"
+            runtime_name, log_path = runtime, f"{config.log_dir}/served-*.jsonl"
+        else:
+            target = create_app(config)
+            server = target.state.server
+            runtime_name, log_path = server.predictor.runtime.name, server.log.path
+        shown = f"[{host}]" if ":" in host else host
+        console.print(f"serving {bundle} ({runtime_name} runtime, {workers} worker"
+                      f"{'s' if workers > 1 else ''}) at http://{shown}:{port}  POST /predict; "
+                      f"served rows logged to {log_path}; Ctrl+C stops")
+        sys.stdout.flush()
+        run_uvicorn(target, sock, workers)
+    finally:
+        sock.close()

@@ -82,7 +82,6 @@ def test_a_corrupt_onnx_file_is_refused_by_serve_and_predict(cli, bundle_copy, t
     import fullcycle.cli.serve as serve_cli
 
     monkeypatch.setattr(serve_cli, "run_uvicorn", lambda *a: pytest.fail("must not start"))
-    monkeypatch.setattr(serve_cli, "check_port", lambda host, port: None)
     bundle = bundle_copy("binary")
     assert cli("export", bundle, "--quiet")[0] == 0
     (bundle / "model.onnx").write_bytes(b"\x08\x07garbage")

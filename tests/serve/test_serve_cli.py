@@ -9,16 +9,24 @@ import socket
 import pytest
 
 import fullcycle.cli.serve as serve_cli
+import fullcycle.serve.background as background
 
 
 @pytest.fixture
 def started(monkeypatch):
     """Record what uvicorn would have been started with, instead of starting it."""
     calls = []
-    monkeypatch.setattr(serve_cli, "run_uvicorn",
-                        lambda target, host, port, workers: calls.append((target, host, port,
-                                                                          workers)))
-    monkeypatch.setattr(serve_cli, "check_port", lambda host, port: None)
+
+    class Unbound:  # what listen_socket would return, without binding anything
+        def __init__(self, host: str, port: int) -> None:
+            self.address = (host, port)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(background, "listen_socket", Unbound)
+    monkeypatch.setattr(serve_cli, "run_uvicorn", lambda target, sock, workers: calls.append(
+        (target, *sock.address, workers)))
     return calls
 
 
