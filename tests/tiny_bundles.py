@@ -16,6 +16,7 @@ import torch
 from fullcycle.data.dataset import prepare
 from fullcycle.engine.fit import fit
 from fullcycle.engine.losses import loss_for_task
+from fullcycle.metrics import default_metric
 from fullcycle.models.bundle import save_bundle
 from fullcycle.models.mlp import TabularMLP, init_output_bias
 
@@ -64,7 +65,8 @@ def make_bundle(directory: Path, frame: pd.DataFrame, target: str, *, task: str 
     return save_bundle(directory, result.model.cpu().eval(),
                        {"features": p.preprocessor.to_dict(),
                         "target": p.target_encoding.to_dict()},
-                       p.task, {"metric": {"name": "test"}, "errors": {"dev": 0.5}},
+                       p.task, {"metric": {"name": default_metric(p.task, p.y["train"])},
+                                "errors": {"dev": 0.5}},
                        p.preprocessor.input_schema(),
                        classes=list(p.classes) if p.classes else None,
                        reference=p.frame_of("train"))

@@ -56,7 +56,7 @@ def run_uvicorn(target: Any, sock: socket.socket, workers: int) -> None:
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(server.config, target=server.run, sockets=[sock]).run()
+        Multiprocess(server.config, sockets=[sock]).run()
     else:
         server.run(sockets=[sock])
 

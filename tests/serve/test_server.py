@@ -157,7 +157,7 @@ def test_metadata_describes_the_model(bundles, serve):
     assert meta["input_schema"]["kind"] == {"type": "category", "categories": ["a", "b", "c"]} \
         or meta["input_schema"]["kind"]["type"] == "category"
     assert meta["required_columns"] == ["x1", "x2", "kind"]
-    assert meta["errors"] == {"dev": 0.5} and meta["metric"] == {"name": "test"}
+    assert meta["errors"] == {"dev": 0.5} and meta["metric"] == {"name": "accuracy"}
     assert len(meta["fingerprint"]) == 64 and meta["version"]["fullcycle"]
     assert meta["runtime"] == "torch" and meta["reference_rows"] == 144
     assert meta["output_columns"][0] == "prediction"
