@@ -183,3 +183,11 @@ def test_metrics_count_requests_and_report_live_drift(bundles, serve):
     text = client.get("/metrics?format=prometheus").text
     assert 'fullcycle_requests_total{method="POST",path="/predict",status="200"} 3' in text
     assert "fullcycle_rows_predicted_total 152" in text
+
+
+def test_the_openapi_page_describes_the_rows_the_model_takes(bundles, serve):
+    doc = serve(bundles["binary"]).get("/openapi.json").json()
+    body = doc["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    row = body["schema"]["properties"]["row"]
+    assert row["required"] == ["x1", "x2", "kind"]
+    assert {"type": "null"} in row["properties"]["x1"]["anyOf"]
