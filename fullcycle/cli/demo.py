@@ -61,7 +61,7 @@ def demo_command(
     # of these cases; 1% is a conservative Bayes proxy (seed 003: human-level as proxy).
     human = 0.01 if dataset == "breast_cancer" else 0.0
     with BudgetProgress(console, enabled=not (quiet or json_output)) as bar:
-        result = run(path, target, out=out, budget=budget, human_error=human, log=bar.log)
+        result = run(path, target, out=out, budget=budget, human_level_error=human, log=bar.log)
     if not json_output:
         print_summary(console, result.summary)
         console.print(f"[bold]report[/bold]: {result.out / 'report.html'}")

@@ -27,7 +27,9 @@ def retrain_command(
     new_data: Annotated[Path, typer.Argument(help="New labelled data (CSV or Parquet) with "
                                              "the training columns.")],
     budget: Annotated[str, typer.Option(help="Time budget for training, e.g. 2m.")] = "2m",
-    epochs: Annotated[int, typer.Option(help="Most passes over the new training split.")] = 30,
+    epochs: Annotated[int | None, typer.Option(
+        help="Most passes over the new training split (default: about 2,000 steps, with "
+             "early stopping).")] = None,
     lr: Annotated[float | None, typer.Option(
         help="Learning rate (default: the one the bundle's run used, else 1e-3).")] = None,
     satisfice: Annotated[str | None, typer.Option(

@@ -24,24 +24,25 @@ from typing import Any
 from fullcycle.data.dataset import prepare
 from fullcycle.data.load import load_table
 from fullcycle.data.splits import SplitOptions
-from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.events import Callback
-from fullcycle.engine.fit import fit
-from fullcycle.engine.losses import loss_for_task
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import CLASSIFICATION, REGRESSION, default_metric
+from fullcycle.metrics import CLASSIFICATION, REGRESSION
 from fullcycle.models.bundle import load_bundle, save_bundle
 from fullcycle.recipe.budget import parse_duration
+from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.satisfice import parse_constraints, violations
-from fullcycle.recipe.trainer import Deadline, measure_latency_ms, split_error
+from fullcycle.recipe.trainer import split_error, train
 from fullcycle.rundir import RunDir
 from fullcycle.serve.predictor import Predictor
 
 REASON = ("maintenance (seed 000): the data moved; retrain from the last model on new data, "
           "judged on the new dev set")
-# Knobs of the run that made the bundle, reused when its summary.json says what they were.
-SETTINGS = ("lr", "batch_size", "optimizer", "schedule", "l2")
-DEFAULTS = {"lr": 1e-3, "batch_size": 64, "optimizer": "adam", "schedule": "cosine", "l2": 0.0}
+# Knobs of the run that made the bundle, reused when its summary.json says what they were;
+# the architecture comes from the bundle itself.
+TRAINING_KNOBS = ("l2", "l1", "optimizer", "beta1", "lr", "schedule", "batch_size",
+                  "clip_norm", "clip_value")
+ARCHITECTURE = ("hidden", "activation", "init", "dropout", "batch_norm")
 
 
 @dataclass(frozen=True)
@@ -53,28 +54,29 @@ class RetrainResult:
     doc: dict[str, Any]
 
 
-def previous_settings(bundle_dir: Path) -> dict[str, Any]:
-    """The training knobs of the run that wrote the bundle (RUN_DIR/summary.json), where
-    it recorded them; the engine's defaults otherwise."""
-    settings = dict(DEFAULTS)
-    summary_path = bundle_dir.resolve().parent / "summary.json"
+def retrain_config(bundle_dir: Path, architecture: dict[str, Any], *, epochs: int | None,
+                   lr: float | None, seed: int) -> TrainConfig:
+    """The `TrainConfig` of the warm start: the bundle's architecture, the training knobs of
+    the run that wrote it (RUN_DIR/summary.json, where it recorded them), then the flags."""
     try:
-        summary = json.loads(summary_path.read_text())
+        summary = json.loads((bundle_dir.resolve().parent / "summary.json").read_text())
     except (OSError, ValueError):
-        return settings
-    chosen = (summary.get("chosen") or {}).get("config") or summary.get("flags") or {}
-    settings.update({k: chosen[k] for k in SETTINGS if chosen.get(k) is not None})
-    return settings
+        summary = {}
+    previous = ((summary.get("chosen") or {}).get("config") or summary.get("config")
+                or summary.get("flags") or {}) if isinstance(summary, dict) else {}
+    knobs = {k: previous[k] for k in TRAINING_KNOBS if previous.get(k) is not None}
+    knobs.update({k: architecture[k] for k in ARCHITECTURE if k in architecture})
+    knobs.update({"epochs": epochs, "seed": seed, **({"lr": lr} if lr is not None else {})})
+    return TrainConfig.from_dict(knobs)
 
 
 def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | Path | None = None,
-                   budget: str = "2m", epochs: int = 30, patience: int = 5,
-                   lr: float | None = None, satisfice: str | None = None,
-                   split: SplitOptions | None = None, replace: bool = True,
-                   progress: bool | Callback = False) -> RetrainResult:
+                   budget: str = "2m", epochs: int | None = None, lr: float | None = None,
+                   satisfice: str | None = None, split: SplitOptions | None = None,
+                   replace: bool = True, progress: bool | Callback = False) -> RetrainResult:
     """Warm-start from ``bundle_dir`` on ``new_data``; replace the bundle only if better."""
     bundle_dir = Path(bundle_dir)
-    if epochs < 1:
+    if epochs is not None and epochs < 1:
         raise FullcycleError("--epochs must be 1 or more")
     constraints = parse_constraints(satisfice)
     split = split or SplitOptions()
@@ -89,65 +91,55 @@ def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | P
                              f"was trained with; give new data with the same columns")
     p = prepare(frame, list(old.target.targets), task=bundle.task, split=split,
                 preprocessor=old.preprocessor, target_encoding=old.target)
-    metric = _metric_name(bundle.metrics, p.task) or default_metric(p.task, p.y["train"])
-    settings = {**previous_settings(bundle_dir), **({"lr": lr} if lr is not None else {})}
+    metric = _metric_name(bundle.metrics, p.task)
+    config = retrain_config(bundle_dir, bundle.architecture.get("config") or {}, epochs=epochs,
+                            lr=lr, seed=split.seed)
     run = RunDir(out or bundle_dir.resolve().parent / f"retrain-{_stamp()}")
     journal = run.journal
-    config = {"bundle": str(bundle_dir), "new_data": str(new_data), "metric": metric,
-              "epochs": epochs, "patience": patience, "budget": budget, **settings}
-    run_id = journal.start_run("retrain", config)
-    experiment_id = journal.start_experiment(run_id, "warm start", config, split.seed,
+    settings = {"bundle": str(bundle_dir), "new_data": str(new_data), "budget": budget,
+                "metric": metric, "config": config.to_dict()}
+    run_id = journal.start_run("retrain", settings)
+    experiment_id = journal.start_experiment(run_id, "warm start", settings, split.seed,
                                              p.fingerprint, REASON)
 
+    outcome = train(p, config, metric=metric, deadline=deadline, progress=progress,
+                    journal=JournalCallback(journal, experiment_id, run_id),
+                    start_from=load_bundle(bundle_dir).model)  # a copy: the old stays as is
+    metric = outcome.metric
     old_metric, old_dev = split_error(p, bundle.model, metric, p.X["dev"], p.y["dev"])
-    candidate = load_bundle(bundle_dir).model  # a second copy: the old model stays as it was
-    start, stop = time.monotonic(), Deadline(deadline)
-    try:
-        result = fit(candidate, (p.X["train"], p.y["train"]), (p.X["dev"], p.y["dev"]),
-                     loss=loss_for_task(p.task), optimizer=settings["optimizer"],
-                     lr=float(settings["lr"]), schedule=settings["schedule"], epochs=epochs,
-                     batch_size=int(settings["batch_size"]), l2=float(settings["l2"]),
-                     early_stopping=patience, metric=metric, callbacks=[stop],
-                     seed=split.seed, progress=progress, task=p.task,
-                     journal=(journal, experiment_id))
-        new_model, diverged = result.model.cpu().eval(), None
-    except TrainingDiverged as exc:
-        new_model, diverged = candidate.eval(), str(exc)
-    seconds = time.monotonic() - start
-    errors = {name: split_error(p, new_model, metric, p.X[name], p.y[name])[1]
-              for name in ("train", "train_dev", "dev")}
-    new_dev = float("inf") if diverged else float(errors["dev"])
-    values = {"latency_ms": measure_latency_ms(new_model, p.preprocessor.n_features),
-              "params": float(sum(t.numel() for t in new_model.parameters())),
-              "train_seconds": seconds}
+    new_dev = outcome.dev_error
+    values = {"latency_ms": outcome.latency_ms, "params": float(outcome.n_parameters),
+              "train_seconds": outcome.seconds}
     broken = violations(constraints, values)
     better = new_dev < float(old_dev)
     replaced = better and not broken and replace
-    reason = _reason(old_dev, new_dev, len(p.X["dev"]), broken, diverged, better, replace)
+    reason = _reason(old_dev, new_dev, len(p.X["dev"]), broken, outcome.diverged, better,
+                     replace)
 
-    chosen = new_model if replaced else bundle.model
+    chosen = outcome.model if replaced else bundle.model
     X_test, y_test = p.test("final estimate of the bundle kept after retraining")
     _, test_error = split_error(p, chosen, metric, X_test, y_test)
     candidate_dir = save_bundle(
-        run.file("model"), new_model, bundle.preprocessing, p.task,
-        {"metric": {"name": metric}, "errors": {**errors, "test": test_error if replaced
-                                                else None}},
+        run.file("model"), outcome.model.eval(), bundle.preprocessing, p.task,
+        {"metric": {"name": metric, **outcome.metrics},
+         "errors": {**outcome.errors, "test": test_error if replaced else None}},
         bundle.input_schema, classes=bundle.classes, reference=p.frame_of("train"))
     archived = _swap(bundle_dir, candidate_dir) if replaced else None
-    observed = {"old_dev_error": old_dev, "new_dev_error": None if diverged else new_dev,
+    observed = {"old_dev_error": old_dev,
+                "new_dev_error": None if outcome.diverged else new_dev,
                 "dev_rows": len(p.X["dev"]), "metric": metric, "violations": broken}
     action = "replaced the bundle" if replaced else "kept the old bundle"
-    journal.end_experiment(experiment_id, "diverged" if diverged else "finished",
-                           {"errors": errors, **values}, kept=replaced)
+    journal.end_experiment(experiment_id, "diverged" if outcome.diverged else "finished",
+                           {"errors": outcome.errors, **values}, kept=replaced)
     journal.log_decision(run_id, "retrain", observed, action, reason, experiment_id)
     journal.end_run(run_id, "finished")
     doc = {"replaced": replaced, "reason": reason, "action": action, "metric": metric,
            "old": {"dev_error": old_dev, "dev_metric": old_metric},
-           "new": {"errors": errors, "diverged": diverged, **values,
-                   "epochs_run": None if diverged else result.epochs_run,
-                   "best_epoch": None if diverged else result.best_epoch},
+           "new": {"errors": outcome.errors, "diverged": outcome.diverged, **values,
+                   "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
+                   "stopped_by_deadline": outcome.stopped_by_deadline},
            "test_error": test_error, "test_accesses": len(p.test_accesses),
-           "splits": p.sizes(), "settings": settings, "bundle": str(bundle_dir),
+           "splits": p.sizes(), "config": outcome.config.to_dict(), "bundle": str(bundle_dir),
            "candidate": str(candidate_dir), "archived_old_bundle": archived,
            "out": str(run.path), "journal": str(journal.path)}
     run.write_json("summary.json", {"retrain": doc})
