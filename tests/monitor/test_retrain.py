@@ -108,3 +108,18 @@ def _csv(tmp_path: Path, frame) -> Path:
     path = tmp_path / "bad.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def test_training_starts_from_the_bundles_weights(tmp_path, new_data):
+    """At a learning rate too small to move anything, the retrained network is the old one."""
+    import torch
+
+    from fullcycle.monitor.retrain import retrain_bundle
+
+    bundle = _bundle(tmp_path, epochs=20)
+    result = retrain_bundle(bundle, new_data, lr=1e-9, epochs=1, replace=False)
+    old, new = load_bundle(bundle).model, load_bundle(result.doc["candidate"]).model
+    for (name, a), b in zip(old.state_dict().items(), new.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    assert result.doc["new"]["errors"]["dev"] == result.doc["old"]["dev_error"]
+    assert result.doc["config"]["hidden"] == [8]  # the bundle's architecture
