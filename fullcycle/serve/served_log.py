@@ -33,7 +33,8 @@ class ServedLog:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             self.path = self.directory / f"served-{stamp}-{os.getpid()}.jsonl"
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            # owner-only: the log holds the inputs users sent, which may be personal data
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise FullcycleError(f"cannot write the served-row log in {self.directory} "
                                  f"({exc.strerror}); pass a writable --log-dir") from None

@@ -191,3 +191,21 @@ def test_the_openapi_page_describes_the_rows_the_model_takes(bundles, serve):
     row = body["schema"]["properties"]["row"]
     assert row["required"] == ["x1", "x2", "kind"]
     assert {"type": "null"} in row["properties"]["x1"]["anyOf"]
+
+
+def test_a_bug_during_prediction_is_a_500_with_one_line_and_the_server_goes_on(bundles,
+                                                                               tmp_path):
+    from fastapi.testclient import TestClient
+
+    from fullcycle.serve.app import ServeConfig, create_app
+
+    app = create_app(ServeConfig(bundle=str(bundles["binary"]), log_dir=str(tmp_path)))
+    predictor = app.state.server.predictor
+    real = predictor.predict_records
+    with TestClient(app, raise_server_exceptions=False) as client:
+        predictor.predict_records = lambda rows: 1 / 0
+        response = client.post("/predict", json={"row": ROWS[0]})
+        assert response.status_code == 500
+        assert response.json()["error"].startswith("internal error (ZeroDivisionError)")
+        predictor.predict_records = real
+        assert client.post("/predict", json={"row": ROWS[0]}).status_code == 200
