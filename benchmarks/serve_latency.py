@@ -148,6 +148,7 @@ def main() -> None:
                 proc.wait(timeout=30)
             results[name] = (times, inside)
         _print(results, source, len(columns))
+        _runtimes_alone(bundle, frame_row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -187,6 +188,25 @@ def _print(results: dict, bundle: Path, n_columns: int) -> None:
     ok50, ok99 = p50["onnx"] * 1000 <= 1.5, p99["onnx"] * 1000 <= 5.0
     print(f"targets: onnx p50 <= 1.5 ms {'met' if ok50 else 'MISSED'}, p99 <= 5 ms "
           f"{'met' if ok99 else 'MISSED'}")
+
+
+def _runtimes_alone(bundle: Path, row: dict) -> None:
+    """The model step alone, in this process: one preprocessed row through each runtime."""
+    import timeit
+
+    sys.path.insert(0, str(ROOT))
+    from fullcycle.serve.predictor import Predictor
+
+    timings = {}
+    for name in ("onnx", "torch"):
+        predictor = Predictor.load(bundle, runtime=name)
+        X = predictor.preprocessor.transform_records([row])
+        predictor.runtime.outputs(X)
+        timings[name] = min(timeit.repeat(lambda p=predictor, x=X: p.runtime.outputs(x),
+                                          number=200, repeat=7)) / 200
+    print(f"model step alone (one row, best of 7x200): onnx {timings['onnx'] * 1e6:.1f} us, "
+          f"torch {timings['torch'] * 1e6:.1f} us, ratio torch/onnx "
+          f"{timings['torch'] / timings['onnx']:.2f}")
 
 
 if __name__ == "__main__":
