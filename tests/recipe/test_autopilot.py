@@ -10,7 +10,7 @@ import pytest
 import fullcycle as fc
 from fullcycle.journal import Journal
 
-BIAS_MOVES = ("wider", "deeper", "train longer", "optimizer", "remove regularization")
+BIAS_MOVES = ("bigger", "deeper", "train longer", "optimizer", "remove regularization")
 VARIANCE_MOVES = ("dropout", "L2", "batch norm")
 
 
