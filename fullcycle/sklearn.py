@@ -98,8 +98,7 @@ class _FullcycleEstimator(BaseEstimator):
                          split=SplitOptions(seed=seed), seed=seed)
         p = result.prepared
         assert p is not None
-        return Predictor(result.model.eval(), p.preprocessor, p.target_encoding, p.task), \
-            result.summary
+        return _predictor(result.model, p), result.summary
 
     def _train_first_network(self, p: Prepared, epochs: int, seed: int
                              ) -> tuple[Predictor, dict]:
@@ -126,8 +125,7 @@ class _FullcycleEstimator(BaseEstimator):
                    "errors": outcome.errors, "splits": p.sizes(),
                    "config": outcome.config.to_dict(), "best_epoch": outcome.best_epoch,
                    "seconds": round(outcome.seconds, 3)}
-        return Predictor(outcome.model.eval(), p.preprocessor, p.target_encoding, p.task), \
-            summary
+        return _predictor(outcome.model, p), summary
 
     # ---- predicting
     def _frame(self, X: np.ndarray) -> pd.DataFrame:
@@ -140,6 +138,20 @@ class _FullcycleEstimator(BaseEstimator):
         check_is_fitted(self, "predictor_")
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype="numeric")
         return self.predictor_.predict_frame(self._frame(X))
+
+
+def _predictor(model: Any, p: Prepared) -> Predictor:
+    """The trained network as `fullcycle predict` would load it from its bundle, in memory:
+    one decoding of logits into labels, probabilities and target units for every surface."""
+    from fullcycle.models.bundle import Bundle
+    from fullcycle.serve.runtime import TorchRuntime
+
+    preprocessing = {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()}
+    bundle = Bundle(model=model.eval().cpu(), task=p.task, preprocessing=preprocessing,
+                    metrics={}, input_schema=p.preprocessor.input_schema(),
+                    architecture=dict(getattr(model, "config", {})),
+                    classes=list(p.classes) or None)
+    return Predictor(bundle, p.preprocessor, p.target_encoding, TorchRuntime(bundle.model))
 
 
 class FullcycleClassifier(ClassifierMixin, _FullcycleEstimator):

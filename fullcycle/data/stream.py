@@ -227,6 +227,7 @@ class StreamPrepared:
     y: dict[str, np.ndarray]
     drop_missing_target: bool
     n_train: int
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # train (sample), dev
     notes: list[str] = field(default_factory=list)
     test_accesses: list[str] = field(default_factory=list)
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -244,6 +245,12 @@ class StreamPrepared:
         self.test_accesses.append(reason)
         assert self._test is not None
         return self._test
+
+    def frame_of(self, split: str) -> pd.DataFrame:
+        """Raw rows of train (its sample: the drift reference a bundle keeps) or dev."""
+        if split == "test":
+            raise FullcycleError("the test split is locked; use Prepared.test(reason)")
+        return self.raw.get(split, pd.DataFrame(columns=[*self.features, *self.targets]))
 
     def sizes(self) -> dict[str, int]:
         return {"train": self.n_train, "train_dev": 0, "dev": len(self.y["dev"]),
@@ -338,7 +345,8 @@ def prepare_stream(source: str | Path, target: str | list[str], *, task: str | N
            "dev": preprocessor.transform(dev)},
         y={"train": encoding.encode(sample), "train_dev": encoding.encode(dev.iloc[:0]),
            "dev": encoding.encode(dev)},
-        drop_missing_target=drop_missing_target, n_train=stats.n_rows, notes=notes,
+        drop_missing_target=drop_missing_target, n_train=stats.n_rows,
+        raw={"train": sample, "dev": dev}, notes=notes,
         _test=(preprocessor.transform(test), encoding.encode(test)))
 
 
