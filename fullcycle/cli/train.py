@@ -228,7 +228,7 @@ def train_command(
         "stopped_early": result.stopped_early, "resumed_from": result.resumed_from,
         "history": result.history, "decisions": result.decisions,
         "architecture": {"config": model.config, "seeds_rule": arch.to_dict()},
-        "flags": flags, "splits": p.sizes(), "test_accesses": len(p.test_accesses),
+        "flags": flags, "splits": p.sizes, "test_accesses": p.test_accesses,
         "model": str(bundle), "journal": str(journal.path),
     }
     rundir.write_json("summary.json", summary)

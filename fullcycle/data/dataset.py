@@ -16,6 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fullcycle.data.inputs import (
+    SplitSpec,
+    TargetSpec,
+    is_xy,
+    split_options,
+    table_and_targets,
+)
 from fullcycle.data.load import TableSource, load_table
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import (
@@ -89,9 +96,20 @@ class Prepared:
     fingerprint: str
     duplicates: dict
     notes: list[str] = field(default_factory=list)
-    test_accesses: list[str] = field(default_factory=list)
+    test_access_reasons: list[str] = field(default_factory=list)
     n_source_rows: int = 0
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return (f"Prepared({self.task}, target {', '.join(map(repr, self.targets))}, "
+                f"{self.preprocessor.n_features} features, {sizes}, "
+                f"test read {self.test_accesses}x)")
+
+    @property
+    def test_accesses(self) -> int:
+        """How many times the locked test split was read (its reasons: test_access_reasons)."""
+        return len(self.test_access_reasons)
 
     @property
     def error_scale(self) -> float:
@@ -108,11 +126,13 @@ class Prepared:
 
     def test(self, reason: str) -> tuple[np.ndarray, np.ndarray]:
         """The locked test split; every call is counted and its reason recorded."""
-        self.test_accesses.append(reason)
+        self.test_access_reasons.append(reason)
         assert self._test is not None
         return self._test
 
+    @property
     def sizes(self) -> dict[str, int]:
+        """Rows per split: ``{"train", "train_dev", "dev", "test"}``."""
         return self.split.sizes()
 
     def frame_of(self, split: str) -> pd.DataFrame:
@@ -128,7 +148,7 @@ class Prepared:
             "targets": self.targets,
             "classes": self.classes,
             "n_rows": int(len(self.frame)),
-            "splits": self.sizes(),
+            "splits": self.sizes,
             "strategy": self.split.strategy,
             "duplicates_across_splits": self.duplicates["count"],
             "duplicate_rows": self.duplicates["rows"],
@@ -179,24 +199,32 @@ def fingerprint_frame(frame: pd.DataFrame) -> str:
 
 
 def prepare(
-    source: TableSource,
-    target: str | list[str],
+    source: TableSource | tuple,
+    target: TargetSpec = None,
     *,
     task: str | None = None,
-    dev_data: TableSource | None = None,
-    split: SplitOptions | None = None,
+    dev_data: TableSource | tuple | None = None,
+    split: SplitSpec = None,
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
 ) -> Prepared:
-    """Load, check, split and preprocess a table for training (see module docstring)."""
-    options = split or SplitOptions()
-    frame = load_table(source, name="data")
+    """Load, check, split and preprocess a table for training (see module docstring).
+
+    ``source`` is a CSV/Parquet path, a DataFrame, a 2-D array or ``(X, y)``; ``target`` a
+    column name or index, a list of them (multilabel) or the labels themselves (a Series
+    or array); ``split`` a `SplitOptions` or a dict of its fields (see `fullcycle.data.inputs`).
+    """
+    options = split_options(split)
+    frame, targets = table_and_targets(source, target)
     n_source = len(frame)
-    targets = _parse_targets(target)
     notes: list[str] = []
     if dev_data is not None:
-        new = load_table(dev_data, name="dev data")
+        if is_xy(dev_data):
+            new, _ = table_and_targets(dev_data, targets[0] if len(targets) == 1 else None,
+                                       name="dev data")
+        else:
+            new = load_table(dev_data, name="dev data")
         missing = [c for c in frame.columns if c not in new.columns]
         if missing:
             raise FullcycleError(
@@ -255,15 +283,6 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
                     frame=frame, features=features, split=the_split, preprocessor=preprocessor,
                     target_encoding=encoding, X=X, y=y, rows=rows, fingerprint=fingerprint,
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test)
-
-
-def _parse_targets(target: str | list[str]) -> list[str]:
-    if isinstance(target, str):
-        target = [t.strip() for t in target.split(",")]
-    targets = [t for t in target if t]
-    if not targets:
-        raise FullcycleError("no target column given; pass --target COLUMN")
-    return targets
 
 
 def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fullcycle.errors import FullcycleError
 
-TableSource = str | Path | pd.DataFrame
+TableSource = str | Path | pd.DataFrame | np.ndarray
 
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".tsv", ".txt", ".gz", ".bz2", ".zip", ".xz"}
@@ -23,16 +24,30 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     """Return the table as a DataFrame with a fresh 0..n-1 index.
 
     `source` may be a path to a CSV (any delimiter pandas sniffs: comma, tab, semicolon)
-    or Parquet file, or a DataFrame (copied, never modified). `name` is how the table is
-    called in error messages ("data", "dev data").
+    or Parquet file, a DataFrame (copied, never modified) or a 2-D NumPy array (columns
+    named "0", "1", ... as `pd.DataFrame(array)` names them, so ``target=0`` is the first).
+    `name` is how the table is called in error messages ("data", "dev data").
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         label = f"the {name} DataFrame"
-    else:
+    elif isinstance(source, np.ndarray):
+        if source.ndim != 2:
+            raise FullcycleError(
+                f"the {name} array has {source.ndim} dimension(s); give a 2-D array "
+                "(rows, columns), or (X, y) with X 2-D"
+            )
+        frame = pd.DataFrame(source)
+        label = f"the {name} array"
+    elif isinstance(source, str | Path):
         path = Path(source)
         label = str(path)
         frame = _read_file(path)
+    else:
+        raise FullcycleError(
+            f"cannot read the {name} from a {type(source).__name__}; give a path to a CSV or "
+            "Parquet file, a pandas DataFrame, a 2-D NumPy array, or (X, y)"
+        )
     if frame.shape[0] == 0:
         raise FullcycleError(f"{label} has no rows; give a file with a header and data rows")
     if frame.shape[1] == 0:
