@@ -47,6 +47,7 @@ _API = {
     "error_analysis": "fullcycle.analysis.errors",
     # bundle
     "load_bundle": "fullcycle.models.bundle",
+    "save_bundle": "fullcycle.models.bundle",
     "Journal": "fullcycle.journal",
 }
 

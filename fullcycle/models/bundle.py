@@ -8,10 +8,11 @@ A bundle is a folder::
                             preprocessing, metrics, input schema, sha256 of the weights
 
 Loading never unpickles: the architecture is rebuilt from a registered class and its JSON
-config, then the weights are loaded into it strictly. Any missing file, bad JSON, unknown
-architecture, checksum mismatch or weight/shape mismatch is a `FullcycleError` that names
-the folder and the fix. Writing goes to a temporary folder renamed into place, so a crash
-never leaves a half-written bundle under the final name.
+config (a user's own ``nn.Sequential`` of torch.nn layers is described layer by layer, see
+`fullcycle.models.spec`), then the weights are loaded into it strictly. Any missing file,
+bad JSON, unknown architecture, checksum mismatch or weight/shape mismatch is a
+`FullcycleError` that names the folder and the fix. Writing goes to a temporary folder
+renamed into place, so a crash never leaves a half-written bundle under the final name.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError
@@ -36,13 +36,22 @@ from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
 from fullcycle.models.mlp import TabularMLP
+from fullcycle.models.spec import SequentialArchitecture, describe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from fullcycle.data.dataset import Prepared
+    from fullcycle.models.predictor import Rows
 
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
+MODEL_DIR = "model"  # where a run directory keeps its bundle
 
 # class name -> class with `.config` and `from_config(config)`
-ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP}
+ARCHITECTURES: dict[str, Any] = {"TabularMLP": TabularMLP,
+                                 "Sequential": SequentialArchitecture}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
@@ -73,6 +82,13 @@ class Bundle:
         tensor = torch.as_tensor(x, dtype=torch.float32)
         return self.model(tensor).float()
 
+    def predict(self, rows: Rows) -> pd.DataFrame:
+        """Predictions for raw rows (a DataFrame, a dict row, a list of them, or a file),
+        through the training preprocessing; see `fullcycle.models.predictor.Predictor`."""
+        from fullcycle.models.predictor import Predictor  # it builds on this module
+
+        return Predictor.from_bundle(self).predict(rows)
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -83,21 +99,41 @@ def _sha256(path: Path) -> str:
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:
+    if type(model) is nn.Sequential:
+        return {"class": "Sequential", "config": {"layers": describe(model)}}
     name = type(model).__name__
     config = getattr(model, "config", None)
     if ARCHITECTURES.get(name) is not type(model) or not isinstance(config, dict):
         raise FullcycleError(
-            f"a {name} cannot be saved as a bundle: give it .config and from_config() and "
-            f"register it with fullcycle.models.bundle.register_architecture"
+            f"a {name} cannot be saved as a bundle: build it as an nn.Sequential of torch.nn "
+            f"layers, or give it .config and from_config() and register it with "
+            f"fullcycle.models.bundle.register_architecture"
         )
     return {"class": name, "config": config}
 
 
-def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str, Any],
-                task: str, metrics: dict[str, Any], input_schema: Any, *,
-                classes: list[Any] | None = None,
-                extra: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` and what it needs to predict to ``directory`` (replaced atomically)."""
+def save_bundle(directory: str | Path, model: nn.Module,
+                preprocessing: dict[str, Any] | None = None, task: str | None = None,
+                metrics: dict[str, Any] | None = None, input_schema: Any = None, *,
+                classes: list[Any] | None = None, extra: dict[str, Any] | None = None,
+                prepared: Prepared | None = None) -> Path:
+    """Write ``model`` and what it needs to predict to ``directory`` (replaced atomically).
+
+    ``prepared`` (what `fc.prepare` returned for the training data) fills in the
+    preprocessing, task, classes and input schema, so the bundle predicts raw rows:
+    ``fc.save_bundle("model", net, prepared=p)``.
+    """
+    if prepared is not None:
+        preprocessing = preprocessing or {"features": prepared.preprocessor.to_dict(),
+                                          "target": prepared.target_encoding.to_dict()}
+        task = task or prepared.task
+        classes = classes if classes is not None else list(prepared.classes)
+        if input_schema is None:
+            input_schema = prepared.preprocessor.input_schema()
+    if task is None:
+        raise FullcycleError("save_bundle needs the task: pass task= or prepared= (what "
+                             "fc.prepare returned)")
+    preprocessing, metrics = preprocessing or {}, metrics or {}
     target = Path(directory)
     manifest = {
         "format": FORMAT, "fullcycle_version": __version__, "created": time.time(),
@@ -134,13 +170,23 @@ def _corrupt(directory: Path, what: str) -> FullcycleError:
 
 
 def load_bundle(directory: str | Path) -> Bundle:
-    """Load a bundle written by `save_bundle`, validating every part; never unpickles."""
+    """Load a bundle written by `save_bundle`, validating every part; never unpickles.
+
+    ``directory`` is the bundle folder, or a run directory that holds it as ``model/``.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise FullcycleError(
             f"model bundle {folder} not found; pass the model/ folder of a run directory"
         )
+    if not (folder / MANIFEST).exists() and (folder / MODEL_DIR / MANIFEST).is_file():
+        folder = folder / MODEL_DIR  # a run directory: its bundle
     manifest_path, weights_path = folder / MANIFEST, folder / WEIGHTS
+    if not manifest_path.exists() and not weights_path.exists():
+        raise FullcycleError(
+            f"{folder} holds no model bundle (no {MANIFEST}, no {MODEL_DIR}/ folder); pass a "
+            f"run directory that holds {MODEL_DIR}/, or that folder itself"
+        )
     if not manifest_path.is_file() or not weights_path.is_file():
         missing = MANIFEST if not manifest_path.is_file() else WEIGHTS
         raise _corrupt(folder, f"{missing} is missing")
