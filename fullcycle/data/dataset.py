@@ -23,7 +23,7 @@ from fullcycle.data.inputs import (
     split_options,
     table_and_targets,
 )
-from fullcycle.data.load import TableSource, load_table
+from fullcycle.data.load import TableSource, load_table, loading_notes
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import (
     SPLIT_NAMES,
@@ -218,7 +218,7 @@ def prepare(
     options = split_options(split)
     frame, targets = table_and_targets(source, target)
     n_source = len(frame)
-    notes: list[str] = []
+    notes: list[str] = loading_notes(frame)
     if dev_data is not None:
         if is_xy(dev_data):
             new, _ = table_and_targets(dev_data, targets[0] if len(targets) == 1 else None,
@@ -352,8 +352,10 @@ def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
         present = set(train[info.targets[0]].map(_label_key))
         absent = [c for c in classes if c not in present]
         if absent:
+            shown = ", ".join(map(repr, absent[:5])) + (
+                f" and {len(absent) - 5:,} more" if len(absent) > 5 else "")
             raise FullcycleError(
-                f"class(es) {absent} have no training rows after the split; add data for "
-                "them or merge rare classes"
+                f"{len(absent):,} class(es) ({shown}) have no training rows after the split; "
+                "add data for them or merge rare classes"
             )
     return TargetEncoding(info.task, list(info.targets), classes)

@@ -7,6 +7,7 @@ malformed — ends here as a `FullcycleError` that names the file and the fix.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,16 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
         raise FullcycleError(f"{label} has no rows; give a file with a header and data rows")
     if frame.shape[1] == 0:
         raise FullcycleError(f"{label} has no columns; give a file with a header row")
+    notes = loading_notes(frame)
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise FullcycleError(
             f"{label} has duplicate column names {duplicated}; rename them so each is unique"
         )
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs[NOTES] = notes
+    return frame
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -86,7 +90,19 @@ def _read_file(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     sep = _sniff_separator(path)
     try:
-        return pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+        frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+        if sep != ",":
+            comma = _decimal_comma_columns(frame)
+            if comma:
+                thousands = "." if any(
+                    frame[c].astype(str).str.contains(_GROUPED).any() for c in comma) else None
+                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False,
+                                    decimal=",", thousands=thousands)
+                frame.attrs[NOTES] = [
+                    f"{path.name}: {sep!r}-separated with a decimal comma (a European "
+                    f"export): read {len(comma)} column(s) as numbers ({', '.join(comma[:5])})"
+                ]
+        return frame
     except pd.errors.EmptyDataError:
         raise FullcycleError(
             f"{path} has no data; give a file with a header and data rows"
@@ -100,6 +116,33 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise FullcycleError(f"{path} is not UTF-8 text; save it as UTF-8 CSV") from None
     except (OSError, ValueError) as exc:
         raise FullcycleError(f"{path} could not be read ({_short(exc)})") from None
+
+
+# "1,5", "-0,25", "1.234,5": numbers written with a decimal comma (and "." grouping)
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?\s*$")
+_GROUPED = re.compile(r"\d\.\d{3}(?:,|$)")
+NOTES = "fullcycle_notes"  # DataFrame.attrs key: what loading noticed, for Prepared.notes
+_DECIMAL_SHARE = 0.9
+
+
+def _decimal_comma_columns(frame: pd.DataFrame) -> list[str]:
+    """Text columns that are numbers written with a decimal comma (some cell has a comma)."""
+    found = []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = column.dropna().astype(str).iloc[:1000]
+        if values.empty or not values.str.contains(",").any():
+            continue
+        if values.str.match(_DECIMAL_COMMA).mean() >= _DECIMAL_SHARE:
+            found.append(str(name))
+    return found
+
+
+def loading_notes(frame: pd.DataFrame) -> list[str]:
+    """What `load_table` noticed about the file (e.g. a decimal comma), for the user."""
+    return list(frame.attrs.get(NOTES, []))
 
 
 def _sniff_separator(path: Path) -> str:

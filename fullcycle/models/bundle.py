@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
 from fullcycle.models.mlp import TabularMLP
 from fullcycle.models.spec import SequentialArchitecture, describe
+from fullcycle.rundir import follow_umask, make_temp_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,13 +142,14 @@ def save_bundle(directory: str | Path, model: nn.Module,
         "extra": extra or {},
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.tmp-")
     try:
         weights = {k: v.detach().cpu().contiguous().clone() for k, v in
                    model.state_dict().items()}
         save_file(weights, str(tmp / WEIGHTS), metadata={"format": str(FORMAT)})
         manifest["weights_sha256"] = _sha256(tmp / WEIGHTS)
         (tmp / MANIFEST).write_text(dumps(manifest))
+        follow_umask(tmp)
         old = None
         if target.exists():
             old = target.parent / f".{target.name}.old-{os.getpid()}-{time.time_ns()}"
