@@ -166,51 +166,40 @@ def _short(name: str, width: int = 42) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
+def loss_curves_plot(curves: Sequence[dict[str, Any]], ylabel: str = "loss") -> str:
     """Training (solid) and dev (dashed) loss per epoch of every experiment.
 
     The first experiments (the recipe's own moves) get a colour and a legend entry each;
     beyond ``MAX_NAMED_CURVES`` (typically search trials) they are drawn faint grey, dev
     loss only, under one legend entry, so the page stays readable with dozens of them.
+    A curve with no finite value draws nothing and gets no legend entry. ``ylabel`` says
+    what the series are ("dev error" for search trials, which journal no loss).
     """
+    curves = [c for c in curves if _has_data(c.get("train_loss")) or _has_data(c.get("dev_loss"))]
     named = list(curves[:MAX_NAMED_CURVES])
-    rest = list(curves[MAX_NAMED_CURVES:])
+    rest = [c for c in curves[MAX_NAMED_CURVES:] if _has_data(c.get("dev_loss"))]
     rows = -(-(len(named) + bool(rest)) // 2)  # legend rows under the plot
     fig, ax = _figure(7.2, 3.6 + 0.2 * rows)
     for curve in rest:
-        if any(v is not None for v in curve.get("dev_loss", [])):
-            ax.plot(
-                curve["epochs"],
-                _finite(curve["dev_loss"]),
-                color="#9ca3af",
-                linewidth=0.8,
-                alpha=0.5,
-            )
+        ax.plot(curve["epochs"], _finite(curve["dev_loss"]), color="#9ca3af", linewidth=0.8,
+                alpha=0.5)
     handles = []
     for i, curve in enumerate(named):
         color = SERIES[i % len(SERIES)]
         for key, style in (("train_loss", "-"), ("dev_loss", "--")):
-            if any(v is not None for v in curve.get(key, [])):
-                ax.plot(
-                    curve["epochs"],
-                    _finite(curve[key]),
-                    color=color,
-                    linewidth=1.6,
-                    linestyle=style,
-                )
+            if _has_data(curve.get(key)):
+                values = _finite(curve[key])
+                single = np.isfinite(values).sum() == 1  # a trial pruned after one epoch
+                ax.plot(curve["epochs"], values, color=color, linewidth=1.6, linestyle=style,
+                        marker="o" if single else None, markersize=4)
         handles.append(Line2D([], [], color=color, linewidth=2, label=_short(curve["name"])))
     if rest:
         handles.append(
-            Line2D(
-                [],
-                [],
-                color="#9ca3af",
-                linewidth=1,
-                label=f"{len(rest)} more experiments (dev loss)",
-            )
+            Line2D([], [], color="#9ca3af", linewidth=1,
+                   label=f"{len(rest)} more experiments (dev {ylabel.replace('dev ', '')})")
         )
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     # Under the axes: inside, a long legend would hide the curves.
     ax.legend(
         handles=handles,
@@ -221,6 +210,10 @@ def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
         bbox_to_anchor=(0.5, -0.16),
     )
     return _encode(fig)
+
+
+def _has_data(values: Sequence[Any] | None) -> bool:
+    return bool(values) and bool(np.isfinite(_finite(values)).any())
 
 
 def learning_curve_plot(
