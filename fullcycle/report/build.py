@@ -20,7 +20,7 @@ import jinja2
 from fullcycle import __version__
 from fullcycle.analysis.run import ERROR_ANALYSIS_NAME
 from fullcycle.errors import FullcycleError
-from fullcycle.journal import Journal
+from fullcycle.journal import Journal, experiment_error
 from fullcycle.report import plots
 from fullcycle.rundir import JOURNAL_NAME, RunDir, atomic_write_text
 
@@ -93,25 +93,14 @@ def _diagnose_plot(name: str, *args: Any) -> str | None:
         return None
 
 
-def _journal_error(metrics: Any, split: str) -> float | None:
-    """An experiment's error on a split, from the shapes the commands journal."""
-    if not isinstance(metrics, dict):
-        return None
-    nested = metrics.get("errors") if isinstance(metrics.get("errors"), dict) else {}
-    for value in (metrics.get(f"{split}_error"), metrics.get(split), nested.get(split)):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
 def _journal_experiment(experiment: dict[str, Any]) -> dict[str, Any]:
     """A row of the experiment table rebuilt from the journal (change, reason, errors, kept)."""
     metrics = experiment.get("metrics")
     return {
         "change": experiment.get("name"),
         "reason": experiment.get("reason") or "",
-        "train_error": _journal_error(metrics, "train"),
-        "dev_error": _journal_error(metrics, "dev"),
+        "train_error": experiment_error(metrics, "train"),
+        "dev_error": experiment_error(metrics, "dev"),
         "kept": experiment.get("kept"),
     }
 
