@@ -43,6 +43,10 @@ def _tensor(a: Any, name: str, targets: bool = False) -> Tensor:
 
 
 def _text_message(arr: np.ndarray, name: str, targets: bool) -> str:
+    what = f"{name} targets" if targets else f"{name} inputs"
+    if arr.dtype.kind == "M":
+        return (f"{what} hold dates; turn them into numbers first (fc.prepare derives year, "
+                "month, weekday and elapsed days from a date column)")
     flat = arr.reshape(-1)
     examples = ", ".join(repr(v) for v in list(dict.fromkeys(flat[:50].tolist()))[:3])
     if targets:
@@ -115,6 +119,12 @@ class InMemoryBatches:
                 yield tuple(t[index] for t in self.tensors)
 
 
+def _on_device(t: Tensor, device: torch.device) -> Tensor:
+    """A loader's tensor on the device, float64 as float32 (as `_tensor` does in memory)."""
+    t = t.to(device, non_blocking=True)
+    return t.float() if t.dtype == torch.float64 else t
+
+
 class LoaderBatches:
     """A user's `DataLoader`, its batches moved to the training device."""
 
@@ -138,7 +148,7 @@ class LoaderBatches:
                     "each DataLoader batch must be (x, y) or (*inputs, y); "
                     "return a tuple from the Dataset"
                 )
-            yield tuple(t.to(self.device, non_blocking=True) for t in batch)
+            yield tuple(_on_device(t, self.device) for t in batch)
 
 
 def make_batches(data: Any, batch_size: int, device: torch.device, *, shuffle: bool,

@@ -62,12 +62,17 @@ def _refuse_non_finite(t: Tensor, what: str, fix: str, allow_nan: bool = False) 
 
 
 def first_batch(data: Data) -> Batch | None:
-    """The first training batch without shuffling (None for a one-shot iterable loader)."""
+    """The first training batch without shuffling (None for a one-shot iterable loader).
+
+    A shuffling DataLoader without its own generator draws its order from torch's global
+    RNG; the draw is made on a fork of it, so `fit` still leaves that RNG as it found it.
+    """
     if isinstance(data, InMemoryBatches):
         return tuple(t[: data.batch_size] for t in data.tensors)
     if isinstance(data.loader.dataset, IterableDataset):
         return None
-    return next(iter(data.batches()), None)
+    with torch.random.fork_rng(devices=[]):
+        return next(iter(data.batches()), None)
 
 
 @torch.no_grad()
@@ -77,7 +82,8 @@ def probe_outputs(model: nn.Module, batch: Batch) -> Tensor:
     was_training = model.training
     model.eval()
     try:
-        outputs = model(*inputs)
+        with torch.random.fork_rng(devices=[]):  # a forward that samples leaves no trace
+            outputs = model(*inputs)
     finally:
         model.train(was_training)
     if isinstance(outputs, Tensor):

@@ -161,3 +161,27 @@ def test_cosine_history_never_logs_a_zero_rate_for_an_epoch_that_trained():
                     schedule="cosine", epochs=3, progress=False)
     rates = [r["lr"] for r in result.history]
     assert rates[0] == pytest.approx(0.01) and rates[-1] > 0
+
+
+def test_a_shuffling_loader_probed_before_training_leaves_the_global_rng_alone():
+    from torch.utils.data import DataLoader
+
+    X, y = _blobs()
+    loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)),
+                        batch_size=16, shuffle=True)
+    model = nn.Linear(4, 3)
+    before = torch.random.get_rng_state()
+    from fullcycle.engine.batches import make_batches
+    from fullcycle.engine.validate import check_fit_data
+
+    batches = make_batches(loader, 16, torch.device("cpu"), shuffle=True, seed=0, name="train")
+    assert check_fit_data(model, batches, None, loss="cross_entropy", task=None,
+                          metric="accuracy") == "multiclass"
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_dates_as_inputs_name_what_to_do():
+    X = np.array(["2021-01-01", "2021-01-02"], dtype="datetime64[D]").reshape(-1, 1)
+    with pytest.raises(FullcycleError, match=r"train inputs hold dates.*fc.prepare"):
+        fc.fit(nn.Linear(1, 1), (X, np.zeros(2, dtype=np.float32)), loss="mse", epochs=1,
+               progress=False)
