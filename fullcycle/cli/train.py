@@ -203,7 +203,8 @@ def train_command(
         rundir.file("model"), outcome.model,
         {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
         p.task, {"metric": metric_doc, "errors": outcome.errors},
-        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None)
+        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None,
+        reference=p.frame_of("train"))
     arch = initial_architecture(network_inputs(p), n_outputs(p), len(p.X["train"]))
     summary = {
         "task": p.task, "targets": p.targets, "classes": p.classes,

@@ -34,6 +34,7 @@ from fullcycle.data.splits import (
 )
 from fullcycle.data.task import TaskInfo, infer_task
 from fullcycle.errors import FullcycleError
+from fullcycle.metrics import probabilities
 
 SPLIT_FILE = "split.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -62,6 +63,35 @@ class TargetEncoding:
         if self.task == "binary":
             return codes.astype(np.float32)
         return codes.astype(np.int64)
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        classes = list(self.classes)
+        if self.task == "regression":
+            return ["prediction"]
+        if self.task == "multilabel":
+            return [f"prediction_{c}" for c in classes] + [f"proba_{c}" for c in classes]
+        return ["prediction"] + [f"proba_{c}" for c in classes]
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits -> prediction columns: labels and probabilities, or target-unit values
+        (the inverse of `encode`, shared by every way of predicting)."""
+        if self.task == "regression":
+            values = outputs.reshape(-1).astype(np.float64) * self.std + self.mean
+            return {"prediction": values}
+        proba = probabilities(self.task, outputs)
+        classes = list(self.classes)
+        if self.task == "multilabel":
+            out = {f"prediction_{c}": (proba[:, j] >= 0.5).astype(int)
+                   for j, c in enumerate(classes)}
+            out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
+            return out
+        if self.task == "binary":
+            proba = np.column_stack([1 - proba, proba])
+        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        return {"prediction": labels, **{f"proba_{c}": proba[:, j]
+                                         for j, c in enumerate(classes)}}
 
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
@@ -208,12 +238,17 @@ def prepare(
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
+    preprocessor: Preprocessor | None = None,
+    target_encoding: TargetEncoding | None = None,
 ) -> Prepared:
     """Load, check, split and preprocess a table for training (see module docstring).
 
     ``source`` is a CSV/Parquet path, a DataFrame, a 2-D array or ``(X, y)``; ``target`` a
     column name or index, a list of them (multilabel) or the labels themselves (a Series
     or array); ``split`` a `SplitOptions` or a dict of its fields (see `fullcycle.data.inputs`).
+    ``preprocessor`` / ``target_encoding``: reuse a model's fitted preprocessing instead of
+    fitting it on this training split (retraining from a bundle keeps the input scale and
+    the class codes its weights were learned with).
     """
     options = split_options(split)
     frame, targets = table_and_targets(source, target)
@@ -237,6 +272,8 @@ def prepare(
                                                            drop_missing_target)
     if dropped_rows:
         notes.append(f"{dropped_rows} rows with a missing target dropped (--drop-missing-target)")
+    if target_encoding is not None:
+        _check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     features = [c for c in frame.columns
                 if c not in targets and c not in (ignore or [])
@@ -259,14 +296,35 @@ def prepare(
             times=frame[options.time_column] if options.time_column else None,
             n_target_rows=len(frame) - n_source,
         )
-    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source)
+    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
+                     preprocessor, target_encoding)
+
+
+def _check_known_classes(frame: pd.DataFrame, targets: list[str],
+                         encoding: TargetEncoding) -> None:
+    """Data for a fitted model must have its target columns and only classes it knows."""
+    if list(targets) != list(encoding.targets):
+        raise FullcycleError(
+            f"the target is {targets}, the model's is {encoding.targets}; give data with the "
+            f"model's target, or train a new model"
+        )
+    if encoding.task in ("binary", "multiclass"):
+        unknown = sorted(set(frame[targets[0]].map(_label_key)) - set(encoding.classes))
+        if unknown:
+            raise FullcycleError(
+                f"the data has class(es) {unknown} the model does not know (it knows "
+                f"{encoding.classes}); train a new model with fullcycle run"
+            )
 
 
 def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_split: Split,
-              fingerprint: str, notes: list[str], n_source: int) -> Prepared:
+              fingerprint: str, notes: list[str], n_source: int,
+              preprocessor: Preprocessor | None = None,
+              encoding: TargetEncoding | None = None) -> Prepared:
     train_frame = frame.iloc[the_split.indices["train"]]
-    preprocessor = Preprocessor.fit(train_frame, features)
-    encoding = _fit_target(info, train_frame)
+    classes = list(info.classes) if encoding is None else list(encoding.classes)
+    preprocessor = preprocessor or Preprocessor.fit(train_frame, features)
+    encoding = encoding or _fit_target(info, train_frame)
     X, y, rows = {}, {}, {}
     for name in SPLIT_NAMES:
         idx = the_split.indices[name]
@@ -279,7 +337,7 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
     if duplicates["count"]:
         notes.append(f"{duplicates['count']} feature rows appear in more than one split "
                      "(leakage): see duplicates_across_splits")
-    return Prepared(task=info.task, targets=list(info.targets), classes=list(info.classes),
+    return Prepared(task=info.task, targets=list(info.targets), classes=classes,
                     frame=frame, features=features, split=the_split, preprocessor=preprocessor,
                     target_encoding=encoding, X=X, y=y, rows=rows, fingerprint=fingerprint,
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test)

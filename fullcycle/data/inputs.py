@@ -44,7 +44,8 @@ def table_and_targets(source: TableSource | tuple, target: TargetSpec, *,
                 "(X, y) already holds the target; leave target= out (or give y's name)"
             )
         return _join_xy(source[0], source[1], name, target)
-    if isinstance(source, tuple | list):
+    if isinstance(source, tuple) or (isinstance(source, list) and not (
+            source and all(isinstance(r, dict) for r in source))):
         raise FullcycleError(
             f"cannot read the {name} from a {type(source).__name__} of {len(source)} items; "
             "give a path to a CSV or Parquet file, a pandas DataFrame, a 2-D NumPy array, "

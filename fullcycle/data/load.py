@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from fullcycle.errors import FullcycleError
 
-TableSource = str | Path | pd.DataFrame | np.ndarray
+TableSource = str | Path | pd.DataFrame | np.ndarray | Mapping | list
 
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".tsv", ".txt", ".gz", ".bz2", ".zip", ".xz"}
@@ -25,8 +26,9 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     """Return the table as a DataFrame with a fresh 0..n-1 index.
 
     `source` may be a path to a CSV (any delimiter pandas sniffs: comma, tab, semicolon)
-    or Parquet file, a DataFrame (copied, never modified) or a 2-D NumPy array (columns
-    named "0", "1", ... as `pd.DataFrame(array)` names them, so ``target=0`` is the first).
+    or Parquet file, a DataFrame (copied, never modified), a 2-D NumPy array (columns
+    named "0", "1", ... as `pd.DataFrame(array)` names them, so ``target=0`` is the first),
+    or rows as dicts (one dict, or a list of them: what a JSON request holds).
     `name` is how the table is called in error messages ("data", "dev data").
     """
     if isinstance(source, pd.DataFrame):
@@ -40,6 +42,10 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
             )
         frame = pd.DataFrame(source)
         label = f"the {name} array"
+    elif isinstance(source, Mapping) or (isinstance(source, list) and source
+                                         and all(isinstance(r, Mapping) for r in source)):
+        frame = _records(source, name)  # one row as a dict, or a list of them (JSON rows)
+        label = f"the {name}"
     elif isinstance(source, str | Path):
         path = Path(source)
         label = str(path)
@@ -47,7 +53,7 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     else:
         raise FullcycleError(
             f"cannot read the {name} from a {type(source).__name__}; give a path to a CSV or "
-            "Parquet file, a pandas DataFrame, a 2-D NumPy array, or (X, y)"
+            "Parquet file, a pandas DataFrame, a 2-D NumPy array, rows as dicts, or (X, y)"
         )
     if frame.shape[0] == 0:
         raise FullcycleError(f"{label} has no rows; give a file with a header and data rows")
@@ -63,6 +69,14 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     frame.attrs[NOTES] = notes
     return frame
+
+
+def _records(rows: Mapping | list[Mapping], name: str) -> pd.DataFrame:
+    rows = [rows] if isinstance(rows, Mapping) else rows
+    if any(isinstance(v, list | tuple | dict) for r in rows for v in r.values()):
+        raise FullcycleError(f"each row of the {name} must map a column name to one value, "
+                             "e.g. {'age': 41, 'city': 'Lyon'}")
+    return pd.DataFrame.from_records(rows)
 
 
 def _read_file(path: Path) -> pd.DataFrame:

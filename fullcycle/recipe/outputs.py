@@ -81,7 +81,7 @@ def save_model_bundle(pilot: Autopilot, best: Outcome, metrics: dict) -> str:
     directory = pilot.rundir.file("model")
     save_bundle(directory, best.model,
                 {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
-                p.task, metrics, p.preprocessor.input_schema())
+                p.task, metrics, p.preprocessor.input_schema(), reference=p.frame_of("train"))
     return str(directory)
 
 

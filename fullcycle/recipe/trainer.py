@@ -175,7 +175,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
           checkpoint_dir: str | Path | None = None, resume: bool = False,
           device: str = "auto", precision: str | None = None, progress: bool | Callback = False,
           train_data: tuple[np.ndarray, np.ndarray] | None = None,
-          **changes: Any) -> Outcome:
+          start_from: torch.nn.Module | None = None, **changes: Any) -> Outcome:
     """Train the built-in network on `prepared` and measure it on train, train-dev and dev.
 
     config: the knobs (default `TrainConfig()`, the seeds' defaults); keyword `changes` turn
@@ -185,6 +185,8 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     journal: a `JournalCallback` to log each epoch and decision.
     checkpoint_dir / resume: save the state after every epoch; continue from it.
     train_data: train on these rows instead of the training split (learning curves).
+    start_from: train this network (its weights) instead of a new one: a warm start, as
+        `fullcycle retrain` does from a deployed bundle; it is trained in place.
     The test split is never touched. Divergence is a result, not an exception: the outcome
     then has infinite errors and the reason in ``diverged``.
     """
@@ -198,7 +200,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
         config = TrainConfig.from_dict({**config.to_dict(), **changes})
     config = resolved(prepared, config)
     metric = metric or default_metric(prepared.task, prepared.y["train"])
-    model = build_model(prepared, config)
+    model = start_from if start_from is not None else build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()

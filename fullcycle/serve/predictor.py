@@ -1,0 +1,94 @@
+"""Predict with a model bundle, applying exactly the training preprocessing.
+
+Used by `fullcycle predict`, the HTTP server and the drift monitor: the bundle's JSON
+preprocessing turns a table (or the server's validated rows) into the feature matrix
+(strictly: a text value in a numeric column is an error, not a silent NaN), a runtime
+(PyTorch, or the ONNX export) gives logits, and the target encoding turns them back into
+labels with their probabilities, or into values in the target's own units. One decoding
+for every surface, so a served prediction equals the one `fullcycle predict` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fullcycle.data.dataset import TargetEncoding
+from fullcycle.data.load import TableSource, load_table
+from fullcycle.data.preprocess import Preprocessor
+from fullcycle.errors import FullcycleError
+from fullcycle.models.bundle import Bundle, load_bundle
+from fullcycle.serve.runtime import Runtime, TorchRuntime, choose_runtime
+
+
+@dataclass
+class Predictor:
+    """A loaded bundle, ready to predict tables or rows."""
+
+    bundle: Bundle
+    preprocessor: Preprocessor
+    target: TargetEncoding
+    runtime: Runtime
+
+    @classmethod
+    def load(cls, directory: str | Path, runtime: str = "torch") -> Predictor:
+        """Load a bundle (its folder, or the run directory holding it as ``model/``);
+        ``runtime`` is torch, onnx, or auto (ONNX when exported)."""
+        bundle = load_bundle(directory)
+        doc = bundle.preprocessing
+        if not isinstance(doc, dict) or "features" not in doc or "target" not in doc:
+            raise FullcycleError(
+                f"bundle {directory} has no usable preprocessing, so it cannot read table "
+                "rows; re-create it with fullcycle run, or save it with "
+                "save_bundle(..., prepared=p)"
+            )
+        try:
+            target = TargetEncoding.from_dict(doc["target"])
+        except TypeError:
+            raise FullcycleError(f"bundle {directory} has a malformed target encoding; "
+                                 "re-create it with fullcycle run") from None
+        engine = TorchRuntime(bundle.model) if runtime == "torch" else choose_runtime(bundle,
+                                                                                      runtime)
+        return cls(bundle, Preprocessor.from_dict(doc["features"]), target, engine)
+
+    @property
+    def task(self) -> str:
+        return self.bundle.task
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.bundle.model
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        return self.target.output_columns
+
+    def predict(self, rows: TableSource | Mapping[str, Any] | list[Mapping[str, Any]]
+                ) -> pd.DataFrame:
+        """`predict_frame` of a DataFrame, one row as a dict, a list of them, or a path."""
+        return self.predict_frame(load_table(rows, name="rows to predict"))
+
+    def predict_frame(self, frame: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
+        """One row per input row: `prediction` (and `proba_<class>` for classification)."""
+        if len(frame) == 0:
+            raise FullcycleError("no rows to predict; give a file with data rows")
+        X = self.preprocessor.transform(frame, strict=strict)
+        return pd.DataFrame(self.decode(self.runtime.outputs(X)), columns=self.output_columns)
+
+    def predict_records(self, rows: list[dict]) -> list[dict]:
+        """Predictions for rows given as dicts of typed values (the server's path)."""
+        columns = self.decode(self.runtime.outputs(self.preprocessor.transform_records(rows)))
+        names = self.output_columns
+        values = [columns[name].tolist() for name in names]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits -> prediction columns: labels and probabilities, or target-unit values."""
+        return self.target.decode(outputs)
