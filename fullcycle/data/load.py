@@ -53,7 +53,7 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     else:
         raise FullcycleError(
             f"cannot read the {name} from a {type(source).__name__}; give a path to a CSV or "
-            "Parquet file, a pandas DataFrame, a 2-D NumPy array, rows as dicts, or (X, y)"
+            "Parquet file, a pandas DataFrame, a 2-D NumPy array, or rows as dicts"
         )
     if frame.shape[0] == 0:
         raise FullcycleError(f"{label} has no rows; give a file with a header and data rows")

@@ -90,7 +90,7 @@ def test_predictor_from_serve_takes_a_dict_row_and_a_list_of_them(prepared, tmp_
 
 
 @pytest.mark.parametrize(("rows", "message"), [
-    (42, r"cannot predict a int; give a DataFrame, one row as a dict"),
+    (42, r"cannot read the rows to predict from a int; give .*DataFrame.*rows as dicts"),
     ({"x": [1.0, 2.0], "kind": "a"}, r"one value"),
     ({"kind": "a"}, r"missing column\(s\) x"),
 ])
