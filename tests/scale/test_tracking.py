@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,12 @@ def shared_store(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    ensure_store(uri)
+    previous = os.getcwd()
+    os.chdir(root)  # the store's artifact root is ./mlruns where it is created: here
+    try:
+        ensure_store(uri)
+    finally:
+        os.chdir(previous)
     return root, uri
 
 
