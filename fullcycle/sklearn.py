@@ -122,7 +122,7 @@ class _FullcycleEstimator(BaseEstimator):
         if outcome.diverged:
             raise FullcycleError(outcome.diverged)
         summary = {"task": p.task, "metric": {"name": outcome.metric, **outcome.metrics},
-                   "errors": outcome.errors, "splits": p.sizes(),
+                   "errors": outcome.errors, "splits": p.sizes,
                    "config": outcome.config.to_dict(), "best_epoch": outcome.best_epoch,
                    "seconds": round(outcome.seconds, 3)}
         return _predictor(outcome.model, p), summary

@@ -43,8 +43,8 @@ from fullcycle.data.dataset import (
     TargetEncoding,
     _check_columns,
     _fit_target,
-    _parse_targets,
 )
+from fullcycle.data.inputs import target_names
 from fullcycle.data.load import parquet_files
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import SplitOptions, split_sizes
@@ -252,7 +252,9 @@ class StreamPrepared:
             raise FullcycleError("the test split is locked; use Prepared.test(reason)")
         return self.raw.get(split, pd.DataFrame(columns=[*self.features, *self.targets]))
 
+    @property
     def sizes(self) -> dict[str, int]:
+        """Rows per split: ``{"train", "train_dev", "dev", "test"}`` (train: all of them)."""
         return {"train": self.n_train, "train_dev": 0, "dev": len(self.y["dev"]),
                 "test": 0 if self._test is None else len(self._test[1])}
 
@@ -293,7 +295,7 @@ def prepare_stream(source: str | Path, target: str | list[str], *, task: str | N
         raise FullcycleError("a streamed table is split by row hash; --group-column and "
                              "--time-column need a file that fits in memory")
     src = ParquetSource(source)
-    targets = _parse_targets(target)
+    targets = target_names(target)
     if len(targets) > 1:
         raise FullcycleError("streaming takes one target column; a multilabel task needs a "
                              "file that fits in memory")

@@ -208,12 +208,12 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
                                  name="train", drop_singleton=has_bn)
     dev_batches = None if dev is None else make_batches(
         dev, eval_batch_size, dev_device, shuffle=False, seed=seed, name="dev")
-    if group is not None:
-        train_batches, dev_batches = distributed.shard(train_batches, dev_batches, group, has_bn)
     if len(train_batches) == 0:
         raise FullcycleError("the training data yields no batch; pass at least one example")
     task = check_fit_data(model, train_batches, dev_batches, loss=loss, task=task,
                           metric=metric)
+    if group is not None:  # checked whole (the same verdict on every rank), then shared
+        train_batches, dev_batches = distributed.shard(train_batches, dev_batches, group, has_bn)
     if isinstance(metric, str):
         allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
         if metric not in allowed:

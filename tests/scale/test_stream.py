@@ -51,7 +51,7 @@ def test_split_sizes_are_the_seeds_and_depend_only_on_the_row_number(tmp_path):
     b = _write(_frame(), tmp_path / "b.parquet", row_group_size=1000)
     sa, sb = prepare_stream(a, "y"), prepare_stream(b, "y")
     assert len(sa.source.groups) == 8 and len(sb.source.groups) == 3
-    assert sa.sizes() == sb.sizes() == {"train": 1800, "train_dev": 0, "dev": 600, "test": 600}
+    assert sa.sizes == sb.sizes == {"train": 1800, "train_dev": 0, "dev": 600, "test": 600}
     assert np.array_equal(sa.X["dev"], sb.X["dev"])  # same rows whatever the row groups
     other = prepare_stream(a, "y", split=SplitOptions(seed=1))
     assert not np.array_equal(other.X["dev"], sa.X["dev"])
@@ -125,7 +125,7 @@ def test_a_folder_of_files_is_one_table(tmp_path):
     _write(frame.iloc[1000:], tmp_path / "parts" / "part-1.parquet")
     folder = prepare_stream(tmp_path / "parts", "y")
     single = prepare_stream(_write(frame, tmp_path / "all.parquet"), "y")
-    assert folder.sizes() == single.sizes()
+    assert folder.sizes == single.sizes
     assert np.array_equal(folder.X["dev"], single.X["dev"])
     assert folder.fingerprint != single.fingerprint
     # small folders keep the in-memory path, with the rows in the same order
