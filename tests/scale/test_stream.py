@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fullcycle.data.hash_split import DEV, TEST, TRAIN, HashSplit
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import SplitOptions, split_sizes
-from fullcycle.data.stream import DEV, TEST, TRAIN, HashSplit, prepare_stream, should_stream
+from fullcycle.data.stream import prepare_stream, should_stream
 from fullcycle.engine.fit import fit
 from fullcycle.errors import FullcycleError
 from fullcycle.models.mlp import TabularMLP
