@@ -35,6 +35,7 @@ from torch import nn
 from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
+from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
 from fullcycle.models.resnet import TabularResNet
 
@@ -44,7 +45,8 @@ MANIFEST = "bundle.json"
 
 # class name -> class with `.config` and `from_config(config)`
 ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
-                                                "TabularResNet": TabularResNet}
+                                                "TabularResNet": TabularResNet,
+                                                "SeedEnsemble": SeedEnsemble}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
