@@ -39,7 +39,10 @@ def prepared():
     frame.loc[:2, "rooms"] = [300.0, 500.0, 800.0]
     frame["y"] = (((frame["a"] > 0.5) ^ (frame["b"] > 0.5)) | (frame["kind"] == "z")).astype(int)
     frame.loc[5:15, "a"] = np.nan
-    return prepare(frame, "y")
+    prepared = prepare(frame, "y")
+    assert [c.scaling for c in prepared.preprocessor.numeric] == ["standard", "standard",
+                                                                  "quantile"]
+    return prepared
 
 
 @pytest.mark.parametrize(("architecture", "embedding"), VARIANTS)
@@ -138,3 +141,28 @@ def test_bad_architecture_settings_name_the_fix():
         PiecewiseLinearEmbedding([[1.0, 1.0]], dim=2)
     with pytest.raises(FullcycleError, match="unknown numeric embedding"):
         numeric_embedding_spec("fourier", np.zeros((3, 2)))
+
+
+def test_fullcycle_predict_reproduces_dev_predictions_of_a_heavy_tailed_regression(tmp_path,
+                                                                                  cli):
+    rng = np.random.default_rng(1)
+    n = 300
+    frame = pd.DataFrame({"rooms": rng.lognormal(1.5, 0.3, n), "age": rng.uniform(1, 50, n)})
+    frame.loc[:2, "rooms"] *= 1000.0  # 50σ out: quantile-scaled, saved in the bundle's JSON
+    frame["value"] = 3 * np.log(frame["rooms"]) + 0.1 * frame["age"] + rng.normal(size=n)
+    p = prepare(frame, "value")
+    assert p.preprocessor.numeric[0].scaling == "quantile"
+    outcome = fc.train(p, hidden=[8, 8], epochs=3, architecture="resnet",
+                       numeric_embedding="ple")
+    model = outcome.model.eval()
+    path = save_bundle(tmp_path / "model", model,
+                       {"features": p.preprocessor.to_dict(),
+                        "target": p.target_encoding.to_dict()},
+                       p.task, {}, p.preprocessor.input_schema())
+    p.frame_of("dev").to_csv(tmp_path / "dev.csv", index=False)
+    code, _, err = cli("predict", path, tmp_path / "dev.csv", "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    with torch.no_grad():
+        expected = model(torch.from_numpy(p.X["dev"])).numpy().ravel()
+    expected = expected * p.target_std + p.target_mean
+    assert np.allclose(pd.read_csv(tmp_path / "p.csv")["prediction"], expected, atol=1e-4)
