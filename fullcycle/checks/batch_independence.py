@@ -68,9 +68,11 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
         for g in grads:
             if g is None:
                 continue
-            flat = g.reshape(n, -1).double()
-            own += float(flat[i].pow(2).sum())
-            other += float(flat.pow(2).sum()) - float(flat[i].pow(2).sum())
+            rows = g.reshape(n, -1).double().pow(2).sum(dim=1)
+            own += float(rows[i])
+            # summed over the other rows, not total − own: that difference can round below
+            # zero (seen on a 4-member ensemble), and its square root is then complex
+            other += float(torch.cat([rows[:i], rows[i + 1:]]).sum())
         if own + other > 0:
             reached = True
             worst = max(worst, (other / (own + other)) ** 0.5)

@@ -40,7 +40,9 @@ from torch import nn
 from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
+from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
+from fullcycle.models.resnet import TabularResNet
 
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
@@ -54,7 +56,9 @@ ONNX = "model.onnx"
 REFERENCE_ROWS = 5000
 
 # class name -> class with `.config` and `from_config(config)`
-ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP}
+ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
+                                                "TabularResNet": TabularResNet,
+                                                "SeedEnsemble": SeedEnsemble}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:

@@ -22,11 +22,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from fullcycle.errors import FullcycleError
+from fullcycle.models.embeddings import NUMERIC_EMBEDDINGS
 
 # Enough optimizer steps for a first fit to converge on small data (where an epoch is a few
 # steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
 TARGET_STEPS = 2000
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
+ARCHITECTURE_NAMES = ("mlp", "resnet")
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,18 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     seed: int = 0
+    # "mlp" (`TabularMLP`) or "resnet" (`TabularResNet`, Gorishniy et al. 2021); numeric
+    # columns embedded "ple" (piecewise-linear) or "periodic" (Gorishniy et al. 2022), or not
+    architecture: str = "mlp"
+    numeric_embedding: str | None = None
 
     def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURE_NAMES:
+            raise FullcycleError(f"unknown architecture {self.architecture!r}; use one of: "
+                                 f"{', '.join(ARCHITECTURE_NAMES)}")
+        if self.numeric_embedding not in (None, *NUMERIC_EMBEDDINGS):
+            raise FullcycleError(f"unknown numeric embedding {self.numeric_embedding!r}; use "
+                                 f"one of: {', '.join(NUMERIC_EMBEDDINGS)} (or none)")
         # Lists from JSON or a user become tuples, so configs compare and hash as values.
         if self.hidden is not None and not isinstance(self.hidden, tuple):
             object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -97,6 +109,10 @@ class TrainConfig:
         """A short human description: "hidden 64,32 relu, adam lr 3e-3, dropout 0.25"."""
         hidden = "midpoint" if self.hidden is None else ",".join(map(str, self.hidden))
         parts = [f"hidden {hidden} {self.activation}", f"{self.optimizer} lr {self.lr:.2g}"]
+        if self.architecture != "mlp":
+            parts.insert(0, self.architecture)
+        if self.numeric_embedding:
+            parts.append(f"{self.numeric_embedding} numeric embedding")
         if self.batch_size is not None:
             parts.append(f"batch {self.batch_size}")
         if self.epochs is not None:

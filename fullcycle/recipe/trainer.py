@@ -36,7 +36,9 @@ from fullcycle.engine.journaling import JournalCallback
 from fullcycle.engine.losses import loss_for_task
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import compute_metric, default_metric, error_from_metric
+from fullcycle.models.embeddings import TabularNetwork, numeric_embedding_spec
 from fullcycle.models.mlp import TabularMLP, embedding_size, init_output_bias, midpoint_width
+from fullcycle.models.resnet import TabularResNet
 from fullcycle.recipe.config import TrainConfig, resolve
 
 SPLITS = ("train", "train_dev", "dev")
@@ -121,18 +123,25 @@ def resolved(prepared: Prepared, config: TrainConfig | None = None) -> TrainConf
     return resolve(config or TrainConfig(), len(prepared.X["train"]), first_hidden(prepared))
 
 
-def build_model(prepared: Prepared, config: TrainConfig) -> TabularMLP:
+def build_model(prepared: Prepared, config: TrainConfig) -> TabularNetwork:
     """The network `config` describes, starting at the prior; seeded by ``config.seed`` on a
     fork of torch's RNG, so building it never reseeds the caller's generator."""
     hidden = config.hidden if config.hidden is not None else (first_hidden(prepared),)
+    categorical = prepared.preprocessor.categorical
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = TabularMLP(
+        common = dict(
             n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
             hidden=list(hidden), activation=config.activation, init=config.init,
-            dropout=_dropout(config, len(hidden)),
-            batch_norm=config.batch_norm, categorical=prepared.preprocessor.categorical,
+            dropout=_dropout(config, len(hidden)), categorical=categorical,
+            # bin edges are training-split statistics, frozen in the model's JSON config
+            numeric_embedding=numeric_embedding_spec(config.numeric_embedding,
+                                                     prepared.X["train"], categorical),
         )
+        model: TabularNetwork = (
+            TabularResNet(**common, norm="batch" if config.batch_norm else "layer")
+            if config.architecture == "resnet" else
+            TabularMLP(**common, batch_norm=config.batch_norm))
     init_output_bias(model, prepared.task, prepared.y["train"])
     return model
 
