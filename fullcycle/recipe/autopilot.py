@@ -98,13 +98,15 @@ class Autopilot:
 
     def experiment(self, config: TrainConfig, change: str, reason: str,
                    against: Outcome | None, *, judge: str = "dev",
-                   margin: float = 0.0) -> Outcome:
+                   margin: float = 0.0, candidate: bool = True) -> Outcome:
         """Train `config` as one journaled experiment and say whether it is kept.
 
         Kept means: it beats `against` by more than `margin` on the error it is judged by
         (``"train"`` for bias moves, ``"dev"`` for the rest) and breaks no satisficing
         constraint. The run's shipped model is the best dev error among all candidates
-        that satisfice, whichever phase trained them.
+        that satisfice, whichever phase trained them (`candidate=False`: a seed-average
+        member, which is never shipped alone: picking the luckiest seed on dev is tuning
+        to the dev set's noise).
         """
         exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
                                                config.seed, self.p.fingerprint, reason)
@@ -120,8 +122,8 @@ class Autopilot:
         new = float(outcome.errors[split])
         improved = (against is None or
                     (math.isfinite(new) and new < float(against.errors[split]) - margin))
-        kept = improved and not broken and not outcome.diverged
-        if not broken and not outcome.diverged and (
+        kept = candidate and improved and not broken and not outcome.diverged
+        if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
             self.best = outcome
         self.journal.end_experiment(exp_id, "finished", {**outcome.errors,
@@ -135,12 +137,40 @@ class Autopilot:
             "latency_ms": round(outcome.latency_ms, 4), "violations": broken,
             "stopped_by_deadline": outcome.stopped_by_deadline,
         })
-        verdict = "kept" if kept else ("breaks " + "; ".join(broken) if broken else
+        verdict = "kept" if kept else ("a member of the average" if not candidate else
+                                       "breaks " + "; ".join(broken) if broken else
                                        f"not kept ({split} error did not improve"
                                        + (f" by more than {margin:.3g})" if margin else ")"))
         self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
                  f"{outcome.errors['dev']:.4g} → {verdict}")
         return outcome
+
+    def consider(self, outcome: Outcome, change: str, against: Outcome) -> bool:
+        """Record a candidate built from trained networks (a seed average) as an experiment
+        and keep it when its dev error beats `against` and it satisfices."""
+        reason = "the members' predictions averaged (no further training, no dev choice)"
+        exp_id = self.journal.start_experiment(self.run_id, change, outcome.config.to_dict(),
+                                               outcome.config.seed, self.p.fingerprint, reason)
+        broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
+                                               "params": outcome.n_parameters,
+                                               "train_seconds": outcome.seconds})
+        kept = not broken and outcome.dev_error < against.dev_error
+        if kept and (self.best is None or outcome.dev_error < self.best.dev_error):
+            self.best = outcome
+        outcome.experiment_id = exp_id
+        self.journal.end_experiment(exp_id, "finished", {**outcome.errors}, kept)
+        self.experiments.append({
+            "id": exp_id, "change": change, "reason": reason,
+            "config": outcome.config.describe(), "judged_by": "dev error",
+            "train_error": outcome.errors["train"],
+            "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
+            "kept": kept, "seconds": 0.0, "best_epoch": outcome.best_epoch,
+            "params": outcome.n_parameters, "latency_ms": round(outcome.latency_ms, 4),
+            "violations": broken, "stopped_by_deadline": False,
+        })
+        self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
+                 f"{outcome.errors['dev']:.4g} → {'kept' if kept else 'not kept'}")
+        return kept
 
     def diagnosis_of(self, outcome: Outcome, test_error: float | None = None) -> Diagnosis:
         """The diagnosis of `outcome` against the Bayes proxy, gaps judged against noise."""
@@ -183,7 +213,8 @@ class Autopilot:
         return config
 
     def iterate(self, current: Outcome) -> Outcome:
-        """Fit the training set, then the dev set; report mismatch; search what is left."""
+        """Fit the training set, then the dev set; report mismatch; search what is left;
+        spend the rest on work that cannot overfit the dev set."""
         current = phases.satisfy_constraints(self, current)
         current = phases.fit_training_set(self, current)
         current = phases.fit_dev_set(self, current)
@@ -195,22 +226,27 @@ class Autopilot:
                                  "it with data (error analysis, more similar training "
                                  "data, a bigger dev set), and tuning to the dev set "
                                  "would only hide it"))
-            return best
-        if found.primary_problem == "none":
-            self.decide(Decision("stop", found.to_dict(), "every gap is within tolerance",
-                                 "nothing left for the recipe's moves to fix"))
-            return best
-        if self.can_afford(best):
+        elif found.primary_problem == "none":
+            self.decide(Decision("phase", found.to_dict(), "every gap is within tolerance",
+                                 "nothing left for the recipe's moves to fix; the time left "
+                                 "goes to work that does not tune on dev"))
+        elif self.can_afford(best):
             self.decide(Decision("search", found.to_dict(),
                                  "random search around the best configuration",
                                  "the recipe's one-knob moves are spent (primary problem: "
                                  f"{found.primary_problem}); seed 000: random search on "
                                  "the right scales, coarse to fine"))
-            refine_search(self, self.best or best)
-            phases.use_the_time_left(self, self.best or best)
-        else:
-            self.decide(Decision("stop", {"seconds_left": self.budget.remaining()},
+            refine_search(self, best)
+        best = self.best or best
+        if found.primary_problem in ("avoidable_bias", "variance", "none"):
+            best = phases.use_the_time_left(self, best)
+        if not self.can_afford(best):
+            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
                                  "time budget spent", "the run keeps to its --budget"))
+        else:
+            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
+                                 "done early", "no move is left that fits in the time left or "
+                                 "is worth the dev set's noise"))
         return self.best or best
 
     def execute(self) -> RunResult:

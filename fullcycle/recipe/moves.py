@@ -80,6 +80,12 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
         wider = tuple(min(limit, max(16, w * factor)) for w in hidden)
         moves.append(Move(f"wider:{wider}", BIAS, f"bigger: hidden {_h(hidden)} → "
                           f"{_h(wider)}", config.with_changes(hidden=wider)))
+    if config.numeric_embedding is None:
+        # Seed 003's "another architecture", tried early because it is cheap and is what
+        # lets an MLP draw sharp, axis-aligned boundaries (Gorishniy et al. 2022).
+        moves.append(Move("numeric-embedding:ple", BIAS,
+                          "another architecture: piecewise-linear embeddings of the numeric "
+                          "columns", config.with_changes(numeric_embedding="ple")))
     if len(hidden) < MAX_LAYERS:
         deeper = (*hidden, hidden[-1])
         dropout = config.dropout_per_layer()
@@ -96,6 +102,10 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
                           config.with_changes(epochs=longer, schedule="cosine",
                                               patience=max(config.patience or 0,
                                                            longer // 4))))
+    if config.architecture == "mlp" and len(hidden) >= 2:
+        moves.append(Move("resnet", BIAS, "another architecture: residual blocks "
+                          f"({len(hidden)} of width {max(hidden)})",
+                          config.with_changes(architecture="resnet")))
     if config.optimizer != "adam":
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))

@@ -166,6 +166,18 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     return float(value), float(error)
 
 
+def split_errors(prepared: Prepared, model: torch.nn.Module, metric: str,
+                 train_data: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """(errors, metric values) of `model` on train, train-dev and dev (never test)."""
+    errors, metrics = {}, {}
+    for name in SPLITS:
+        X, y = ((train_data or (prepared.X["train"], prepared.y["train"])) if name == "train"
+                else (prepared.X[name], prepared.y[name]))
+        metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
+    return errors, metrics
+
+
 def measure_latency_ms(model: torch.nn.Module, n_features: int, repeats: int = 20) -> float:
     """Median time of one single-example prediction, for satisficing constraints."""
     model.eval()
@@ -232,10 +244,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     except TrainingDiverged as exc:
         return _diverged(config, model, metric, start, str(exc))
     model = result.model.cpu()
-    errors, metrics = {}, {}
-    for name in SPLITS:
-        X, y = (X_train, y_train) if name == "train" else (prepared.X[name], prepared.y[name])
-        metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
+    errors, metrics = split_errors(prepared, model, metric, (X_train, y_train))
     return Outcome(
         config=config, model=model, errors=errors, metrics=metrics, metric=metric,
         history=list(result.history), seconds=time.monotonic() - start,
