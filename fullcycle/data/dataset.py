@@ -26,6 +26,7 @@ from fullcycle.data.splits import (
     make_split,
 )
 from fullcycle.data.task import TaskInfo, infer_task
+from fullcycle.data.text import TextOptions, text_target_hint
 from fullcycle.errors import FullcycleError
 
 SPLIT_FILE = "split.json"
@@ -115,6 +116,11 @@ class Prepared:
     def sizes(self) -> dict[str, int]:
         return self.split.sizes()
 
+    @property
+    def text_columns(self) -> list[str]:
+        """Names of the input columns tokenized as free text."""
+        return [t.name for t in self.preprocessor.text_columns]
+
     def frame_of(self, split: str) -> pd.DataFrame:
         """Raw rows of one split (train, train_dev, dev; test is locked)."""
         if split == "test":
@@ -188,8 +194,14 @@ def prepare(
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
 ) -> Prepared:
-    """Load, check, split and preprocess a table for training (see module docstring)."""
+    """Load, check, split and preprocess a table for training (see module docstring).
+
+    `text_columns` are tokenized as free text (other free-text columns are detected);
+    `text_options` choose the tokenizer, lower-casing and unicode normalization.
+    """
     options = split or SplitOptions()
     frame = load_table(source, name="data")
     n_source = len(frame)
@@ -205,6 +217,8 @@ def prepare(
             )
         frame = pd.concat([frame, new[frame.columns]], ignore_index=True)
     _check_columns(frame, targets, ignore or [], options)
+    _check_text_columns(frame, targets, ignore or [], text_columns or [])
+    text_target_hint(frame, targets)
     frame, n_source, dropped_rows = _handle_missing_target(frame, targets, n_source,
                                                            drop_missing_target)
     if dropped_rows:
@@ -231,13 +245,18 @@ def prepare(
             times=frame[options.time_column] if options.time_column else None,
             n_target_rows=len(frame) - n_source,
         )
-    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source)
+    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
+                     text_columns, text_options)
 
 
 def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_split: Split,
-              fingerprint: str, notes: list[str], n_source: int) -> Prepared:
+              fingerprint: str, notes: list[str], n_source: int,
+              text_columns: list[str] | None = None,
+              text_options: TextOptions | None = None) -> Prepared:
     train_frame = frame.iloc[the_split.indices["train"]]
-    preprocessor = Preprocessor.fit(train_frame, features)
+    # the tokenizer, like every statistic, is learned from the training rows alone
+    preprocessor = Preprocessor.fit(train_frame, features, text_columns=text_columns,
+                                    text_options=text_options)
     encoding = _fit_target(info, train_frame)
     X, y, rows = {}, {}, {}
     for name in SPLIT_NAMES:
@@ -246,6 +265,11 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
         rows[name] = idx
         X[name] = preprocessor.transform(part)
         y[name] = encoding.encode(part)
+        if name != "train" and name != "test":
+            for column, cut in preprocessor.last_truncated.items():
+                if cut:
+                    notes.append(f"column '{column}': {cut} of {len(idx)} {name} texts cut "
+                                 "to the training length cap")
     test = (X.pop("test"), y.pop("test"))
     duplicates = duplicates_across_splits(frame[features], the_split)
     if duplicates["count"]:
@@ -277,6 +301,21 @@ def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
             raise FullcycleError(f"{flag} column '{name}' not found; columns are: {shown}")
     if options.group_column and options.time_column:
         raise FullcycleError("give --group-column or --time-column, not both")
+
+
+def _check_text_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
+                        text_columns: list[str]) -> None:
+    columns = list(frame.columns)
+    shown = ", ".join(columns[:20]) + (", …" if len(columns) > 20 else "")
+    for name in text_columns:
+        if name not in frame.columns:
+            raise FullcycleError(f"--text-column '{name}' not found; columns are: {shown}")
+        if name in targets:
+            raise FullcycleError(f"--text-column '{name}' is also the target; a text column "
+                                 "is an input: pass a label column as --target")
+        if name in ignore:
+            raise FullcycleError(f"--text-column '{name}' is also in --ignore; keep it in "
+                                 "one of the two")
 
 
 def _handle_missing_target(frame: pd.DataFrame, targets: list[str], n_source: int,

@@ -10,6 +10,10 @@ every later number can be read against them:
 - ``linear``: scikit-learn ``LogisticRegression`` (one per label for multilabel) or
   ``Ridge``, on standardized numeric columns and one-hot categorical codes. A network that
   cannot beat it is not using its nonlinearity.
+- ``tfidf`` (when the table has free-text columns): TF-IDF of word uni- and bigrams, the
+  other columns beside them, and a logistic regression (``Ridge`` for regression) — the
+  strong simple model for text, hard to beat on short texts. The linear model then sees
+  the table's columns only (token ids are not numbers to weigh).
 
 Errors use `fullcycle.metrics` (1 − accuracy, 1 − F1, RMSE, ...) exactly as the engine
 does, so the baselines sit in the same column as every experiment.
@@ -166,6 +170,8 @@ def baselines(
     categorical: Sequence[tuple[int, int]] = (),
     max_rows: int = MAX_LINEAR_ROWS,
     seed: int = 0,
+    text_start: int | None = None,
+    texts: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train and dev errors of the input-independent predictor and of a linear model.
 
@@ -182,6 +188,10 @@ def baselines(
             the linear model (``Preprocessor.categorical``).
         max_rows: the linear model is fitted on a seeded sample of at most this many rows.
         seed: seeds the sample and the solver.
+        text_start: the first column of token ids in X (``Preprocessor.n_tabular``); the
+            linear model uses the columns before it.
+        texts: the raw text columns per split (``{"train": DataFrame, "dev": ...,
+            "train_dev": ...}``), for the TF-IDF + logistic regression baseline.
 
     Returns:
         One dict per baseline, floor first: ``{"name", "model", "metric", "train_error",
@@ -211,6 +221,9 @@ def baselines(
                                  "index, number of categories)")
     if max_rows < 1:
         raise FullcycleError(f"max_rows must be a positive number of rows, got {max_rows}")
+    if text_start is not None:
+        X_tr, X_dv = X_tr[:, :text_start], X_dv[:, :text_start]
+        held_out = [(k, X_h[:, :text_start], y_h) for k, X_h, y_h in held_out]
     metric = metric or default_metric(task, y_tr)
     n_classes = 2
     if task == "multiclass":
@@ -238,10 +251,18 @@ def baselines(
                         "predicts the training class frequencies for every row"),
     })
 
-    start = time.perf_counter()
     rows = np.arange(len(X_tr))
     if len(rows) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+    strong = []
+    if texts is not None and task in ("regression", "binary", "multiclass"):
+        from fullcycle.diagnosis.text_baseline import tfidf_baseline
+
+        strong.append(tfidf_baseline(task, metric, texts, (X_tr, y_tr), held_out, rows,
+                                     n_classes, categorical, seed))
+    if X_tr.shape[1] == 0:  # text only: the TF-IDF model is the linear model
+        return results + strong
+    start = time.perf_counter()
     X_fit, y_fit = X_tr[rows], y_tr[rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -258,4 +279,4 @@ def baselines(
                         + (f", fitted on a sample of {len(rows)} of {len(X_tr)} rows"
                            if len(rows) < len(X_tr) else "")),
     })
-    return results
+    return results + strong

@@ -36,13 +36,14 @@ from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
 from fullcycle.models.mlp import TabularMLP
+from fullcycle.models.text import TextMLP
 
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
 
 # class name -> class with `.config` and `from_config(config)`
-ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP}
+ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP, "TextMLP": TextMLP}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:

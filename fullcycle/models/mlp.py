@@ -94,7 +94,8 @@ class TabularMLP(nn.Module):
                  activation: str = "relu", init: str = "auto",
                  dropout: float | Sequence[float] = 0.0, batch_norm: bool = False,
                  categorical: Sequence[tuple[int, int]] = (),
-                 output_bias: float | Sequence[float] | None = None) -> None:
+                 output_bias: float | Sequence[float] | None = None,
+                 with_output: bool = True) -> None:
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise FullcycleError(
@@ -131,6 +132,8 @@ class TabularMLP(nn.Module):
             "batch_norm": bool(batch_norm), "categorical": [list(c) for c in categorical],
             "output_bias": None if output_bias is None else _as_list(output_bias),
         }
+        if not with_output:  # a trunk inside a larger net (text + table), which has the head
+            self._config["with_output"] = False
         self.has_categorical = bool(categorical)
         self.register_buffer("numeric_index", torch.tensor(numeric, dtype=torch.long),
                              persistent=False)
@@ -154,6 +157,9 @@ class TabularMLP(nn.Module):
                 blocks.append(nn.Dropout(p))
             width = size
         self.body = nn.Sequential(*blocks)
+        self.out_features = width
+        if not with_output:
+            return
         self.output = nn.Linear(width, n_outputs)
         # No activation follows the output layer, so the ReLU factor 2 of He does not apply:
         # it gets the variance-1/n rule unless the user asked for small or zero weights.
@@ -183,6 +189,11 @@ class TabularMLP(nn.Module):
         return cls(**cfg)
 
     def forward(self, x: Tensor) -> Tensor:
+        trunk = self.trunk(x)
+        return self.output(trunk) if hasattr(self, "output") else trunk
+
+    def trunk(self, x: Tensor) -> Tensor:
+        """The hidden representation before the output layer (embedded, then the body)."""
         if self.has_categorical:
             codes = x.index_select(1, self.categorical_index).round().long()
             parts = [x.index_select(1, self.numeric_index)]
@@ -190,7 +201,7 @@ class TabularMLP(nn.Module):
                 # unseen codes map to the last ("unknown") category instead of crashing
                 parts.append(emb(codes[:, j].clamp(0, self.cardinalities[j] - 1)))
             x = torch.cat(parts, dim=1)
-        return self.output(self.body(x))
+        return self.body(x)
 
 
 def _as_list(value: float | Sequence[float]) -> list[float]:
