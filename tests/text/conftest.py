@@ -8,7 +8,8 @@ import pytest
 
 POSITIVE = ["great", "good", "love", "excellent", "fine", "happy"]
 NEGATIVE = ["bad", "awful", "hate", "poor", "sad", "boring"]
-FILLER = ["the", "a", "movie", "film", "was", "it", "and", "this", "plot", "actor", "scene", "story"]
+FILLER = ["the", "a", "movie", "film", "was", "it", "and", "this", "plot", "actor", "scene",
+          "story"]
 
 
 def make_reviews(n: int = 300, seed: int = 0, missing_every: int = 40) -> pd.DataFrame:
