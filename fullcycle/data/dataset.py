@@ -25,7 +25,7 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
-from fullcycle.data.task import TaskInfo, infer_task
+from fullcycle.data.task import Head, TaskInfo, infer_task
 from fullcycle.data.text import TextOptions, text_target_hint
 from fullcycle.errors import FullcycleError
 
@@ -44,8 +44,21 @@ class TargetEncoding:
     classes: list
     mean: float = 0.0
     std: float = 1.0
+    # multitask: one {"name", "task", "classes", "mean", "std"} per target, in output order
+    heads: list[dict] = field(default_factory=list)
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Training labels; multitask: an (n, T) float32 matrix, NaN where a label is missing
+        (classes as codes, regression targets standardized with their training mean/std)."""
+        if self.task == "multitask":
+            columns = [TargetEncoding(h["task"], [h["name"]], h["classes"], h["mean"],
+                                      h["std"]).encode(frame).astype(np.float32)
+                       for h in self.heads]
+            y = np.column_stack(columns)
+            for j, h in enumerate(self.heads):
+                if h["task"] != "regression":
+                    y[y[:, j] < 0, j] = np.nan  # missing label (code -1)
+            return y
         if self.task == "regression":
             values = pd.to_numeric(frame[self.targets[0]], errors="coerce").to_numpy(float)
             return ((values - self.mean) / self.std).astype(np.float32)
@@ -59,7 +72,11 @@ class TargetEncoding:
 
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
-                "mean": self.mean, "std": self.std}
+                "mean": self.mean, "std": self.std, "heads": self.heads}
+
+    def head_list(self) -> list[Head]:
+        """The multitask heads as `Head`s (empty for a single task)."""
+        return [Head(h["name"], h["task"], tuple(h["classes"])) for h in self.heads]
 
     @classmethod
     def from_dict(cls, data: dict) -> TargetEncoding:
@@ -93,6 +110,11 @@ class Prepared:
     test_accesses: list[str] = field(default_factory=list)
     n_source_rows: int = 0
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def heads(self) -> list[Head]:
+        """Multitask: one `Head` per target, in output order; empty otherwise."""
+        return self.target_encoding.head_list()
 
     @property
     def error_scale(self) -> float:
@@ -160,6 +182,9 @@ class Prepared:
                                                                        strict=True)}
             elif self.task == "multilabel":
                 out[name] = {c: float(np.nanmean(y[:, i])) for i, c in enumerate(self.classes)}
+            elif self.task == "multitask":
+                out[name] = {h.name: {"labelled": int(np.isfinite(y[:, j]).sum())}
+                             for j, h in enumerate(self.heads)}
         return out
 
     def save(self, directory: str | Path) -> None:
@@ -352,6 +377,18 @@ def _strata(frame: pd.DataFrame, info: TaskInfo) -> np.ndarray | None:
 
 
 def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
+    if info.task == "multitask":
+        heads = []
+        for head in info.heads:
+            column = train[head.name]
+            if column.notna().sum() == 0:
+                raise FullcycleError(f"target '{head.name}' has no label in the training rows; "
+                                     "label some of them or drop it from --target")
+            labelled = train[column.notna()]
+            one = _fit_target(TaskInfo(head.task, (head.name,), head.classes), labelled)
+            heads.append({"name": head.name, "task": head.task, "classes": one.classes,
+                          "mean": one.mean, "std": one.std})
+        return TargetEncoding("multitask", list(info.targets), list(info.targets), heads=heads)
     if info.task == "regression":
         values = pd.to_numeric(train[info.targets[0]], errors="coerce").to_numpy(float)
         if not np.isfinite(values).all():

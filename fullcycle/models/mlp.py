@@ -233,7 +233,8 @@ def set_output_bias(model: nn.Module, values: Sequence[float]) -> None:
     layer.bias.copy_(bias.expand_as(layer.bias))
 
 
-def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
+def prior_bias(task: str, y_train: Any, n_outputs: int,
+               heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """The output bias an uninformed model should have: the prior in logit space.
 
     Binary: ``log(p / (1 − p))``; multiclass: log class frequencies (softmax of them is the
@@ -244,6 +245,16 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     y = np.asarray(y_train.detach().cpu() if isinstance(y_train, Tensor) else y_train,
                    dtype=np.float64)
     eps = 1e-6
+    if task == "multitask":
+        columns = y.reshape(len(y), -1)
+        values: list[float] = []
+        for j, (head, width) in enumerate(heads):
+            known = columns[~np.isnan(columns[:, j]), j]
+            values += prior_bias(head, known if len(known) else np.zeros(1), width)
+        if len(values) != n_outputs:
+            raise FullcycleError(f"the heads take {len(values)} outputs, the model has "
+                                 f"{n_outputs}")
+        return values
     if task == "binary":
         p = float(np.clip(np.nanmean(y), eps, 1 - eps))
         return [math.log(p / (1 - p))] * n_outputs
@@ -261,8 +272,9 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     raise FullcycleError(f"unknown task {task!r}; use regression, binary, multiclass or multilabel")
 
 
-def init_output_bias(model: nn.Module, task: str, y_train: Any) -> list[float]:
+def init_output_bias(model: nn.Module, task: str, y_train: Any,
+                     heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """Set the output bias to the training prior (see `prior_bias`); returns the values."""
-    values = prior_bias(task, y_train, output_layer(model).out_features)
+    values = prior_bias(task, y_train, output_layer(model).out_features, heads)
     set_output_bias(model, values)
     return values
