@@ -71,7 +71,9 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
                 continue
             flat = g.reshape(n, -1).double()
             own += float(flat[i].pow(2).sum())
-            other += float(flat.pow(2).sum()) - float(flat[i].pow(2).sum())
+            # rows other than i, summed directly: a difference of two sums can come out
+            # a rounding error below zero
+            other += float(torch.cat([flat[:i], flat[i + 1:]]).pow(2).sum())
         if own + other > 0:
             reached = True
             worst = max(worst, (other / (own + other)) ** 0.5)

@@ -35,6 +35,15 @@ DropMissingOpt = Annotated[bool, typer.Option(
 SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialization, batches).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+TextColumnOpt = Annotated[list[str] | None, typer.Option(
+    "--text-column", help="A column of free text (repeat for several; others are detected). "
+                          "Tokenized with a vocabulary learned on the training rows.")]
+TextTokenizerOpt = Annotated[str, typer.Option(
+    "--text-tokenizer", help="wordpiece or bpe (Hugging Face tokenizers).")]
+TextLowercaseOpt = Annotated[bool, typer.Option(
+    "--text-lowercase/--text-keep-case", help="Lower-case texts before tokenizing.")]
+TextUnicodeOpt = Annotated[str, typer.Option(
+    "--text-unicode", help="Unicode normalization of texts: NFKC, NFC, NFKD, NFD or none.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
 
 
@@ -88,3 +97,10 @@ def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int
     if (not sizes and not empty_is_linear) or any(size < 1 for size in sizes):
         raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
     return sizes
+
+
+def text_options(tokenizer: str, lowercase: bool, unicode: str):  # noqa: ANN201
+    """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
+    from fullcycle.data.text import TextOptions
+
+    return TextOptions(tokenizer=tokenizer, lowercase=lowercase, unicode=unicode)

@@ -18,10 +18,13 @@ from typing import Any
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.engine.fit import RECURRENT_CLIP_NORM
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import default_metric
+from fullcycle.metrics import MULTITASK_METRIC, default_metric
 from fullcycle.models.mlp import initial_architecture
+from fullcycle.models.text import text_sizes
 from fullcycle.recipe import steps
 from fullcycle.recipe.budget import Budget, parse_duration
 from fullcycle.recipe.config import TrainConfig
@@ -144,18 +147,47 @@ class Autopilot:
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
         n_train = len(self.p.X["train"])
-        arch = initial_architecture(self.p.preprocessor.n_features, n_outputs(self.p), n_train)
+        pre = self.p.preprocessor
+        arch = initial_architecture(max(1, pre.n_tabular) if pre.text_columns
+                                    else pre.n_features, n_outputs(self.p), n_train)
         hidden = self.hidden or tuple(arch.hidden)
+        if pre.text_columns and not pre.n_tabular:
+            hidden = ()  # text only: the table's body has nothing to read
         batch_size = choose_batch_size(n_train)
         epochs, patience = choose_epochs(n_train, batch_size)
         config = TrainConfig(hidden=tuple(hidden), batch_size=batch_size, epochs=epochs,
                              patience=patience, seed=self.seed)
+        if pre.text_columns:
+            config = self.text_config(config, n_train)
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
                              f"batch {config.batch_size}",
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
         return config
+
+    def text_config(self, config: TrainConfig, n_train: int) -> TrainConfig:
+        """Embedding + LSTM sizes from the largest vocabulary and the data (seed 001 step 2),
+        and the gradient clipping recurrent nets get by default, both said."""
+        vocabulary = max(v for _, _, v in self.p.preprocessor.text)
+        embedding, hidden = text_sizes(vocabulary, n_train)
+        self.sections["text"] = {
+            "columns": [t.to_dict()["stats"] | {"name": t.name, "max_length": t.max_length,
+                                                "options": t.options}
+                        for t in self.p.preprocessor.text_columns],
+            "embedding": embedding, "lstm_hidden": hidden, "clip_norm": RECURRENT_CLIP_NORM}
+        self.decide(Decision("text_architecture", {"vocabulary": vocabulary,
+                                                   "n_train": n_train},
+                             f"embedding {embedding} + one-layer LSTM {hidden}, packed "
+                             "sequences, concat pooling (last, max, mean)",
+                             "seed 001's first text architecture; the embedding width from "
+                             "the vocabulary (fastai's rule, capped at 128, 32 below 2000 "
+                             "rows), the LSTM as wide as the embedding"))
+        self.decide(Decision("gradient_clipping", {"recurrent": True},
+                             f"clip gradients at global norm {RECURRENT_CLIP_NORM:g}",
+                             "on by default for recurrent nets, whose gradients explode "
+                             "through time (Pascanu et al. 2013)"))
+        return config.with_changes(text_embedding=embedding, text_hidden=hidden)
 
     def iterate(self, best: Outcome) -> Outcome:
         tried: set[str] = set()
@@ -238,7 +270,8 @@ class Autopilot:
                                  "no candidate met the satisficing constraints",
                                  "the model reported is the initial one, which breaks them "
                                  "too; relax --satisfice or change the architecture"))
-        value, error = steps.test_error(self.p, best.model, self.metric)
+        value, error = steps.test_error(self.p, best.model, self.metric,
+                                        per_task=self.sections.setdefault("task_test", {}))
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
         curve = self.sections.get("learning_curve") or {}
@@ -260,7 +293,9 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-        seed: int = 0, progress: bool = False, log: Any = None) -> RunResult:
+        seed: int = 0, progress: bool = False, log: Any = None,
+        text_columns: list[str] | None = None,
+        text_options: TextOptions | None = None) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
     `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
@@ -276,16 +311,24 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         raise FullcycleError("--human-error must be 0 or more (an error rate, e.g. 0.01)")
     options = split or SplitOptions(seed=seed)
     prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
-                       ignore=ignore, drop_missing_target=drop_missing_target)
-    chosen = metric or default_metric(prepared.task, prepared.y["train"])
+                       ignore=ignore, drop_missing_target=drop_missing_target,
+                       text_columns=text_columns, text_options=text_options)
     from fullcycle.metrics import CLASSIFICATION, METRICS, REGRESSION
 
-    if chosen not in METRICS:
-        raise FullcycleError(f"unknown metric {chosen!r}; use one of: {', '.join(METRICS)}")
-    allowed = REGRESSION if prepared.task == "regression" else CLASSIFICATION
-    if chosen not in allowed:
-        raise FullcycleError(f"metric {chosen!r} does not fit a {prepared.task} task; use one "
-                             f"of: {', '.join(allowed)}")
+    if prepared.task == "multitask":
+        if metric is not None:
+            raise FullcycleError("--metric applies to one target; a multi-task run is judged "
+                                 "by the mean of its tasks' errors: leave --metric out")
+        chosen = MULTITASK_METRIC
+    else:
+        chosen = metric or default_metric(prepared.task, prepared.y["train"])
+        if chosen not in METRICS:
+            raise FullcycleError(f"unknown metric {chosen!r}; use one of: "
+                                 f"{', '.join(METRICS)}")
+        allowed = REGRESSION if prepared.task == "regression" else CLASSIFICATION
+        if chosen not in allowed:
+            raise FullcycleError(f"metric {chosen!r} does not fit a {prepared.task} task; use "
+                                 f"one of: {', '.join(allowed)}")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)

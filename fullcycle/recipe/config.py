@@ -26,6 +26,12 @@ class TrainConfig:
     batch_size: int = 128
     patience: int = 6
     seed: int = 0
+    # text columns (`fullcycle.models.text`): 0 means "no text model"; sizes from the data
+    text_embedding: int = 0
+    text_hidden: int = 0
+    text_layers: int = 1
+    bidirectional: bool = False
+    text_dropout: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_changes(self, **changes: Any) -> TrainConfig:
@@ -43,7 +49,7 @@ class TrainConfig:
 
     def describe(self) -> str:
         """A short human description: "hidden 64,32 relu, adam lr 3e-3, dropout 0.25"."""
-        parts = [f"hidden {','.join(map(str, self.hidden))} {self.activation}",
+        parts = [f"hidden {','.join(map(str, self.hidden)) or '-'} {self.activation}",
                  f"{self.optimizer} lr {self.lr:.2g}", f"batch {self.batch_size}",
                  f"{self.epochs} epochs"]
         if any(self.dropout):
@@ -52,4 +58,9 @@ class TrainConfig:
             parts.append(f"L2 {self.l2:.2g}")
         if self.batch_norm:
             parts.append("batch norm")
+        if self.text_hidden:
+            kind = "BiLSTM" if self.bidirectional else "LSTM"
+            parts.insert(0, f"text: embedding {self.text_embedding}, {self.text_layers}-layer "
+                            f"{kind} {self.text_hidden}"
+                         + (f", text dropout {self.text_dropout:g}" if self.text_dropout else ""))
         return ", ".join(parts)

@@ -20,10 +20,17 @@ from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
-from fullcycle.engine.losses import loss_for_task
+from fullcycle.engine.losses import MultiTaskLoss, loss_for_task
 from fullcycle.journal import Journal
-from fullcycle.metrics import compute_metric, error_from_metric
+from fullcycle.metrics import (
+    MultiTaskMetric,
+    compute_metric,
+    error_from_metric,
+    head_metric,
+    task_errors,
+)
 from fullcycle.models.mlp import TabularMLP, init_output_bias
+from fullcycle.models.text import TextMLP
 from fullcycle.recipe.config import TrainConfig
 
 
@@ -68,6 +75,8 @@ class Deadline(Callback):
 
 
 def n_outputs(prepared: Prepared) -> int:
+    if prepared.task == "multitask":
+        return sum(h.width for h in prepared.heads)
     if prepared.task == "multiclass":
         return len(prepared.classes)
     if prepared.task == "multilabel":
@@ -75,16 +84,48 @@ def n_outputs(prepared: Prepared) -> int:
     return 1
 
 
-def build_model(prepared: Prepared, config: TrainConfig) -> TabularMLP:
-    """The network `config` describes, starting at the prior (seed-independent bias init)."""
+def head_specs(prepared: Prepared) -> list[tuple[str, int]]:
+    """Multitask: (task, width) per head, in output order; empty for a single task."""
+    return [(h.task, h.width) for h in prepared.heads]
+
+
+def head_metrics(prepared: Prepared) -> list[str]:
+    """Multitask: each head's metric, from its training labels (F1 when imbalanced)."""
+    y = prepared.y["train"]
+    return [head_metric(h.task, y[~np.isnan(y[:, j]), j]) if h.task != "regression"
+            else "rmse" for j, h in enumerate(prepared.heads)]
+
+
+def loss_for(prepared: Prepared) -> Any:
+    """The task's cost function: a name, or the summed masked loss of a multitask net."""
+    if prepared.task == "multitask":
+        return MultiTaskLoss(head_specs(prepared))
+    return loss_for_task(prepared.task)
+
+
+def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
+    """The network `config` describes, starting at the prior (seed-independent bias init):
+    `TextMLP` (embedding + LSTM beside the table's body) when the data has text columns."""
     torch.manual_seed(config.seed)
+    pre = prepared.preprocessor
+    if pre.text_columns:
+        model: torch.nn.Module = TextMLP(
+            pre.n_features, n_outputs(prepared), pre.text,
+            embedding_dim=config.text_embedding or 64, hidden_size=config.text_hidden or 64,
+            layers=config.text_layers, bidirectional=config.bidirectional,
+            text_dropout=config.text_dropout, dropout=config.text_dropout,
+            hidden=list(config.hidden) if pre.n_tabular else [],
+            activation=config.activation, batch_norm=config.batch_norm and bool(config.hidden),
+            categorical=pre.categorical)
+        init_output_bias(model, prepared.task, prepared.y["train"], head_specs(prepared))
+        return model
     model = TabularMLP(
         n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
         hidden=list(config.hidden), activation=config.activation,
         dropout=config.dropout_per_layer(), batch_norm=config.batch_norm,
         categorical=prepared.preprocessor.categorical,
     )
-    init_output_bias(model, prepared.task, prepared.y["train"])
+    init_output_bias(model, prepared.task, prepared.y["train"], head_specs(prepared))
     return model
 
 
@@ -94,6 +135,9 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     if len(X) == 0:
         return None, None
     outputs = predict(model, torch.from_numpy(X))
+    if prepared.task == "multitask":  # the mean of the tasks' errors (see metrics.task_errors)
+        error = task_errors(head_specs(prepared), outputs, y, head_metrics(prepared))["overall"]
+        return float(error), float(error)
     value = compute_metric(metric, prepared.task, outputs, y)
     error = error_from_metric(metric, value)
     if metric in ("rmse", "mae"):
@@ -146,12 +190,15 @@ def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadli
 def _fit(model: torch.nn.Module, config: TrainConfig, prepared: Prepared, X_train: np.ndarray,
          y_train: np.ndarray, metric: str, stop: Deadline, journal: Journal | None,
          experiment_id: int | None, progress: bool) -> Any:
+    multitask = prepared.task == "multitask"
     return fit(
         model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-        loss=loss_for_task(prepared.task), optimizer=config.optimizer, lr=config.lr,
+        loss=loss_for(prepared), optimizer=config.optimizer, lr=config.lr,
         schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, early_stopping=config.patience, metric=metric, callbacks=[stop],
-        seed=config.seed, progress=progress, task=prepared.task,
+        l2=config.l2, early_stopping=config.patience,
+        metric=MultiTaskMetric(head_specs(prepared), head_metrics(prepared)) if multitask
+        else metric, callbacks=[stop],
+        seed=config.seed, progress=progress, task=None if multitask else prepared.task,
         journal=(journal, experiment_id) if journal is not None and experiment_id else None,
     )
 

@@ -54,6 +54,8 @@ class Predictor:
             raise FullcycleError("no rows to predict; give a file with data rows")
         X = self.preprocessor.transform(frame, strict=True)
         outputs = predict(self.model, torch.from_numpy(X))
+        if self.task == "multitask":
+            return self._multitask(outputs.numpy())
         if self.task == "regression":
             values = outputs.numpy().reshape(-1) * self.target.std + self.target.mean
             return pd.DataFrame({"prediction": values})
@@ -70,4 +72,23 @@ class Predictor:
         out = pd.DataFrame({"prediction": [classes[int(i)] for i in proba.argmax(axis=1)]})
         for j, c in enumerate(classes):
             out[f"proba_{c}"] = proba[:, j]
+        return out
+
+    def _multitask(self, outputs: np.ndarray) -> pd.DataFrame:
+        """Per target: ``prediction_<target>`` and, for classes, ``proba_<target>_<class>``."""
+        from fullcycle.analysis.multitask import head_predictions
+        from fullcycle.data.task import head_slices
+
+        heads = self.target.head_list()
+        out = pd.DataFrame(index=range(len(outputs)))
+        for head, enc, where in zip(heads, self.target.heads, head_slices(heads), strict=True):
+            pred = head_predictions(head, outputs[:, where], enc["mean"], enc["std"])
+            if head.task == "regression":
+                out[f"prediction_{head.name}"] = pred
+                continue
+            proba = np.column_stack([1 - pred, pred]) if head.task == "binary" else pred
+            classes = list(head.classes)
+            out[f"prediction_{head.name}"] = [classes[int(i)] for i in proba.argmax(axis=1)]
+            for c, label in enumerate(classes):
+                out[f"proba_{head.name}_{label}"] = proba[:, c]
         return out
