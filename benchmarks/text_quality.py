@@ -49,7 +49,7 @@ def make_texts(rows: int, seed: int = 0) -> pd.DataFrame:
         topic = int(rng.integers(len(TOPICS)))
         n = int(rng.integers(6, 40))
         words = list(rng.choice(common, n, p=zipf))
-        for k in range(max(1, int(rng.binomial(n, 0.12)))):
+        for _ in range(max(1, int(rng.binomial(n, 0.12)))):
             words.insert(int(rng.integers(len(words) + 1)),
                          str(rng.choice(topic_words[TOPICS[topic]])))
         if rng.random() < 0.25:  # a negated word of another topic: only order tells
