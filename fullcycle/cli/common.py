@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
 
 DataArg = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row.")]
@@ -60,11 +62,15 @@ def prepare_data(
     ignore: str | None = None,
     drop_missing_target: bool = False,
     seed: int = 0,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
 ) -> Prepared:
-    """Validate the shared flags and prepare the data (split + preprocessing)."""
+    """Validate the shared flags and prepare the data (split + preprocessing); the
+    `--text-column` names and `text_options` (see `text_options`) go to the tokenizer."""
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
-                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
+                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target,
+                   text_columns=text_columns, text_options=text_options)
 
 
 def split_options(dev_size: float | None, test_size: float | None, group_column: str | None,
@@ -99,8 +105,37 @@ def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int
     return sizes
 
 
-def text_options(tokenizer: str, lowercase: bool, unicode: str):  # noqa: ANN201
-    """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
-    from fullcycle.data.text import TextOptions
+def parse_error_rate(text: str | None, flag: str, metric: str | None = None) -> float | None:
+    """An error given as a fraction (``0.11``) or a percentage (``11%``); None stays None.
 
+    A percentage must lie in 0–100%. With a classification `metric` whose error is a rate
+    (accuracy, F1, AUC) a value above 1 is refused too; without one (RMSE, or a metric not
+    yet known) a number above 1 is read as a raw error.
+    """
+    if text is None:
+        return None
+    raw = text.strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1].strip() if percent else raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (percent and value > 100):
+        raise FullcycleError(f"{flag} {text!r} is not an error rate; write a fraction like "
+                             "0.11 or a percentage like 11%")
+    value = value / 100.0 if percent else value
+    if metric is not None:
+        from fullcycle.metrics import check_error_rate
+
+        check_error_rate(value, metric, flag)
+    return value
+
+
+def is_percent(text: str | None) -> bool:
+    """Whether an error flag was written as a percentage (``11%``)."""
+    return text is not None and text.strip().endswith("%")
+
+
+def text_options(tokenizer: str, lowercase: bool, unicode: str) -> TextOptions:
+    """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
     return TextOptions(tokenizer=tokenizer, lowercase=lowercase, unicode=unicode)

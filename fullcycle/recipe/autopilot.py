@@ -9,8 +9,8 @@ the dev error improves and every satisficing constraint holds (seeds 001 and 003
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,10 @@ from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
 from fullcycle.data.text import TextOptions
 from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
-from fullcycle.engine.fit import RECURRENT_CLIP_NORM
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import MULTITASK_METRIC, default_metric
+from fullcycle.metrics import MULTITASK_METRIC, check_error_rate, check_metric, default_metric
 from fullcycle.models.mlp import initial_architecture
-from fullcycle.models.text import text_sizes
 from fullcycle.recipe import steps
 from fullcycle.recipe.budget import Budget, parse_duration
 from fullcycle.recipe.config import TrainConfig
@@ -32,7 +31,7 @@ from fullcycle.recipe.moves import Decision, propose
 from fullcycle.recipe.outputs import write_outputs
 from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
-from fullcycle.recipe.trainer import Outcome, n_outputs, train_config
+from fullcycle.recipe.trainer import Outcome, n_outputs, network_inputs, resolved, train
 from fullcycle.rundir import RunDir
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
@@ -42,9 +41,6 @@ FINAL_RESERVE_MIN_S = 3.0
 MIN_BUDGET_S = 10.0
 # Share of the budget the learning curve may use.
 LEARNING_CURVE_SHARE = 0.12
-
-
-TEXT_MIN_BATCH = 128
 
 
 @dataclass
@@ -58,38 +54,16 @@ class RunResult:
     decisions: list[Decision] = field(default_factory=list)
 
 
-# Enough optimizer steps for a first fit to converge on small data (where an epoch is a few
-# steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
-TARGET_STEPS = 2000
-MIN_EPOCHS, MAX_INITIAL_EPOCHS = 10, 200
-
-
-def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
-    """(epochs, early-stopping patience) for about TARGET_STEPS optimizer steps."""
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    epochs = min(MAX_INITIAL_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
-    return epochs, max(5, epochs // 8)
-
-
-def choose_batch_size(n_train: int) -> int:
-    """A power of two giving ≳ 50 steps per epoch, between 32 and 512 (seed 003: 64–512)."""
-    size = 32
-    while size < 512 and n_train / (size * 2) >= 50:
-        size *= 2
-    return size
-
-
 class Autopilot:
     """One run of the recipe; `run()` below is the friendly entry point."""
 
-    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_error: float,
+    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_level_error: float,
                  budget: Budget, metric: str, constraints: list[Constraint], seed: int,
                  hidden: tuple[int, ...] | None, tolerance: float, log: Any,
-                 command: str, config_doc: dict, progress: bool) -> None:
-        self.p, self.rundir, self.human = prepared, rundir, human_error
+                 command: str, config_doc: dict) -> None:
+        self.p, self.rundir, self.human = prepared, rundir, human_level_error
         self.budget, self.metric, self.constraints = budget, metric, constraints
         self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
-        self.progress = progress
         self.journal = rundir.journal
         self.run_id = self.journal.start_run(command, config_doc)
         self.decisions: list[Decision] = []
@@ -117,9 +91,8 @@ class Autopilot:
                                                config.seed, self.p.fingerprint, reason)
         # One line per experiment (below); per-epoch bars of dozens of experiments would bury
         # the decisions, and every epoch is in the journal anyway.
-        outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(),
-                               journal=self.journal, experiment_id=exp_id, progress=False)
-        outcome.experiment_id = exp_id
+        outcome = train(self.p, config, metric=self.metric, deadline=self.deadline(),
+                        journal=JournalCallback(self.journal, exp_id, self.run_id))
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
@@ -150,18 +123,11 @@ class Autopilot:
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
         n_train = len(self.p.X["train"])
-        pre = self.p.preprocessor
-        arch = initial_architecture(max(1, pre.n_tabular) if pre.text_columns
-                                    else pre.n_features, n_outputs(self.p), n_train)
-        hidden = self.hidden or tuple(arch.hidden)
-        if pre.text_columns and not pre.n_tabular:
-            hidden = ()  # text only: the table's body has nothing to read
-        batch_size = choose_batch_size(n_train)
-        epochs, patience = choose_epochs(n_train, batch_size)
-        config = TrainConfig(hidden=tuple(hidden), batch_size=batch_size, epochs=epochs,
-                             patience=patience, seed=self.seed)
-        if pre.text_columns:
-            config = self.text_config(config, n_train)
+        arch = initial_architecture(network_inputs(self.p), n_outputs(self.p), n_train)
+        config = resolved(self.p, TrainConfig(hidden=self.hidden, seed=self.seed))
+        hidden = config.hidden
+        if self.p.preprocessor.text_columns:
+            self.describe_text(config, n_train)
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
@@ -169,31 +135,31 @@ class Autopilot:
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
         return config
 
-    def text_config(self, config: TrainConfig, n_train: int) -> TrainConfig:
-        """Embedding + LSTM sizes from the largest vocabulary and the data (seed 001 step 2),
-        and the gradient clipping recurrent nets get by default, both said."""
+    def describe_text(self, config: TrainConfig, n_train: int) -> None:
+        """Say the text path `resolve` chose: embedding + LSTM sizes from the largest
+        vocabulary and the data (seed 001 step 2), and the gradient clipping recurrent nets
+        get by default."""
         vocabulary = max(v for _, _, v in self.p.preprocessor.text)
-        embedding, hidden = text_sizes(vocabulary, n_train)
         self.sections["text"] = {
             "columns": [t.to_dict()["stats"] | {"name": t.name, "max_length": t.max_length,
                                                 "options": t.options}
                         for t in self.p.preprocessor.text_columns],
-            "embedding": embedding, "lstm_hidden": hidden, "clip_norm": RECURRENT_CLIP_NORM}
+            "embedding": config.text_embedding, "lstm_hidden": config.text_hidden,
+            "clip_norm": config.clip_norm}
         self.decide(Decision("text_architecture", {"vocabulary": vocabulary,
                                                    "n_train": n_train},
-                             f"embedding {embedding} + one-layer LSTM {hidden}, packed "
-                             "sequences, concat pooling (last, max, mean)",
+                             f"embedding {config.text_embedding} + one-layer LSTM "
+                             f"{config.text_hidden}, concat pooling (last, max, mean), "
+                             f"batch {config.batch_size}",
                              "seed 001's first text architecture; the embedding width from "
                              "the vocabulary (fastai's rule, capped at 128, 32 below 2000 "
-                             "rows), the LSTM as wide as the embedding"))
-        self.decide(Decision("gradient_clipping", {"recurrent": True},
-                             f"clip gradients at global norm {RECURRENT_CLIP_NORM:g}",
-                             "on by default for recurrent nets, whose gradients explode "
-                             "through time (Pascanu et al. 2013)"))
-        # An LSTM step costs about as much at 128 rows as at 32 on the CPU (measured 6x the
-        # samples/s), so text batches start at 128, within seed 003's 64-512.
-        return config.with_changes(text_embedding=embedding, text_hidden=hidden,
-                                   batch_size=max(config.batch_size, TEXT_MIN_BATCH))
+                             "rows), the LSTM as wide as the embedding; text batches of at "
+                             "least 128 (an LSTM step costs about as much as at 32)"))
+        if config.clip_norm:
+            self.decide(Decision("gradient_clipping", {"recurrent": True},
+                                 f"clip gradients at global norm {config.clip_norm:g}",
+                                 "on by default for recurrent nets, whose gradients explode "
+                                 "through time (Pascanu et al. 2013)"))
 
     def iterate(self, best: Outcome) -> Outcome:
         tried: set[str] = set()
@@ -249,15 +215,15 @@ class Autopilot:
         best = self.experiment(config, "initial architecture",
                                "the seeds' first network: one hidden layer between input and "
                                "output sizes, Adam, the LR finder's rate", None)
-        while "diverged" in best.extra and config.lr > 1e-6:
+        while best.diverged and config.lr > 1e-6:
             config = config.with_changes(lr=config.lr / 10)
-            self.decide(Decision("lr", {"diverged": best.extra["diverged"]},
+            self.decide(Decision("lr", {"diverged": best.diverged},
                                  f"retry with lr {config.lr:.3g}",
                                  "training diverged even after the NaN guard's restarts; an "
                                  "order of magnitude lower rate (seed 000's log scale)"))
             best = self.experiment(config, f"initial architecture, lr {config.lr:.3g}",
                                    "the first training diverged", None)
-        if "diverged" in best.extra:
+        if best.diverged:
             raise FullcycleError("training diverges at every learning rate down to 1e-6; "
                                  "check the data for extreme values or a broken target")
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
@@ -294,18 +260,22 @@ class Autopilot:
 
 
 def run(data: TableSource, target: str | list[str], *, out: str | Path | None = None,
-        human_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
+        human_level_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
         satisfice: str | None = None, dev_data: TableSource | None = None,
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-        seed: int = 0, progress: bool = False, log: Any = None,
-        text_columns: list[str] | None = None,
-        text_options: TextOptions | None = None) -> RunResult:
+        seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
+        text_columns: list[str] | None = None, text_options: TextOptions | None = None
+        ) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
-    `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
-    error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
+    `human_level_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for
+    1% error); `budget` a duration like "5m" or seconds; `satisfice` constraints like
+    "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
+    (`log` receives those lines instead, when given). `text_columns` are tokenized as free
+    text (others are detected), with `text_options`; several targets not all 0/1 make a
+    multi-task run, judged by the mean of its tasks' errors.
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -313,14 +283,10 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
                              f"{MIN_BUDGET_S:g}s (checks, training, test, report)")
     clock = Budget(seconds)
     constraints = parse_constraints(satisfice)
-    if human_error < 0:
-        raise FullcycleError("--human-error must be 0 or more (an error rate, e.g. 0.01)")
     options = split or SplitOptions(seed=seed)
     prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
                        ignore=ignore, drop_missing_target=drop_missing_target,
                        text_columns=text_columns, text_options=text_options)
-    from fullcycle.metrics import CLASSIFICATION, METRICS, REGRESSION
-
     if prepared.task == "multitask":
         if metric is not None:
             raise FullcycleError("--metric applies to one target; a multi-task run is judged "
@@ -328,26 +294,24 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         chosen = MULTITASK_METRIC
     else:
         chosen = metric or default_metric(prepared.task, prepared.y["train"])
-        if chosen not in METRICS:
-            raise FullcycleError(f"unknown metric {chosen!r}; use one of: "
-                                 f"{', '.join(METRICS)}")
-        allowed = REGRESSION if prepared.task == "regression" else CLASSIFICATION
-        if chosen not in allowed:
-            raise FullcycleError(f"metric {chosen!r} does not fit a {prepared.task} task; use "
-                                 f"one of: {', '.join(allowed)}")
+        check_metric(chosen, prepared.task)
+    check_error_rate(human_level_error, chosen, "--human-error")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)
     doc = {"data": str(data) if not hasattr(data, "columns") else "DataFrame",
            "dev_data": (str(dev_data) if dev_data is not None and not hasattr(dev_data, "columns")
                         else None),
-           "target": target, "human_error": human_error, "budget_s": seconds,
+           "target": target, "human_level_error": human_level_error, "budget": seconds,
            "metric": chosen, "satisfice": satisfice, "seed": seed}
-    pilot = Autopilot(prepared, rundir, human_error=human_error, budget=clock, metric=chosen,
-                      constraints=constraints, seed=seed,
+    if log is None and progress:
+        from rich.console import Console
+
+        log = Console(highlight=False).print
+    pilot = Autopilot(prepared, rundir, human_level_error=human_level_error, budget=clock,
+                      metric=chosen, constraints=constraints, seed=seed,
                       hidden=tuple(hidden) if hidden else None, tolerance=tolerance,
-                      log=log or (lambda *_: None), command="run", config_doc=doc,
-                      progress=progress)
+                      log=log or (lambda *_: None), command="run", config_doc=doc)
     try:
         result = pilot.execute()
     except BaseException:

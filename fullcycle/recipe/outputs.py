@@ -183,7 +183,7 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "notes": p.notes + p.split.notes + p.preprocessor.notes,
         "decisions": [d.to_dict() for d in pilot.decisions],
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
-        "budget_s": pilot.budget.seconds,
+        "budget": pilot.budget.seconds,
     }
     if p.task == "multitask":
         summary["tasks"] = task_sections(pilot, best)

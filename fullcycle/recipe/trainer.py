@@ -1,15 +1,30 @@
-"""Train one configuration of the built-in network and measure it on every split.
+"""`fc.train`: train the built-in network on prepared data and measure it on every split.
 
-The recipe's unit of work: build the network a `TrainConfig` describes (output bias at the
-class prior or target mean), train it with `fc.fit` under a deadline, and return its errors
-on train, train-dev and dev in the units the diagnosis subtracts (1 − accuracy, 1 − F1,
-RMSE in the target's own units).
+The middle rung of the API, between `fc.fit` (any module, any data) and `fc.run` (the whole
+recipe): the loss, metric and output size come from the `Prepared`, the knobs from one
+`TrainConfig` (its defaults are the seeds'), and the result carries errors on train,
+train-dev and dev in the units the diagnosis subtracts (1 − accuracy, 1 − F1, RMSE in the
+target's own units)::
+
+    import fullcycle as fc
+    p = fc.prepare("data.csv", target="y")
+    outcome = fc.train(p, hidden=[64], epochs=40)
+    outcome.errors["dev"], outcome.model
+
+The autopilot's experiments, every search trial and `fullcycle train` all go through
+`train`; the network starts at the prior (output bias at the class prior or target mean).
+`build_model` is the one place the network is chosen: `TextMLP` (an embedding + LSTM per
+text column beside the table's body) when the data has text columns, `TabularMLP`
+otherwise; a multitask target gets one head per task, `MultiTaskLoss` and the mean of the
+tasks' errors as its metric.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,44 +35,61 @@ from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.engine.losses import MultiTaskLoss, loss_for_task
-from fullcycle.journal import Journal
+from fullcycle.errors import FullcycleError
 from fullcycle.metrics import (
+    MULTITASK_METRIC,
     MultiTaskMetric,
     compute_metric,
+    default_metric,
     error_from_metric,
     head_metric,
     task_errors,
 )
-from fullcycle.models.mlp import TabularMLP, init_output_bias
+from fullcycle.models.mlp import TabularMLP, embedding_size, init_output_bias, midpoint_width
 from fullcycle.models.text import TextMLP
-from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.config import TrainConfig, resolve
+
+SPLITS = ("train", "train_dev", "dev")
 
 
 @dataclass
 class Outcome:
-    """A trained experiment: the model, its errors per split, and what it cost."""
+    """A trained network: the model, its errors per split, and what it cost.
+
+    ``diverged`` holds the reason when training blew up even at lowered rates: the errors
+    are then infinite, so the outcome is never chosen.
+    """
 
     config: TrainConfig
     model: torch.nn.Module
     errors: dict[str, float | None]
     metrics: dict[str, float | None]
-    history: list[dict]
-    seconds: float
-    best_epoch: int | None
-    n_parameters: int
-    latency_ms: float
+    metric: str
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    best_epoch: int | None = None
+    n_parameters: int = 0
+    latency_ms: float = 0.0
     experiment_id: int | None = None
     stopped_by_deadline: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    decisions: list[dict] = field(default_factory=list)
+    diverged: str | None = None
 
     @property
     def dev_error(self) -> float:
         return float(self.errors["dev"])
 
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
 
 class Deadline(Callback):
-    """Stops training when the run's time budget for this experiment is spent."""
+    """Stops training when the time given to this experiment is spent."""
 
     order = -100
 
@@ -75,6 +107,8 @@ class Deadline(Callback):
 
 
 def n_outputs(prepared: Prepared) -> int:
+    """Output units: one logit (binary, regression) or one per class / label; a multitask
+    net's heads side by side."""
     if prepared.task == "multitask":
         return sum(h.width for h in prepared.heads)
     if prepared.task == "multiclass":
@@ -103,30 +137,84 @@ def loss_for(prepared: Prepared) -> Any:
     return loss_for_task(prepared.task)
 
 
-def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
-    """The network `config` describes, starting at the prior (seed-independent bias init):
-    `TextMLP` (embedding + LSTM beside the table's body) when the data has text columns."""
-    torch.manual_seed(config.seed)
+def task_metric(prepared: Prepared, metric: str | None = None) -> str:
+    """The single evaluation metric: `metric`, else the task's default (F1 for imbalanced
+    classes); a multitask net is judged by the mean of its tasks' errors, nothing else."""
+    if prepared.task == "multitask":
+        if metric not in (None, MULTITASK_METRIC):
+            raise FullcycleError(f"metric {metric!r} applies to one target; a multi-task run "
+                                 "is judged by the mean of its tasks' errors: leave the "
+                                 "metric out")
+        return MULTITASK_METRIC
+    return metric or default_metric(prepared.task, prepared.y["train"])
+
+
+def network_inputs(prepared: Prepared) -> int:
+    """The width the table's first layer sees: numeric columns plus the categorical
+    embeddings (text columns go through their own embedding + LSTM, not counted)."""
     pre = prepared.preprocessor
-    if pre.text_columns:
-        model: torch.nn.Module = TextMLP(
-            pre.n_features, n_outputs(prepared), pre.text,
-            embedding_dim=config.text_embedding or 64, hidden_size=config.text_hidden or 64,
-            layers=config.text_layers, bidirectional=config.bidirectional,
-            text_dropout=config.text_dropout, dropout=config.text_dropout,
-            hidden=list(config.hidden) if pre.n_tabular else [],
-            activation=config.activation, batch_norm=config.batch_norm and bool(config.hidden),
-            categorical=pre.categorical)
-        init_output_bias(model, prepared.task, prepared.y["train"], head_specs(prepared))
-        return model
-    model = TabularMLP(
-        n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
-        hidden=list(config.hidden), activation=config.activation,
-        dropout=config.dropout_per_layer(), batch_norm=config.batch_norm,
-        categorical=prepared.preprocessor.categorical,
-    )
+    categorical = pre.categorical
+    return (pre.n_tabular - len(categorical)
+            + sum(embedding_size(k) for _, k in categorical))
+
+
+def first_hidden(prepared: Prepared) -> int:
+    """The seeds' first hidden width: the midpoint between the network's input width and its
+    outputs (seed 001, step 2) — the one rule every command starts from; 0 for a table of
+    text columns only (no tabular body)."""
+    if prepared.preprocessor.text_columns and not prepared.preprocessor.n_tabular:
+        return 0
+    return midpoint_width(network_inputs(prepared), n_outputs(prepared))
+
+
+def text_vocabulary(prepared: Prepared) -> int | None:
+    """The largest text column's vocabulary (it sizes the text path); None without text."""
+    text = prepared.preprocessor.text
+    return max(v for _, _, v in text) if text else None
+
+
+def resolved(prepared: Prepared, config: TrainConfig | None = None) -> TrainConfig:
+    """`config` (default: the seeds' defaults) with every data-chosen knob filled in."""
+    return resolve(config or TrainConfig(), len(prepared.X["train"]), first_hidden(prepared),
+                   text_vocabulary(prepared))
+
+
+def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
+    """The network `config` describes, starting at the prior; seeded by ``config.seed`` on a
+    fork of torch's RNG, so building it never reseeds the caller's generator.
+
+    `TextMLP` (an embedding + LSTM per text column beside the table's body) when the data
+    has text columns, `TabularMLP` otherwise."""
+    pre = prepared.preprocessor
+    config = resolved(prepared, config)  # a no-op on a resolved config
+    hidden = config.hidden
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        if pre.text_columns:
+            model: torch.nn.Module = TextMLP(
+                pre.n_features, n_outputs(prepared), pre.text,
+                embedding_dim=config.text_embedding, hidden_size=config.text_hidden,
+                layers=config.text_layers, bidirectional=config.bidirectional,
+                text_dropout=config.text_dropout, dropout=config.text_dropout,
+                hidden=list(hidden) if pre.n_tabular else [],
+                activation=config.activation, batch_norm=config.batch_norm and bool(hidden),
+                categorical=pre.categorical)
+        else:
+            model = TabularMLP(
+                n_inputs=pre.n_features, n_outputs=n_outputs(prepared),
+                hidden=list(hidden), activation=config.activation, init=config.init,
+                dropout=_dropout(config, len(hidden)),
+                batch_norm=config.batch_norm, categorical=pre.categorical,
+            )
     init_output_bias(model, prepared.task, prepared.y["train"], head_specs(prepared))
     return model
+
+
+def _dropout(config: TrainConfig, n_hidden: int) -> list[float]:
+    """One rate per hidden layer: missing trailing rates are 0, too many is the user's error
+    (the network refuses it with the fix)."""
+    rates = list(config.dropout)
+    return rates if len(rates) > n_hidden else rates + [0.0] * (n_hidden - len(rates))
 
 
 def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.ndarray,
@@ -140,7 +228,7 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
         return float(error), float(error)
     value = compute_metric(metric, prepared.task, outputs, y)
     error = error_from_metric(metric, value)
-    if metric in ("rmse", "mae"):
+    if metric in ("rmse", "mae"):  # standardized target -> the target's own units
         value, error = value * prepared.error_scale, error * prepared.error_scale
     return float(value), float(error)
 
@@ -158,58 +246,94 @@ def measure_latency_ms(model: torch.nn.Module, n_features: int, repeats: int = 2
     return float(np.median(times) * 1000)
 
 
-def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadline: float,
-                 journal: Journal | None = None, experiment_id: int | None = None,
-                 progress: bool = False,
-                 train_data: tuple[np.ndarray, np.ndarray] | None = None) -> Outcome:
-    """Train `config` until its epochs, early stopping or `deadline` (time.monotonic)."""
+def train(prepared: Prepared, config: TrainConfig | None = None, *,
+          metric: str | None = None, deadline: float | None = None,
+          callbacks: Sequence[Callback] = (), journal: JournalCallback | None = None,
+          checkpoint_dir: str | Path | None = None, resume: bool = False,
+          device: str = "auto", precision: str | None = None, progress: bool | Callback = False,
+          train_data: tuple[np.ndarray, np.ndarray] | None = None,
+          **changes: Any) -> Outcome:
+    """Train the built-in network on `prepared` and measure it on train, train-dev and dev.
+
+    config: the knobs (default `TrainConfig()`, the seeds' defaults); keyword `changes` turn
+        single knobs on top of it (``fc.train(p, hidden=[64], epochs=40)``).
+    metric: the single evaluation metric (default: the task's, F1 for imbalanced classes;
+        a multitask net's is the mean of its tasks' errors, see `task_metric`).
+    deadline: a `time.monotonic()` time at which training stops (the run's budget).
+    journal: a `JournalCallback` to log each epoch and decision.
+    checkpoint_dir / resume: save the state after every epoch; continue from it.
+    train_data: train on these rows instead of the training split (learning curves).
+    The test split is never touched. Divergence is a result, not an exception: the outcome
+    then has infinite errors and the reason in ``diverged``.
+    """
+    config = config or TrainConfig()
+    if changes:
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(changes) - known
+        if unknown:
+            raise FullcycleError(f"unknown training setting(s) {', '.join(sorted(unknown))}; "
+                                 f"known: {', '.join(sorted(known))}")
+        config = TrainConfig.from_dict({**config.to_dict(), **changes})
+    config = resolved(prepared, config)
+    metric = task_metric(prepared, metric)
+    multitask = prepared.task == "multitask"
     model = build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
-    stop = Deadline(deadline)
+    stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
     try:
-        result = _fit(model, config, prepared, X_train, y_train, metric, stop, journal,
-                      experiment_id, progress)
+        result = fit(
+            model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
+            loss=loss_for(prepared), optimizer=config.optimizer,
+            optimizer_options=_optimizer_options(config), lr=config.lr,
+            schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
+            l2=config.l2, l1=config.l1, clip_norm=config.clip_norm or None,  # 0: off
+            clip_value=config.clip_value, early_stopping=config.patience or None,
+            metric=MultiTaskMetric(head_specs(prepared), head_metrics(prepared)) if multitask
+            else metric, callbacks=[*([stop] if stop else []), *callbacks],
+            seed=config.seed, progress=progress, task=None if multitask else prepared.task,
+            device=device,
+            precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
+            journal=journal,
+        )
     except TrainingDiverged as exc:
-        return _diverged(config, model, start, experiment_id, str(exc))
-    seconds = time.monotonic() - start
-    model = result.model
+        return _diverged(config, model, metric, start, str(exc))
+    model = result.model.cpu()
     errors, metrics = {}, {}
-    for name in ("train", "train_dev", "dev"):
+    for name in SPLITS:
         X, y = (X_train, y_train) if name == "train" else (prepared.X[name], prepared.y[name])
         metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
     return Outcome(
-        config=config, model=model, errors=errors, metrics=metrics,
-        history=list(result.history), seconds=seconds, best_epoch=result.best_epoch,
-        n_parameters=sum(p.numel() for p in model.parameters()),
+        config=config, model=model, errors=errors, metrics=metrics, metric=metric,
+        history=list(result.history), seconds=time.monotonic() - start,
+        best_epoch=result.best_epoch, n_parameters=_parameters(model),
         latency_ms=measure_latency_ms(model, prepared.preprocessor.n_features),
-        experiment_id=experiment_id, stopped_by_deadline=stop.hit,
+        experiment_id=getattr(journal, "experiment_id", None),
+        stopped_by_deadline=bool(stop and stop.hit), stopped_early=result.stopped_early,
+        resumed_from=result.resumed_from, decisions=list(result.decisions),
     )
 
 
-def _fit(model: torch.nn.Module, config: TrainConfig, prepared: Prepared, X_train: np.ndarray,
-         y_train: np.ndarray, metric: str, stop: Deadline, journal: Journal | None,
-         experiment_id: int | None, progress: bool) -> Any:
-    multitask = prepared.task == "multitask"
-    return fit(
-        model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-        loss=loss_for(prepared), optimizer=config.optimizer, lr=config.lr,
-        schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, early_stopping=config.patience,
-        metric=MultiTaskMetric(head_specs(prepared), head_metrics(prepared)) if multitask
-        else metric, callbacks=[stop],
-        seed=config.seed, progress=progress, task=None if multitask else prepared.task,
-        journal=(journal, experiment_id) if journal is not None and experiment_id else None,
-    )
+def _optimizer_options(config: TrainConfig) -> dict[str, Any]:
+    """β1 where the optimizer has one: Adam's (β2 stays at the seeds' 0.999), or the β of the
+    seeds' momentum / RMSprop; plain SGD has none."""
+    if config.optimizer in ("adam", "adamw"):
+        return {"betas": (config.beta1, 0.999)}
+    if config.optimizer in ("momentum", "rmsprop"):
+        return {"beta": config.beta1}
+    return {}
 
 
-def _diverged(config: TrainConfig, model: torch.nn.Module, start: float,
-              experiment_id: int | None, message: str) -> Outcome:
+def _parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _diverged(config: TrainConfig, model: torch.nn.Module, metric: str, start: float,
+              message: str) -> Outcome:
     """An experiment whose training diverged: infinitely bad, never kept, reason recorded."""
     inf = float("inf")
     return Outcome(config=config, model=model, errors={"train": inf, "train_dev": None,
                                                        "dev": inf},
-                   metrics={"train": None, "train_dev": None, "dev": None}, history=[],
-                   seconds=time.monotonic() - start, best_epoch=None,
-                   n_parameters=sum(p.numel() for p in model.parameters()), latency_ms=0.0,
-                   experiment_id=experiment_id, extra={"diverged": message})
+                   metrics={"train": None, "train_dev": None, "dev": None}, metric=metric,
+                   seconds=time.monotonic() - start, n_parameters=_parameters(model),
+                   diverged=message)
