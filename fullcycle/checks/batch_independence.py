@@ -46,9 +46,10 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
     copy = batch_norm_frozen(dropout_off(clone_model(model).train()))
     leaves = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
     differentiable = [t for t in leaves if t.requires_grad]
-    handle = None
-    if not differentiable:  # token ids: probe the first embedding's output instead
-        handle = _probe_first_embedding(copy, differentiable)
+    # Token ids and category codes carry no gradient: the first embedding's output is probed
+    # too (for a text model, its token embedding), so a mixing bug behind an embedding, e.g.
+    # in how padded sequences are pooled, is seen as well.
+    handle = _probe_first_embedding(copy, differentiable)
     try:
         out = forward(copy, leaves)
     finally:

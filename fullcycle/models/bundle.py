@@ -43,6 +43,7 @@ from fullcycle.jsonutil import dumps
 from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
 from fullcycle.models.resnet import TabularResNet
+from fullcycle.models.text import TextMLP
 
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
@@ -58,7 +59,8 @@ REFERENCE_ROWS = 5000
 # class name -> class with `.config` and `from_config(config)`
 ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
                                                 "TabularResNet": TabularResNet,
-                                                "SeedEnsemble": SeedEnsemble}
+                                                "SeedEnsemble": SeedEnsemble,
+                                                "TextMLP": TextMLP}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:

@@ -100,7 +100,8 @@ class TabularMLP(TabularNetwork):
                  dropout: float | Sequence[float] = 0.0, batch_norm: bool = False,
                  categorical: Sequence[tuple[int, int]] = (),
                  output_bias: float | Sequence[float] | None = None,
-                 numeric_embedding: dict | None = None) -> None:
+                 numeric_embedding: dict | None = None,
+                 with_output: bool = True) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
             raise FullcycleError(
@@ -123,6 +124,8 @@ class TabularMLP(TabularNetwork):
             "output_bias": None if output_bias is None else as_floats(output_bias),
             "numeric_embedding": numeric_embedding,
         }
+        if not with_output:  # a trunk inside a larger net (text + table), which has the head
+            self._config["with_output"] = False
         blocks: list[nn.Module] = []
         width = width_in
         for size, p in zip(hidden, drops, strict=True):
@@ -136,6 +139,9 @@ class TabularMLP(TabularNetwork):
                 blocks.append(nn.Dropout(p))
             width = size
         self.body = nn.Sequential(*blocks)
+        self.out_features = width
+        if not with_output:
+            return
         self.output = nn.Linear(width, n_outputs)
         init_output_layer(self.output, scheme, activation)
         if scheme == "zeros":
@@ -156,7 +162,12 @@ class TabularMLP(TabularNetwork):
         return cls(**cfg)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.output(self.body(self.encode(x)))
+        trunk = self.trunk(x)
+        return self.output(trunk) if hasattr(self, "output") else trunk
+
+    def trunk(self, x: Tensor) -> Tensor:
+        """The hidden representation before the output layer (embedded, then the body)."""
+        return self.body(self.encode(x))
 
 
 def init_output_layer(layer: nn.Linear, scheme: str, activation: str) -> None:
@@ -216,7 +227,8 @@ def set_output_bias(model: nn.Module, values: Sequence[float]) -> None:
     layer.bias.copy_(bias.expand_as(layer.bias))
 
 
-def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
+def prior_bias(task: str, y_train: Any, n_outputs: int,
+               heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """The output bias an uninformed model should have: the prior in logit space.
 
     Binary: ``log(p / (1 − p))``; multiclass: log class frequencies (softmax of them is the
@@ -227,6 +239,16 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     y = np.asarray(y_train.detach().cpu() if isinstance(y_train, Tensor) else y_train,
                    dtype=np.float64)
     eps = 1e-6
+    if task == "multitask":
+        columns = y.reshape(len(y), -1)
+        values: list[float] = []
+        for j, (head, width) in enumerate(heads):
+            known = columns[~np.isnan(columns[:, j]), j]
+            values += prior_bias(head, known if len(known) else np.zeros(1), width)
+        if len(values) != n_outputs:
+            raise FullcycleError(f"the heads take {len(values)} outputs, the model has "
+                                 f"{n_outputs}")
+        return values
     if task == "binary":
         p = float(np.clip(np.nanmean(y), eps, 1 - eps))
         return [math.log(p / (1 - p))] * n_outputs
@@ -244,8 +266,9 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     raise FullcycleError(f"unknown task {task!r}; use regression, binary, multiclass or multilabel")
 
 
-def init_output_bias(model: nn.Module, task: str, y_train: Any) -> list[float]:
+def init_output_bias(model: nn.Module, task: str, y_train: Any,
+                     heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """Set the output bias to the training prior (see `prior_bias`); returns the values."""
-    values = prior_bias(task, y_train, output_layer(model).out_features)
+    values = prior_bias(task, y_train, output_layer(model).out_features, heads)
     set_output_bias(model, values)
     return values

@@ -19,10 +19,11 @@ from typing import Any
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.diagnosis.diagnosis import Diagnosis, diagnose, noise_tolerance
 from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import check_error_rate, check_metric, default_metric
+from fullcycle.metrics import MULTITASK_METRIC, check_error_rate, check_metric, default_metric
 from fullcycle.models.mlp import initial_architecture
 from fullcycle.recipe import phases, steps
 from fullcycle.recipe.budget import Budget, parse_duration
@@ -205,12 +206,40 @@ class Autopilot:
         arch = initial_architecture(network_inputs(self.p), n_outputs(self.p), n_train)
         config = resolved(self.p, TrainConfig(hidden=self.hidden, seed=self.seed))
         hidden = config.hidden
+        if self.p.preprocessor.text_columns:
+            self.describe_text(config, n_train)
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
                              f"batch {config.batch_size}",
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
         return config
+
+    def describe_text(self, config: TrainConfig, n_train: int) -> None:
+        """Say the text path `resolve` chose: embedding + LSTM sizes from the largest
+        vocabulary and the data (seed 001 step 2), and the gradient clipping recurrent nets
+        get by default."""
+        vocabulary = max(v for _, _, v in self.p.preprocessor.text)
+        self.sections["text"] = {
+            "columns": [t.to_dict()["stats"] | {"name": t.name, "max_length": t.max_length,
+                                                "options": t.options}
+                        for t in self.p.preprocessor.text_columns],
+            "embedding": config.text_embedding, "lstm_hidden": config.text_hidden,
+            "clip_norm": config.clip_norm}
+        self.decide(Decision("text_architecture", {"vocabulary": vocabulary,
+                                                   "n_train": n_train},
+                             f"embedding {config.text_embedding} + one-layer LSTM "
+                             f"{config.text_hidden}, concat pooling (last, max, mean), "
+                             f"batch {config.batch_size}",
+                             "seed 001's first text architecture; the embedding width from "
+                             "the vocabulary (fastai's rule, capped at 128, 32 below 2000 "
+                             "rows), the LSTM as wide as the embedding; text batches of at "
+                             "least 128 (an LSTM step costs about as much as at 32)"))
+        if config.clip_norm:
+            self.decide(Decision("gradient_clipping", {"recurrent": True},
+                                 f"clip gradients at global norm {config.clip_norm:g}",
+                                 "on by default for recurrent nets, whose gradients explode "
+                                 "through time (Pascanu et al. 2013)"))
 
     def iterate(self, current: Outcome) -> Outcome:
         """Fit the training set, then the dev set; report mismatch; search what is left;
@@ -299,7 +328,8 @@ class Autopilot:
                                  "no candidate met the satisficing constraints",
                                  "the model reported is the last one trained, which breaks "
                                  "them too; relax --satisfice or change the architecture"))
-        value, error = steps.test_error(self.p, best.model, self.metric)
+        value, error = steps.test_error(self.p, best.model, self.metric,
+                                        per_task=self.sections.setdefault("task_test", {}))
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
         curve = self.sections.get("learning_curve") or {}
@@ -348,7 +378,8 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float | None = None,
-        seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None
+        seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
+        text_columns: list[str] | None = None, text_options: TextOptions | None = None
         ) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
@@ -357,7 +388,9 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     gaps at or below it are noise (default: one standard error of the dev error). `budget`
     a duration like "5m" or seconds; `satisfice` constraints like
     "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
-    (`log` receives those lines instead, when given).
+    (`log` receives those lines instead, when given). `text_columns` are tokenized as free
+    text (others are detected), with `text_options`; several targets not all 0/1 make a
+    multi-task run, judged by the mean of its tasks' errors.
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -367,9 +400,16 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     constraints = parse_constraints(satisfice)
     options = split or SplitOptions(seed=seed)
     prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
-                       ignore=ignore, drop_missing_target=drop_missing_target)
-    chosen = metric or default_metric(prepared.task, prepared.y["train"])
-    check_metric(chosen, prepared.task)
+                       ignore=ignore, drop_missing_target=drop_missing_target,
+                       text_columns=text_columns, text_options=text_options)
+    if prepared.task == "multitask":
+        if metric is not None:
+            raise FullcycleError("--metric applies to one target; a multi-task run is judged "
+                                 "by the mean of its tasks' errors: leave --metric out")
+        chosen = MULTITASK_METRIC
+    else:
+        chosen = metric or default_metric(prepared.task, prepared.y["train"])
+        check_metric(chosen, prepared.task)
     if human_level_error is not None:
         check_error_rate(human_level_error, chosen, "--human-error")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"

@@ -186,6 +186,12 @@ def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
     from fullcycle.models.ensemble import SeedEnsemble
     from fullcycle.recipe.trainer import measure_latency_ms, split_errors
 
+    if pilot.p.task == "multitask":
+        # `SeedEnsemble` averages one task's outputs; a multitask net's heads mix tasks
+        pilot.decide(Decision("final", {"task": "multitask"}, "no seed average",
+                              "averaging seeds is not built for a multi-task net's heads "
+                              "yet; the chosen network is kept as trained"))
+        return best
     members = [best]
     while len(members) < MAX_MEMBERS and pilot.time_left() > 1.3 * max(best.seconds, 1.0):
         config = best.config.with_changes(seed=best.config.seed + 1000 + len(members))
