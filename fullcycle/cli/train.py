@@ -180,7 +180,7 @@ def train_command(
     # The epochs may grow: `--resume --epochs N` extends a fit (finished or not) to N.
     settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
                 "config": config.to_dict(), "data_fingerprint": p.fingerprint,
-                "splits": p.sizes()}
+                "splits": p.sizes}
     if p.preprocessor.text_columns:  # a resume must tokenize the same way
         settings["text"] = [{"name": t.name, "options": t.options, "max_length": t.max_length}
                             for t in p.preprocessor.text_columns]
@@ -241,8 +241,8 @@ def train_command(
         "stopped_early": outcome.stopped_early, "resumed_from": outcome.resumed_from,
         "history": outcome.history, "decisions": outcome.decisions,
         "architecture": {"config": outcome.model.config, "seeds_rule": arch.to_dict()},
-        "config": config.to_dict(), "splits": p.sizes(),
-        "test_accesses": len(p.test_accesses), "model": str(bundle),
+        "config": config.to_dict(), "splits": p.sizes,
+        "test_accesses": p.test_accesses, "model": str(bundle),
         "journal": str(journal.path),
     }
     rundir.write_json("summary.json", summary)
