@@ -54,6 +54,13 @@ _API = {
     # bundle
     "load_bundle": "fullcycle.models.bundle",
     "Journal": "fullcycle.journal",
+    # deploy and maintain
+    "Predictor": "fullcycle.serve.predictor",
+    "export_onnx": "fullcycle.serve.export",
+    "create_app": "fullcycle.serve.app",
+    "check_drift": "fullcycle.monitor.check",
+    "dataset_drift": "fullcycle.monitor.drift",
+    "retrain_bundle": "fullcycle.monitor.retrain",
 }
 
 __all__ = ["FullcycleError", "__version__", *_API]

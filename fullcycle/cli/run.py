@@ -39,15 +39,26 @@ def _cell(value: float | None) -> str:
 def print_summary(console: Console, summary: dict) -> None:
     """The diagnosis and the experiment table, for people."""
     errors = summary["errors"]
+    satisficing = summary.get("satisficing") or {}
+    if satisficing.get("message"):
+        console.print(f"[bold red]warning:[/bold red] {satisficing['message']}")
     table = Table(title=f"{summary['task']} — {summary['metric']['name']} (errors)")
-    for column in ("human", "train", "train-dev", "dev", "test"):
+    proxy = summary.get("bayes_proxy") or {}
+    human = summary["human_level_error"]
+    for column in ("human" if human is not None else "Bayes proxy (bound)", "train",
+                   "train-dev", "dev", "test"):
         table.add_column(column, justify="right")
-    table.add_row(*(_cell(v) for v in (summary["human_level_error"], errors["train"],
+    table.add_row(*(_cell(v) for v in (human if human is not None else proxy.get("value"),
+                                       errors["train"],
                                        errors.get("train_dev"), errors["dev"], errors["test"])))
     console.print(table)
     floors = ", ".join(f"{b['name']} {_cell(b['dev_error'])}" for b in summary.get("baselines", []))
     if floors:
         console.print(f"baselines (dev error): {floors}")
+    comparison = summary.get("comparison") or {}
+    if comparison.get("verdict"):
+        style = "bold yellow" if comparison.get("baseline_wins") else "bold green"
+        console.print(f"[{style}]{comparison['verdict']}[/{style}]")
     d = summary["diagnosis"]
     console.print(f"[bold]diagnosis[/bold]: {d['primary_problem']}  (avoidable bias "
                   f"{_cell(d['avoidable_bias'])}, variance {_cell(d['variance'])}, "
@@ -96,8 +107,9 @@ def run_command(
     target: TargetOpt,
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory "
                                             "(default runs/<data name>).")] = None,
-    human_error: Annotated[str, typer.Option(
-        "--human-error", help="Human-level error, the Bayes-error proxy (0.01 or 1%).")] = "0",
+    human_error: Annotated[str | None, typer.Option(
+        "--human-error", help="Human-level error, the Bayes-error proxy (0.01 or 1%); "
+                              "default: the best baseline's dev error, as a bound.")] = None,
     budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 5m, 1h.")] = "5m",
     metric: Annotated[str | None, typer.Option(
         help="Single evaluation metric: accuracy, f1, f1_macro, auc, log_loss, rmse, mae, r2."
@@ -128,7 +140,7 @@ def run_command(
     with budget_bar:
         result = run(
             data, target, out=out,
-            human_level_error=parse_error_rate(human_error, "--human-error", metric) or 0.0,
+            human_level_error=parse_error_rate(human_error, "--human-error", metric),
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,

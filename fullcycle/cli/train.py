@@ -161,14 +161,23 @@ def train_command(
         check_metric(metric, p.task)
     config = resolved(p, config)
     # What a resume must repeat: the knobs as trained and the rows they were trained on.
+    # The epochs may grow: `--resume --epochs N` extends a fit (finished or not) to N.
     settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
                 "config": config.to_dict(), "data_fingerprint": p.fingerprint,
                 "splits": p.sizes()}
-    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    same = {**settings, "config": {k: v for k, v in settings["config"].items()
+                                   if k not in ("epochs", "patience")}}
+    fingerprint = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
     if resume and state is not None and state.get("flags_sha256") != fingerprint:
         raise FullcycleError(
             f"--resume with other settings than the run in {rundir.path}; repeat the original "
-            f"flags, or drop --resume to start over"
+            f"flags (only --epochs may grow), or drop --resume to start over"
+        )
+    done = int(state.get("epochs_run", 0)) if resume and state is not None else 0
+    if done and config.epochs is not None and config.epochs < done:
+        raise FullcycleError(
+            f"--epochs {config.epochs} is fewer than the {done} epochs the run in "
+            f"{rundir.path} already trained; pass --epochs {done} or more to extend it"
         )
     if not resume or state is None:
         shutil.rmtree(rundir.file(CHECKPOINTS), ignore_errors=True)
@@ -203,7 +212,8 @@ def train_command(
         rundir.file("model"), outcome.model,
         {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
         p.task, {"metric": metric_doc, "errors": outcome.errors},
-        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None)
+        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None,
+        reference=p.frame_of("train"))
     arch = initial_architecture(network_inputs(p), n_outputs(p), len(p.X["train"]))
     summary = {
         "task": p.task, "targets": p.targets, "classes": p.classes,
@@ -221,7 +231,8 @@ def train_command(
                                                        "metric": outcome.metric})
     journal.end_run(run_id, "finished")
     rundir.write_json(STATE, {"status": "finished", "run_id": run_id,
-                              "experiment_id": experiment_id, "flags_sha256": fingerprint})
+                              "experiment_id": experiment_id, "flags_sha256": fingerprint,
+                              "epochs_run": outcome.epochs_run})
     if json_output:
         emit_json(summary)
     else:

@@ -188,8 +188,15 @@ def prepare(
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
+    preprocessor: Preprocessor | None = None,
+    target_encoding: TargetEncoding | None = None,
 ) -> Prepared:
-    """Load, check, split and preprocess a table for training (see module docstring)."""
+    """Load, check, split and preprocess a table for training (see module docstring).
+
+    ``preprocessor`` / ``target_encoding``: reuse a model's fitted preprocessing instead of
+    fitting it on this training split (retraining from a bundle keeps the input scale and
+    the class codes its weights were learned with).
+    """
     options = split or SplitOptions()
     frame = load_table(source, name="data")
     n_source = len(frame)
@@ -209,6 +216,8 @@ def prepare(
                                                            drop_missing_target)
     if dropped_rows:
         notes.append(f"{dropped_rows} rows with a missing target dropped (--drop-missing-target)")
+    if target_encoding is not None:
+        _check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     features = [c for c in frame.columns
                 if c not in targets and c not in (ignore or [])
@@ -231,14 +240,35 @@ def prepare(
             times=frame[options.time_column] if options.time_column else None,
             n_target_rows=len(frame) - n_source,
         )
-    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source)
+    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
+                     preprocessor, target_encoding)
+
+
+def _check_known_classes(frame: pd.DataFrame, targets: list[str],
+                         encoding: TargetEncoding) -> None:
+    """Data for a fitted model must have its target columns and only classes it knows."""
+    if list(targets) != list(encoding.targets):
+        raise FullcycleError(
+            f"the target is {targets}, the model's is {encoding.targets}; give data with the "
+            f"model's target, or train a new model"
+        )
+    if encoding.task in ("binary", "multiclass"):
+        unknown = sorted(set(frame[targets[0]].map(_label_key)) - set(encoding.classes))
+        if unknown:
+            raise FullcycleError(
+                f"the data has class(es) {unknown} the model does not know (it knows "
+                f"{encoding.classes}); train a new model with fullcycle run"
+            )
 
 
 def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_split: Split,
-              fingerprint: str, notes: list[str], n_source: int) -> Prepared:
+              fingerprint: str, notes: list[str], n_source: int,
+              preprocessor: Preprocessor | None = None,
+              encoding: TargetEncoding | None = None) -> Prepared:
     train_frame = frame.iloc[the_split.indices["train"]]
-    preprocessor = Preprocessor.fit(train_frame, features)
-    encoding = _fit_target(info, train_frame)
+    classes = list(info.classes) if encoding is None else list(encoding.classes)
+    preprocessor = preprocessor or Preprocessor.fit(train_frame, features)
+    encoding = encoding or _fit_target(info, train_frame)
     X, y, rows = {}, {}, {}
     for name in SPLIT_NAMES:
         idx = the_split.indices[name]
@@ -251,7 +281,7 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
     if duplicates["count"]:
         notes.append(f"{duplicates['count']} feature rows appear in more than one split "
                      "(leakage): see duplicates_across_splits")
-    return Prepared(task=info.task, targets=list(info.targets), classes=list(info.classes),
+    return Prepared(task=info.task, targets=list(info.targets), classes=classes,
                     frame=frame, features=features, split=the_split, preprocessor=preprocessor,
                     target_encoding=encoding, X=X, y=y, rows=rows, fingerprint=fingerprint,
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test)

@@ -5,7 +5,10 @@ A bundle is a folder::
     model/
       weights.safetensors   the state dict (tensors only; safetensors cannot hold code)
       bundle.json           format, architecture (class name + config), task, classes,
-                            preprocessing, metrics, input schema, sha256 of the weights
+                            preprocessing, metrics, input schema, sha256 of every file
+      reference.parquet     (optional) a sample of the training split's input columns, the
+                            reference `fullcycle monitor` measures drift against
+      model.onnx            (optional) the network as ONNX, written by `fullcycle export`
 
 Loading never unpickles: the architecture is rebuilt from a registered class and its JSON
 config, then the weights are loaded into it strictly. Any missing file, bad JSON, unknown
@@ -27,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -42,6 +47,13 @@ from fullcycle.models.resnet import TabularResNet
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
+REFERENCE = "reference.parquet"
+ONNX = "model.onnx"
+# Rows of the training split kept as the drift reference. Up to 1,000 training rows the
+# monitor runs Evidently's statistical tests on all of them; past that it uses distances
+# (normed Wasserstein, Jensen-Shannon), whose estimate from 5,000 rows varies by ~0.01,
+# a tenth of their 0.1 threshold, while keeping the file to a few hundred KiB.
+REFERENCE_ROWS = 5000
 
 # class name -> class with `.config` and `from_config(config)`
 ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
@@ -70,6 +82,59 @@ class Bundle:
     classes: list[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of what decides the predictions: weights, architecture, preprocessing."""
+        text = dumps({"weights": self.manifest.get("weights_sha256"),
+                      "architecture": self.architecture,
+                      "preprocessing": self.preprocessing}, indent=None)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def reference_rows(self) -> int | None:
+        """Rows of the training split the reference sample was drawn from (None: no sample)."""
+        info = self.manifest.get("reference")
+        return int(info["n_rows"]) if isinstance(info, dict) else None
+
+    def reference(self) -> pd.DataFrame:
+        """The training split's reference sample (checked against its checksum)."""
+        info = self.manifest.get("reference")
+        if not isinstance(info, dict):
+            raise FullcycleError(
+                f"model bundle {self.path} carries no training reference (it predates drift "
+                f"monitoring); train it again with fullcycle run or fullcycle train"
+            )
+        path = self._checked_file(REFERENCE, info, "the drift reference")
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise _corrupt(self._folder, f"{REFERENCE} is unreadable: {exc}") from None
+
+    def onnx_file(self) -> Path | None:
+        """The bundle's ONNX file, checked; None when `fullcycle export` never wrote one."""
+        info = self.manifest.get("onnx")
+        if not isinstance(info, dict):
+            return None
+        if info.get("weights_sha256") != self.manifest.get("weights_sha256"):
+            raise FullcycleError(
+                f"{self._folder / ONNX} was exported from other weights; export again with "
+                f"fullcycle export {self._folder}"
+            )
+        return self._checked_file(ONNX, info, "the ONNX model")
+
+    @property
+    def _folder(self) -> Path:
+        return self.path if self.path is not None else Path(".")
+
+    def _checked_file(self, name: str, info: dict[str, Any], what: str) -> Path:
+        path = self._folder / name
+        if not path.is_file():
+            raise _corrupt(self._folder, f"{name} ({what}) is missing")
+        if _sha256(path) != info.get("sha256"):
+            raise _corrupt(self._folder, f"{name} ({what}) does not match its checksum")
+        return path
 
     @torch.no_grad()
     def outputs(self, x: Any) -> torch.Tensor:
@@ -100,8 +165,13 @@ def _architecture(model: nn.Module) -> dict[str, Any]:
 def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str, Any],
                 task: str, metrics: dict[str, Any], input_schema: Any, *,
                 classes: list[Any] | None = None,
-                extra: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` and what it needs to predict to ``directory`` (replaced atomically)."""
+                extra: dict[str, Any] | None = None,
+                reference: pd.DataFrame | None = None) -> Path:
+    """Write ``model`` and what it needs to predict to ``directory`` (replaced atomically).
+
+    ``reference``: the training split's rows (raw input columns); a sample of at most
+    `REFERENCE_ROWS` of them is kept for drift monitoring.
+    """
     target = Path(directory)
     manifest = {
         "format": FORMAT, "fullcycle_version": __version__, "created": time.time(),
@@ -116,6 +186,8 @@ def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str
                    model.state_dict().items()}
         save_file(weights, str(tmp / WEIGHTS), metadata={"format": str(FORMAT)})
         manifest["weights_sha256"] = _sha256(tmp / WEIGHTS)
+        if reference is not None:
+            manifest["reference"] = _write_reference(tmp / REFERENCE, reference, preprocessing)
         (tmp / MANIFEST).write_text(dumps(manifest))
         old = None
         if target.exists():
@@ -128,6 +200,43 @@ def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _write_reference(path: Path, frame: pd.DataFrame, preprocessing: dict[str, Any]) -> dict:
+    """Sample the training rows (fixed seed, original order) and store the columns the
+    model reads, typed as the preprocessing sees them (Parquet holds data, never code)."""
+    from fullcycle.data.preprocess import Preprocessor
+
+    n_rows = len(frame)
+    if n_rows > REFERENCE_ROWS:
+        keep = np.sort(np.random.default_rng(0).choice(n_rows, REFERENCE_ROWS, replace=False))
+        frame = frame.iloc[keep]
+    features = preprocessing.get("features") if isinstance(preprocessing, dict) else None
+    if isinstance(features, dict) and "numeric" in features:
+        frame = Preprocessor.from_dict(features).typed_frame(frame)
+    else:  # not the built-in preprocessing: numbers stay numbers, anything else is text
+        frame = frame.reset_index(drop=True).copy()
+        for name in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[name]):
+                frame[name] = frame[name].map(lambda v: None if pd.isna(v) else str(v))
+    frame.to_parquet(path, index=False)
+    return {"file": REFERENCE, "n_rows": n_rows, "sample_rows": len(frame),
+            "sha256": _sha256(path)}
+
+
+def attach_onnx(directory: str | Path, onnx_bytes: bytes, info: dict[str, Any]) -> Path:
+    """Add ``model.onnx`` to an existing bundle and record it (with its checksum and the
+    weights it was exported from) in bundle.json; both files are replaced atomically."""
+    from fullcycle.rundir import atomic_write_bytes, atomic_write_text
+
+    folder = Path(directory)
+    manifest_path = folder / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    atomic_write_bytes(folder / ONNX, onnx_bytes)
+    manifest["onnx"] = {**info, "file": ONNX, "sha256": _sha256(folder / ONNX),
+                        "weights_sha256": manifest.get("weights_sha256")}
+    atomic_write_text(manifest_path, dumps(manifest))
+    return folder / ONNX
 
 
 def _corrupt(directory: Path, what: str) -> FullcycleError:
@@ -183,4 +292,4 @@ def load_bundle(directory: str | Path) -> Bundle:
                   metrics=manifest.get("metrics") or {},
                   input_schema=manifest.get("input_schema"), architecture=arch,
                   classes=manifest.get("classes"), extra=manifest.get("extra") or {},
-                  path=folder)
+                  path=folder, manifest=manifest)

@@ -9,6 +9,7 @@ the dev error improves and every satisficing constraint holds (seeds 001 and 003
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,15 +19,15 @@ from typing import Any
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
-from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.diagnosis.diagnosis import Diagnosis, diagnose, noise_tolerance
 from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import check_error_rate, check_metric, default_metric
 from fullcycle.models.mlp import initial_architecture
-from fullcycle.recipe import steps
+from fullcycle.recipe import phases, steps
 from fullcycle.recipe.budget import Budget, parse_duration
 from fullcycle.recipe.config import TrainConfig
-from fullcycle.recipe.moves import Decision, propose
+from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.outputs import write_outputs
 from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
@@ -38,6 +39,9 @@ from fullcycle.rundir import RunDir
 FINAL_RESERVE = 0.05
 FINAL_RESERVE_MIN_S = 3.0
 MIN_BUDGET_S = 10.0
+# Share of the time left one experiment may take: a single long fit must not eat the
+# whole budget before the recipe's next move is tried.
+EXPERIMENT_SHARE = 0.6
 # Share of the budget the learning curve may use.
 LEARNING_CURVE_SHARE = 0.12
 
@@ -56,11 +60,14 @@ class RunResult:
 class Autopilot:
     """One run of the recipe; `run()` below is the friendly entry point."""
 
-    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_level_error: float,
-                 budget: Budget, metric: str, constraints: list[Constraint], seed: int,
-                 hidden: tuple[int, ...] | None, tolerance: float, log: Any,
-                 command: str, config_doc: dict) -> None:
-        self.p, self.rundir, self.human = prepared, rundir, human_level_error
+    def __init__(self, prepared: Prepared, rundir: RunDir, *,
+                 human_level_error: float | None, budget: Budget, metric: str,
+                 constraints: list[Constraint], seed: int, hidden: tuple[int, ...] | None,
+                 tolerance: float | None, log: Any, command: str, config_doc: dict) -> None:
+        self.p, self.rundir = prepared, rundir
+        self.user_human = human_level_error  # None: use the best baseline as a bound
+        self.human = human_level_error or 0.0
+        self.proxy: str | None = None
         self.budget, self.metric, self.constraints = budget, metric, constraints
         self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
         self.journal = rundir.journal
@@ -68,6 +75,7 @@ class Autopilot:
         self.decisions: list[Decision] = []
         self.experiments: list[dict] = []
         self.sections: dict[str, Any] = {}
+        self.best: Outcome | None = None  # best dev error among candidates that satisfice
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def decide(self, decision: Decision, experiment_id: int | None = None) -> None:
@@ -84,40 +92,82 @@ class Autopilot:
         reserve = max(FINAL_RESERVE * self.budget.seconds, FINAL_RESERVE_MIN_S)
         return max(0.0, self.budget.remaining() - reserve)
 
+    def can_afford(self, outcome: Outcome) -> bool:
+        """Whether another experiment about as long as `outcome`'s fits in the time left."""
+        return self.time_left() > max(1.0, 0.5 * outcome.seconds)
+
     def experiment(self, config: TrainConfig, change: str, reason: str,
-                   best: Outcome | None) -> Outcome:
+                   against: Outcome | None, *, judge: str = "dev",
+                   margin: float = 0.0) -> Outcome:
+        """Train `config` as one journaled experiment and say whether it is kept.
+
+        Kept means: it beats `against` by more than `margin` on the error it is judged by
+        (``"train"`` for bias moves, ``"dev"`` for the rest) and breaks no satisficing
+        constraint. The run's shipped model is the best dev error among all candidates
+        that satisfice, whichever phase trained them.
+        """
         exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
                                                config.seed, self.p.fingerprint, reason)
         # One line per experiment (below); per-epoch bars of dozens of experiments would bury
         # the decisions, and every epoch is in the journal anyway.
-        outcome = train(self.p, config, metric=self.metric, deadline=self.deadline(),
+        outcome = train(self.p, config, metric=self.metric,
+                        deadline=self.deadline(EXPERIMENT_SHARE),
                         journal=JournalCallback(self.journal, exp_id, self.run_id))
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
-        improved = best is None or outcome.dev_error < best.dev_error
-        kept = improved and not broken
+        split = "train" if judge == "train" else "dev"
+        new = float(outcome.errors[split])
+        improved = (against is None or
+                    (math.isfinite(new) and new < float(against.errors[split]) - margin))
+        kept = improved and not broken and not outcome.diverged
+        if not broken and not outcome.diverged and (
+                self.best is None or outcome.dev_error < self.best.dev_error):
+            self.best = outcome
         self.journal.end_experiment(exp_id, "finished", {**outcome.errors,
                                                          "seconds": outcome.seconds}, kept)
         self.experiments.append({
             "id": exp_id, "change": change, "reason": reason, "config": config.describe(),
-            "train_error": outcome.errors["train"], "train_dev_error": outcome.errors["train_dev"],
-            "dev_error": outcome.errors["dev"], "kept": kept, "seconds": round(outcome.seconds, 2),
+            "judged_by": f"{split} error", "train_error": outcome.errors["train"],
+            "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
+            "kept": kept, "seconds": round(outcome.seconds, 2),
             "best_epoch": outcome.best_epoch, "params": outcome.n_parameters,
             "latency_ms": round(outcome.latency_ms, 4), "violations": broken,
             "stopped_by_deadline": outcome.stopped_by_deadline,
         })
-        verdict = "kept" if kept else ("breaks " + "; ".join(broken) if broken
-                                       else "not kept (dev error did not improve)")
+        verdict = "kept" if kept else ("breaks " + "; ".join(broken) if broken else
+                                       f"not kept ({split} error did not improve"
+                                       + (f" by more than {margin:.3g})" if margin else ")"))
         self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
                  f"{outcome.errors['dev']:.4g} → {verdict}")
         return outcome
 
     def diagnosis_of(self, outcome: Outcome, test_error: float | None = None) -> Diagnosis:
+        """The diagnosis of `outcome` against the Bayes proxy, gaps judged against noise."""
         curve = self.sections.get("learning_curve") or {}
+        tolerance = self.tolerance
+        if tolerance is None:
+            reference = self.human if self.human > 0 else outcome.dev_error
+            tolerance = noise_tolerance(self.metric, reference, len(self.p.X["dev"]))
         return diagnose(outcome.errors["train"], outcome.errors["dev"], self.human,
-                        outcome.errors["train_dev"], test_error, tolerance=self.tolerance,
-                        more_data_helps=curve.get("more_data_helps"))
+                        outcome.errors["train_dev"], test_error, tolerance=tolerance,
+                        more_data_helps=curve.get("more_data_helps"), proxy=self.proxy)
+
+    def set_bayes_proxy(self, rows: list[dict]) -> None:
+        """Without a human-level error, the best baseline's dev error is the Bayes proxy: an
+        error known to be achievable, so an upper bound on Bayes error (never 0)."""
+        if self.user_human is not None:
+            return
+        finite_rows = [r for r in rows if math.isfinite(r["dev_error"])]
+        if not finite_rows:
+            return
+        best = min(finite_rows, key=lambda r: r["dev_error"])
+        self.human = float(best["dev_error"])
+        self.proxy = f"the best baseline's dev error ({best['name']})"
+        self.decide(Decision("bayes_proxy", {"baseline": best["name"], "value": self.human},
+                             f"Bayes-error proxy {self.human:.4g} ({best['name']}, a bound)",
+                             "no human-level error given: an error a simple model reaches on "
+                             "dev bounds the Bayes error from above (issue: never 0)"))
 
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
@@ -132,38 +182,36 @@ class Autopilot:
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
         return config
 
-    def iterate(self, best: Outcome) -> Outcome:
-        tried: set[str] = set()
-        while self.time_left() > max(1.0, 0.5 * best.seconds):
-            found = self.diagnosis_of(best)
-            gaps = {k: v or 0.0 for k, v in found.gaps().items()}
-            moves = propose(found.primary_problem, gaps, best.config, tried, self.tolerance,
-                            len(self.p.X["train"]))
-            if not moves and found.primary_problem not in ("avoidable_bias", "variance"):
-                self.decide(Decision("stop", found.to_dict(), "no knob fixes this: report it",
-                                     f"primary problem: {found.primary_problem}; the seeds fix "
-                                     "it with data (error analysis, more similar training "
-                                     "data, a bigger dev set), and tuning to the dev set "
-                                     "would only hide it"))
-                break
-            if not moves:
-                self.decide(Decision("search", found.to_dict(),
-                                     "random search around the best configuration",
-                                     "the recipe's one-knob moves are spent (primary problem: "
-                                     f"{found.primary_problem}); seed 000: random search on "
-                                     "the right scales, coarse to fine"))
-                return refine_search(self, best)
-            move = moves[0]
-            tried.add(move.key)
-            self.decide(Decision("experiment", {"primary_problem": found.primary_problem,
-                                                **gaps}, move.change, move.reason))
-            outcome = self.experiment(move.config, move.change, move.reason, best)
-            if self.experiments[-1]["kept"]:
-                best = outcome
+    def iterate(self, current: Outcome) -> Outcome:
+        """Fit the training set, then the dev set; report mismatch; search what is left."""
+        current = phases.satisfy_constraints(self, current)
+        current = phases.fit_training_set(self, current)
+        current = phases.fit_dev_set(self, current)
+        best = self.best or current
+        found = self.diagnosis_of(best)
+        if found.primary_problem not in ("avoidable_bias", "variance", "none"):
+            self.decide(Decision("stop", found.to_dict(), "no knob fixes this: report it",
+                                 f"primary problem: {found.primary_problem}; the seeds fix "
+                                 "it with data (error analysis, more similar training "
+                                 "data, a bigger dev set), and tuning to the dev set "
+                                 "would only hide it"))
+            return best
+        if found.primary_problem == "none":
+            self.decide(Decision("stop", found.to_dict(), "every gap is within tolerance",
+                                 "nothing left for the recipe's moves to fix"))
+            return best
+        if self.can_afford(best):
+            self.decide(Decision("search", found.to_dict(),
+                                 "random search around the best configuration",
+                                 "the recipe's one-knob moves are spent (primary problem: "
+                                 f"{found.primary_problem}); seed 000: random search on "
+                                 "the right scales, coarse to fine"))
+            refine_search(self, self.best or best)
+            phases.use_the_time_left(self, self.best or best)
         else:
             self.decide(Decision("stop", {"seconds_left": self.budget.remaining()},
                                  "time budget spent", "the run keeps to its --budget"))
-        return best
+        return self.best or best
 
     def execute(self) -> RunResult:
         p = self.p
@@ -175,6 +223,7 @@ class Autopilot:
         base_rows, decision = steps.run_baselines(p, self.metric, self.seed)
         self.sections["baselines"] = base_rows
         self.decide(decision)
+        self.set_bayes_proxy(base_rows)
         config = self.initial_config()
         checks, decision = steps.run_sanity_checks(p, config, self.seed)
         self.sections["checks"] = checks
@@ -198,8 +247,9 @@ class Autopilot:
             raise FullcycleError("training diverges at every learning rate down to 1e-6; "
                                  "check the data for extreme values or a broken target")
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
+        found = self.diagnosis_of(best)
         curve_doc, decision = steps.run_learning_curve(p, best.config, self.metric, lc_seconds,
-                                                          self.human, self.tolerance)
+                                                       self.human, found.tolerance)
         if decision is not None:
             self.sections["learning_curve"] = curve_doc
             self.decide(decision)
@@ -207,12 +257,12 @@ class Autopilot:
         return self.finish(best)
 
     def finish(self, best: Outcome) -> RunResult:
-        if not any(e["kept"] for e in self.experiments):
+        if self.best is None:
             self.decide(Decision("satisficing", {"constraints": [str(c) for c in
                                                                  self.constraints]},
                                  "no candidate met the satisficing constraints",
-                                 "the model reported is the initial one, which breaks them "
-                                 "too; relax --satisfice or change the architecture"))
+                                 "the model reported is the last one trained, which breaks "
+                                 "them too; relax --satisfice or change the architecture"))
         value, error = steps.test_error(self.p, best.model, self.metric)
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
@@ -220,6 +270,11 @@ class Autopilot:
         if found.primary_problem == "variance" and curve.get("more_data_helps"):
             recommendations.insert(0, "get more training data: the learning curve still falls")
         recommendations = list(dict.fromkeys(recommendations))  # once each, order kept
+        self.sections["comparison"] = compare_with_baselines(
+            best, self.sections.get("baselines", []))
+        comparison = self.sections["comparison"]
+        if comparison.get("verdict"):
+            self.log(comparison["verdict"])
         self.decide(Decision("diagnosis", found.to_dict(), found.primary_problem,
                              "; ".join(recommendations[:3]) or "no gap above tolerance",
                              recommendations))
@@ -229,18 +284,42 @@ class Autopilot:
                          prepared=self.p, decisions=self.decisions)
 
 
+def compare_with_baselines(best: Outcome, rows: list[dict]) -> dict[str, Any]:
+    """The network beside the strongest baseline on dev, said plainly (issue: honest
+    comparison): who wins and by how much, in the metric's error units."""
+    finite_rows = [r for r in rows if math.isfinite(r.get("dev_error", math.inf))]
+    if not finite_rows:
+        return {}
+    strongest = min(finite_rows, key=lambda r: r["dev_error"])
+    network, baseline = best.dev_error, float(strongest["dev_error"])
+    gap = network - baseline
+    wins = gap > 0
+    relative = gap / baseline if baseline > 0 else math.inf
+    verdict = (f"the {strongest['name']} baseline beats the network on dev: {baseline:.4g} "
+               f"against {network:.4g} ({gap:+.4g}, {relative:+.1%})" if wins else
+               f"the network beats the strongest baseline ({strongest['name']}) on dev: "
+               f"{network:.4g} against {baseline:.4g} ({gap:+.4g})")
+    return {"network_dev_error": network, "baseline": strongest["name"],
+            "baseline_dev_error": baseline, "difference": gap,
+            "relative_difference": relative if math.isfinite(relative) else None,
+            "baseline_wins": wins, "verdict": verdict}
+
+
 def run(data: TableSource, target: str | list[str], *, out: str | Path | None = None,
-        human_level_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
+        human_level_error: float | None = None, budget: str | float = "5m",
+        metric: str | None = None,
         satisfice: str | None = None, dev_data: TableSource | None = None,
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
-        drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
+        drop_missing_target: bool = False, tolerance: float | None = None,
         seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None
         ) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
     `human_level_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for
-    1% error); `budget` a duration like "5m" or seconds; `satisfice` constraints like
+    1% error); without it the best baseline's dev error is the proxy (a bound). `tolerance`:
+    gaps at or below it are noise (default: one standard error of the dev error). `budget`
+    a duration like "5m" or seconds; `satisfice` constraints like
     "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
     (`log` receives those lines instead, when given).
     """
@@ -255,7 +334,8 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
                        ignore=ignore, drop_missing_target=drop_missing_target)
     chosen = metric or default_metric(prepared.task, prepared.y["train"])
     check_metric(chosen, prepared.task)
-    check_error_rate(human_level_error, chosen, "--human-error")
+    if human_level_error is not None:
+        check_error_rate(human_level_error, chosen, "--human-error")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)

@@ -9,8 +9,10 @@ field left at ``None`` is chosen from the data by the rules in `resolve` — sta
 * ``batch_size=None``: a power of two giving at least ~50 steps an epoch, 32 to 512
   (seed 003: mini-batches of 64 to 512, powers of two);
 * ``epochs=None``: about `TARGET_STEPS` optimizer steps, 10 to 200 epochs;
-* ``patience=None``: early stopping after an eighth of the epochs without dev improvement
-  (at least 5); ``patience=0`` turns early stopping off.
+* ``patience=None``: early stopping after a quarter of the epochs without dev improvement
+  (at least 8: the best epoch's weights are restored anyway, so a longer wait costs only
+  time, while a short one stops a bigger network before it has fit the training set);
+  ``patience=0`` turns early stopping off.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
     """(epochs, early-stopping patience) for about TARGET_STEPS optimizer steps."""
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
-    return epochs, max(5, epochs // 8)
+    return epochs, max(8, epochs // 4)
 
 
 def resolve(config: TrainConfig, n_train: int, first_hidden: int) -> TrainConfig:
@@ -156,7 +158,7 @@ def resolve(config: TrainConfig, n_train: int, first_hidden: int) -> TrainConfig
     if config.epochs is None:
         changes["epochs"] = epochs
     else:
-        patience = max(5, config.epochs // 8)
+        patience = max(8, config.epochs // 4)
     if config.patience is None:
         changes["patience"] = patience
     return config.with_changes(**changes)

@@ -11,6 +11,7 @@ effect can be read off the dev metric (seed 001: "one knob per experiment").
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from fullcycle.recipe.config import TrainConfig
@@ -18,6 +19,7 @@ from fullcycle.recipe.config import TrainConfig
 MAX_WIDTH = 1024
 MAX_LAYERS = 4
 MAX_EPOCHS = 400
+
 # L2 tried on a log scale (seed 002: search λ on a log scale), one decade per move, in λ/m
 # as every search space states it (`fullcycle.tuning.space.L2_PER_EXAMPLE`), times m.
 L2_PER_EXAMPLE_LADDER = (1e-5, 1e-4, 1e-3, 1e-2)
@@ -56,26 +58,44 @@ class Decision:
                 "reason": self.reason, "recommendations": list(self.recommendations)}
 
 
-def bias_moves(config: TrainConfig) -> list[Move]:
-    """Bigger network, train longer, better optimizer — in the seeds' order."""
+def _capacity_limit(n_train: int) -> int:
+    """Most hidden units per layer the data supports: a net may hold a few times more
+    parameters than there are examples once it is regularized, not hundreds of times."""
+    return int(min(MAX_WIDTH, max(64, 2 ** round(math.log2(max(1, n_train) / 4)))))
+
+
+def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
+    """Bigger network, train longer with decay, better optimizer — in the seeds' order.
+
+    Capacity grows geometrically (issue: moves big enough to matter): a step multiplies
+    the parameters by about four (width ×4 for one hidden layer, ×2 for several), up to
+    what the data supports; "train longer" doubles the epochs and comes with cosine decay
+    and a patience that lets the extra epochs count (seed 000: learning-rate decay).
+    """
     moves = []
-    if max(config.hidden) < MAX_WIDTH:
-        wider = tuple(min(MAX_WIDTH, max(8, w * 2)) for w in config.hidden)
-        moves.append(Move(f"wider:{wider}", BIAS, f"wider: hidden {_h(config.hidden)} → "
+    hidden = config.hidden or (1,)
+    limit = _capacity_limit(n_train)
+    factor = 4 if len(hidden) == 1 else 2
+    if max(hidden) < limit:
+        wider = tuple(min(limit, max(16, w * factor)) for w in hidden)
+        moves.append(Move(f"wider:{wider}", BIAS, f"bigger: hidden {_h(hidden)} → "
                           f"{_h(wider)}", config.with_changes(hidden=wider)))
-    if len(config.hidden) < MAX_LAYERS:
-        deeper = (*config.hidden, config.hidden[-1])
+    if len(hidden) < MAX_LAYERS:
+        deeper = (*hidden, hidden[-1])
         dropout = config.dropout_per_layer()
-        moves.append(Move(f"deeper:{deeper}", BIAS, f"deeper: hidden {_h(config.hidden)} → "
+        moves.append(Move(f"deeper:{deeper}", BIAS, f"deeper: hidden {_h(hidden)} → "
                           f"{_h(deeper)}",
                           config.with_changes(hidden=deeper,
                                               dropout=tuple([*dropout[:-1], 0.0, dropout[-1]])
                                               if any(dropout) else ())))
-    if config.epochs < MAX_EPOCHS:
-        longer = min(MAX_EPOCHS, config.epochs * 2)
-        moves.append(Move(f"longer:{longer}", BIAS, f"train longer: {config.epochs} → "
-                          f"{longer} epochs",
-                          config.with_changes(epochs=longer, patience=config.patience * 2)))
+    epochs = config.epochs or 0
+    if epochs and epochs < MAX_EPOCHS:
+        longer = min(MAX_EPOCHS, epochs * 2)
+        moves.append(Move(f"longer:{longer}", BIAS, f"train longer: {epochs} → {longer} "
+                          "epochs with cosine decay",
+                          config.with_changes(epochs=longer, schedule="cosine",
+                                              patience=max(config.patience or 0,
+                                                           longer // 4))))
     if config.optimizer != "adam":
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))
@@ -130,7 +150,7 @@ def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: se
                  if f not in families and gaps.get(f, 0.0) > tolerance]
     out = []
     for family in families:
-        candidates = (bias_moves(config) if family == BIAS
+        candidates = (bias_moves(config, n_train) if family == BIAS
                       else variance_moves(config, n_train))
         reason = (f"{family.replace('_', ' ')} {gaps.get(family, 0.0):.3f} is "
                   f"{'the largest gap' if family == primary else 'still above tolerance'}")

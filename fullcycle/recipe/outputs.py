@@ -80,7 +80,7 @@ def save_model_bundle(pilot: Autopilot, best: Outcome, metrics: dict) -> str:
     directory = pilot.rundir.file("model")
     save_bundle(directory, best.model,
                 {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
-                p.task, metrics, p.preprocessor.input_schema())
+                p.task, metrics, p.preprocessor.input_schema(), reference=p.frame_of("train"))
     return str(directory)
 
 
@@ -98,11 +98,16 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "classes": p.classes,
         "metric": metric_doc,
         "errors": errors,
-        "human_level_error": pilot.human,
+        "human_level_error": pilot.user_human,
+        "bayes_proxy": {"value": pilot.human,
+                        "source": pilot.proxy or ("human-level error" if pilot.user_human
+                                                  is not None else "none (0)"),
+                        "bound": pilot.proxy is not None},
         "baselines": pilot.sections.get("baselines", []),
         "diagnosis": found.to_dict(),
         "recommendations": recommendations,
         "experiments": pilot.experiments,
+        "satisficing": _satisficing(pilot, best),
         "chosen": {"config": best.config.to_dict(), "description": best.config.describe(),
                    "experiment_id": best.experiment_id, "params": best.n_parameters,
                    "latency_ms": best.latency_ms},
@@ -126,6 +131,18 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
     if summary["report"]:
         pilot.rundir.update_summary(report=summary["report"])
     return summary
+
+
+def _satisficing(pilot: Autopilot, best: Outcome) -> dict:
+    """Whether the shipped model meets every `--satisfice` constraint, said at the top."""
+    constraints = [str(c) for c in pilot.constraints]
+    broken = next((e["violations"] for e in pilot.experiments
+                   if e["id"] == best.experiment_id), [])
+    met = not broken
+    return {"constraints": constraints, "met": met, "violations": broken,
+            "message": None if met else
+            f"no candidate met the satisficing constraints ({'; '.join(broken)}); the model "
+            "shipped breaks them: relax --satisfice or change the architecture"}
 
 
 def _optional(what: str, summary: dict, step: Any) -> Any:

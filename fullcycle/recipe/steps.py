@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,6 +16,7 @@ import torch
 from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.baselines import baselines
 from fullcycle.diagnosis.learning_curves import learning_curve
+from fullcycle.engine.device import cpu_threads
 from fullcycle.engine.losses import loss_for_task
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
@@ -31,18 +30,6 @@ ADAM_LR_RANGE = (3e-4, 3e-2)
 # A suggestion this far below the range comes from a flat or noisy sweep (tiny data, a loss
 # already near its floor), not from a surface that needs tiny steps: use the default instead.
 IMPLAUSIBLE_LR = 1e-5
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run tiny-batch work on one thread: intra-op threads cost more than they save on
-    batches of 32 (measured 3x slower checks with two threads on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
@@ -68,7 +55,7 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
     from fullcycle.checks.suite import run_checks
 
     model = build_model(prepared, config)
-    with single_thread():
+    with cpu_threads(1):  # tiny batches: one thread is faster (engine.device)
         results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
                              loss=loss_for_task(prepared.task), task=prepared.task, seed=seed,
                              batch_size=config.batch_size)

@@ -28,6 +28,7 @@ import torch
 
 from fullcycle.data.dataset import Prepared
 from fullcycle.engine.callbacks import TrainingDiverged
+from fullcycle.engine.device import cpu_threads, threads_for
 from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
@@ -184,7 +185,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
           checkpoint_dir: str | Path | None = None, resume: bool = False,
           device: str = "auto", precision: str | None = None, progress: bool | Callback = False,
           train_data: tuple[np.ndarray, np.ndarray] | None = None,
-          **changes: Any) -> Outcome:
+          start_from: torch.nn.Module | None = None, **changes: Any) -> Outcome:
     """Train the built-in network on `prepared` and measure it on train, train-dev and dev.
 
     config: the knobs (default `TrainConfig()`, the seeds' defaults); keyword `changes` turn
@@ -194,6 +195,8 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     journal: a `JournalCallback` to log each epoch and decision.
     checkpoint_dir / resume: save the state after every epoch; continue from it.
     train_data: train on these rows instead of the training split (learning curves).
+    start_from: train this network (its weights) instead of a new one: a warm start, as
+        `fullcycle retrain` does from a deployed bundle; it is trained in place.
     The test split is never touched. Divergence is a result, not an exception: the outcome
     then has infinite errors and the reason in ``diverged``.
     """
@@ -207,23 +210,25 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
         config = TrainConfig.from_dict({**config.to_dict(), **changes})
     config = resolved(prepared, config)
     metric = metric or default_metric(prepared.task, prepared.y["train"])
-    model = build_model(prepared, config)
+    model = start_from if start_from is not None else build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
+    threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
     try:
-        result = fit(
-            model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-            loss=loss_for_task(prepared.task), optimizer=config.optimizer,
-            optimizer_options=_optimizer_options(config), lr=config.lr,
-            schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-            l2=config.l2, l1=config.l1, clip_norm=config.clip_norm,
-            clip_value=config.clip_value, early_stopping=config.patience or None,
-            metric=metric, callbacks=[*([stop] if stop else []), *callbacks],
-            seed=config.seed, progress=progress, task=prepared.task, device=device,
-            precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
-            journal=journal,
-        )
+        with cpu_threads(threads):
+            result = fit(
+                model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
+                loss=loss_for_task(prepared.task), optimizer=config.optimizer,
+                optimizer_options=_optimizer_options(config), lr=config.lr,
+                schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
+                l2=config.l2, l1=config.l1, clip_norm=config.clip_norm,
+                clip_value=config.clip_value, early_stopping=config.patience or None,
+                metric=metric, callbacks=[*([stop] if stop else []), *callbacks],
+                seed=config.seed, progress=progress, task=prepared.task, device=device,
+                precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
+                journal=journal,
+            )
     except TrainingDiverged as exc:
         return _diverged(config, model, metric, start, str(exc))
     model = result.model.cpu()

@@ -1,9 +1,11 @@
 """Predict with a model bundle, applying exactly the training preprocessing.
 
-Used by `fullcycle predict` and by the HTTP server: the bundle's JSON preprocessing turns a
-table into the feature matrix (strictly: a text value in a numeric column is an error, not a
-silent NaN), the network gives logits, and the target encoding turns them back into labels
-with their probabilities, or into values in the target's own units.
+Used by `fullcycle predict`, the HTTP server and the drift monitor: the bundle's JSON
+preprocessing turns a table (or the server's validated rows) into the feature matrix
+(strictly: a text value in a numeric column is an error, not a silent NaN), a runtime
+(PyTorch, or the ONNX export) gives logits, and the target encoding turns them back into
+labels with their probabilities, or into values in the target's own units. One decoding
+for every surface, so a served prediction equals the one `fullcycle predict` writes.
 """
 
 from __future__ import annotations
@@ -17,23 +19,24 @@ import torch
 
 from fullcycle.data.dataset import TargetEncoding
 from fullcycle.data.preprocess import Preprocessor
-from fullcycle.engine.evaluate import predict
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import probabilities
-from fullcycle.models.bundle import load_bundle
+from fullcycle.models.bundle import Bundle, load_bundle
+from fullcycle.serve.runtime import Runtime, TorchRuntime, choose_runtime
 
 
 @dataclass
 class Predictor:
-    """A loaded bundle, ready to predict tables."""
+    """A loaded bundle, ready to predict tables or rows."""
 
-    model: torch.nn.Module
+    bundle: Bundle
     preprocessor: Preprocessor
     target: TargetEncoding
-    task: str
+    runtime: Runtime
 
     @classmethod
-    def load(cls, directory: str | Path) -> Predictor:
+    def load(cls, directory: str | Path, runtime: str = "torch") -> Predictor:
+        """Load a bundle; ``runtime`` is torch, onnx, or auto (ONNX when exported)."""
         bundle = load_bundle(directory)
         doc = bundle.preprocessing
         if not isinstance(doc, dict) or "features" not in doc or "target" not in doc:
@@ -45,29 +48,56 @@ class Predictor:
         except TypeError:
             raise FullcycleError(f"bundle {directory} has a malformed target encoding; "
                                  "re-create it with fullcycle run") from None
-        bundle.model.eval()
-        return cls(bundle.model, Preprocessor.from_dict(doc["features"]), target, bundle.task)
+        engine = TorchRuntime(bundle.model) if runtime == "torch" else choose_runtime(bundle,
+                                                                                      runtime)
+        return cls(bundle, Preprocessor.from_dict(doc["features"]), target, engine)
 
-    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    @property
+    def task(self) -> str:
+        return self.bundle.task
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.bundle.model
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        classes = list(self.target.classes)
+        if self.task == "regression":
+            return ["prediction"]
+        if self.task == "multilabel":
+            return [f"prediction_{c}" for c in classes] + [f"proba_{c}" for c in classes]
+        return ["prediction"] + [f"proba_{c}" for c in classes]
+
+    def predict_frame(self, frame: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
         """One row per input row: `prediction` (and `proba_<class>` for classification)."""
         if len(frame) == 0:
             raise FullcycleError("no rows to predict; give a file with data rows")
-        X = self.preprocessor.transform(frame, strict=True)
-        outputs = predict(self.model, torch.from_numpy(X))
+        X = self.preprocessor.transform(frame, strict=strict)
+        return pd.DataFrame(self.decode(self.runtime.outputs(X)), columns=self.output_columns)
+
+    def predict_records(self, rows: list[dict]) -> list[dict]:
+        """Predictions for rows given as dicts of typed values (the server's path)."""
+        columns = self.decode(self.runtime.outputs(self.preprocessor.transform_records(rows)))
+        names = self.output_columns
+        values = [columns[name].tolist() for name in names]
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits -> prediction columns: labels and probabilities, or target-unit values."""
         if self.task == "regression":
-            values = outputs.numpy().reshape(-1) * self.target.std + self.target.mean
-            return pd.DataFrame({"prediction": values})
+            values = outputs.reshape(-1).astype(np.float64) * self.target.std + self.target.mean
+            return {"prediction": values}
         proba = probabilities(self.task, outputs)
+        classes = list(self.target.classes)
         if self.task == "multilabel":
-            labels = list(self.target.classes)
-            out = pd.DataFrame({f"proba_{c}": proba[:, j] for j, c in enumerate(labels)})
-            for j, c in enumerate(labels):
-                out.insert(j, f"prediction_{c}", (proba[:, j] >= 0.5).astype(int))
+            out = {f"prediction_{c}": (proba[:, j] >= 0.5).astype(int)
+                   for j, c in enumerate(classes)}
+            out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
             return out
         if self.task == "binary":
             proba = np.column_stack([1 - proba, proba])
-        classes = list(self.target.classes)
-        out = pd.DataFrame({"prediction": [classes[int(i)] for i in proba.argmax(axis=1)]})
-        for j, c in enumerate(classes):
-            out[f"proba_{c}"] = proba[:, j]
-        return out
+        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        return {"prediction": labels, **{f"proba_{c}": proba[:, j]
+                                         for j, c in enumerate(classes)}}
