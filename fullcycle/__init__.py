@@ -55,6 +55,7 @@ _API = {
     "error_analysis": "fullcycle.analysis.errors",
     # bundle
     "load_bundle": "fullcycle.models.bundle",
+    "save_bundle": "fullcycle.models.bundle",
     "Journal": "fullcycle.journal",
     # deploy and maintain
     "Predictor": "fullcycle.serve.predictor",

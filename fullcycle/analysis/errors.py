@@ -54,6 +54,8 @@ class ErrorAnalysis:
     highest_loss: list[dict[str, Any]] = field(default_factory=list)
     label_issues: list[LabelIssue] | None = None
     label_confusion: list[dict[str, Any]] | None = None
+    n_label_decisions: int | None = None  # multilabel: known (example, label) pairs
+    n_wrong_labels: int | None = None  # multilabel: wrong ones (the Hamming loss's numerator)
     notes: list[str] = field(default_factory=list)
     examples: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
@@ -72,6 +74,8 @@ class ErrorAnalysis:
             "confusion_matrix": self.confusion_matrix,
             "per_class": self.per_class,
             "label_confusion": self.label_confusion,
+            "n_label_decisions": self.n_label_decisions,
+            "n_wrong_labels": self.n_wrong_labels,
             "absolute_error": self.absolute_error,
             "slices": [s.to_dict() for s in self.slices],
             "highest_loss": self.highest_loss,

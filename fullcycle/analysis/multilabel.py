@@ -136,6 +136,8 @@ def multilabel_analysis(
     top = examples.sort_values("loss", ascending=False, kind="stable").head(top_k)
     return {
         "error": float(wrong.sum() / max(int(known.sum()), 1)),
+        "n_label_decisions": int(known.sum()),
+        "n_wrong_labels": int(wrong.sum()),
         "classes": [str(n) for n in names],
         "per_class": per_class,
         "label_confusion": confusion,

@@ -164,7 +164,7 @@ def train_command(
     # The epochs may grow: `--resume --epochs N` extends a fit (finished or not) to N.
     settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
                 "config": config.to_dict(), "data_fingerprint": p.fingerprint,
-                "splits": p.sizes()}
+                "splits": p.sizes}
     same = {**settings, "config": {k: v for k, v in settings["config"].items()
                                    if k not in ("epochs", "patience")}}
     fingerprint = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
@@ -222,8 +222,8 @@ def train_command(
         "stopped_early": outcome.stopped_early, "resumed_from": outcome.resumed_from,
         "history": outcome.history, "decisions": outcome.decisions,
         "architecture": {"config": outcome.model.config, "seeds_rule": arch.to_dict()},
-        "config": config.to_dict(), "splits": p.sizes(),
-        "test_accesses": len(p.test_accesses), "model": str(bundle),
+        "config": config.to_dict(), "splits": p.sizes,
+        "test_accesses": p.test_accesses, "model": str(bundle),
         "journal": str(journal.path),
     }
     rundir.write_json("summary.json", summary)

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fullcycle.data.load import TableSource, load_table
+from fullcycle.data.inputs import (
+    SplitSpec,
+    TargetSpec,
+    is_xy,
+    split_options,
+    table_and_targets,
+)
+from fullcycle.data.load import TableSource, load_table, loading_notes
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import (
     SPLIT_NAMES,
@@ -27,6 +34,7 @@ from fullcycle.data.splits import (
 )
 from fullcycle.data.task import TaskInfo, infer_task
 from fullcycle.errors import FullcycleError
+from fullcycle.metrics import probabilities
 
 SPLIT_FILE = "split.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -55,6 +63,35 @@ class TargetEncoding:
         if self.task == "binary":
             return codes.astype(np.float32)
         return codes.astype(np.int64)
+
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        classes = list(self.classes)
+        if self.task == "regression":
+            return ["prediction"]
+        if self.task == "multilabel":
+            return [f"prediction_{c}" for c in classes] + [f"proba_{c}" for c in classes]
+        return ["prediction"] + [f"proba_{c}" for c in classes]
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits -> prediction columns: labels and probabilities, or target-unit values
+        (the inverse of `encode`, shared by every way of predicting)."""
+        if self.task == "regression":
+            values = outputs.reshape(-1).astype(np.float64) * self.std + self.mean
+            return {"prediction": values}
+        proba = probabilities(self.task, outputs)
+        classes = list(self.classes)
+        if self.task == "multilabel":
+            out = {f"prediction_{c}": (proba[:, j] >= 0.5).astype(int)
+                   for j, c in enumerate(classes)}
+            out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
+            return out
+        if self.task == "binary":
+            proba = np.column_stack([1 - proba, proba])
+        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        return {"prediction": labels, **{f"proba_{c}": proba[:, j]
+                                         for j, c in enumerate(classes)}}
 
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
@@ -89,9 +126,20 @@ class Prepared:
     fingerprint: str
     duplicates: dict
     notes: list[str] = field(default_factory=list)
-    test_accesses: list[str] = field(default_factory=list)
+    test_access_reasons: list[str] = field(default_factory=list)
     n_source_rows: int = 0
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return (f"Prepared({self.task}, target {', '.join(map(repr, self.targets))}, "
+                f"{self.preprocessor.n_features} features, {sizes}, "
+                f"test read {self.test_accesses}x)")
+
+    @property
+    def test_accesses(self) -> int:
+        """How many times the locked test split was read (its reasons: test_access_reasons)."""
+        return len(self.test_access_reasons)
 
     @property
     def error_scale(self) -> float:
@@ -108,11 +156,13 @@ class Prepared:
 
     def test(self, reason: str) -> tuple[np.ndarray, np.ndarray]:
         """The locked test split; every call is counted and its reason recorded."""
-        self.test_accesses.append(reason)
+        self.test_access_reasons.append(reason)
         assert self._test is not None
         return self._test
 
+    @property
     def sizes(self) -> dict[str, int]:
+        """Rows per split: ``{"train", "train_dev", "dev", "test"}``."""
         return self.split.sizes()
 
     def frame_of(self, split: str) -> pd.DataFrame:
@@ -128,7 +178,7 @@ class Prepared:
             "targets": self.targets,
             "classes": self.classes,
             "n_rows": int(len(self.frame)),
-            "splits": self.sizes(),
+            "splits": self.sizes,
             "strategy": self.split.strategy,
             "duplicates_across_splits": self.duplicates["count"],
             "duplicate_rows": self.duplicates["rows"],
@@ -179,12 +229,12 @@ def fingerprint_frame(frame: pd.DataFrame) -> str:
 
 
 def prepare(
-    source: TableSource,
-    target: str | list[str],
+    source: TableSource | tuple,
+    target: TargetSpec = None,
     *,
     task: str | None = None,
-    dev_data: TableSource | None = None,
-    split: SplitOptions | None = None,
+    dev_data: TableSource | tuple | None = None,
+    split: SplitSpec = None,
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
@@ -193,17 +243,23 @@ def prepare(
 ) -> Prepared:
     """Load, check, split and preprocess a table for training (see module docstring).
 
+    ``source`` is a CSV/Parquet path, a DataFrame, a 2-D array or ``(X, y)``; ``target`` a
+    column name or index, a list of them (multilabel) or the labels themselves (a Series
+    or array); ``split`` a `SplitOptions` or a dict of its fields (see `fullcycle.data.inputs`).
     ``preprocessor`` / ``target_encoding``: reuse a model's fitted preprocessing instead of
     fitting it on this training split (retraining from a bundle keeps the input scale and
     the class codes its weights were learned with).
     """
-    options = split or SplitOptions()
-    frame = load_table(source, name="data")
+    options = split_options(split)
+    frame, targets = table_and_targets(source, target)
     n_source = len(frame)
-    targets = _parse_targets(target)
-    notes: list[str] = []
+    notes: list[str] = loading_notes(frame)
     if dev_data is not None:
-        new = load_table(dev_data, name="dev data")
+        if is_xy(dev_data):
+            new, _ = table_and_targets(dev_data, targets[0] if len(targets) == 1 else None,
+                                       name="dev data")
+        else:
+            new = load_table(dev_data, name="dev data")
         missing = [c for c in frame.columns if c not in new.columns]
         if missing:
             raise FullcycleError(
@@ -287,15 +343,6 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test)
 
 
-def _parse_targets(target: str | list[str]) -> list[str]:
-    if isinstance(target, str):
-        target = [t.strip() for t in target.split(",")]
-    targets = [t for t in target if t]
-    if not targets:
-        raise FullcycleError("no target column given; pass --target COLUMN")
-    return targets
-
-
 def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
                    options: SplitOptions) -> None:
     columns = list(frame.columns)
@@ -363,8 +410,10 @@ def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
         present = set(train[info.targets[0]].map(_label_key))
         absent = [c for c in classes if c not in present]
         if absent:
+            shown = ", ".join(map(repr, absent[:5])) + (
+                f" and {len(absent) - 5:,} more" if len(absent) > 5 else "")
             raise FullcycleError(
-                f"class(es) {absent} have no training rows after the split; add data for "
-                "them or merge rare classes"
+                f"{len(absent):,} class(es) ({shown}) have no training rows after the split; "
+                "add data for them or merge rare classes"
             )
     return TargetEncoding(info.task, list(info.targets), classes)

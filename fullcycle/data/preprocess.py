@@ -4,7 +4,9 @@ Seed 002 ("Normalizing inputs"): use the *training* mean and variance to normali
 test too — never statistics computed on dev or test. Numeric columns are standardized,
 missing values imputed with the training median plus a missing-indicator column,
 categorical columns become integer codes with code 0 for values never seen in training,
-and constant columns are dropped with a note.
+date strings become year / month / weekday / elapsed days (`fullcycle.data.dates`), and
+constant columns and row identifiers (integers unique per row and increasing) are dropped
+with a note.
 
 Heavy-tailed numeric columns (a few training rows tens of standard deviations out, as
 rooms-per-household on a housing table) are not standardized: their mean and deviation are
@@ -25,11 +27,19 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from fullcycle.data.dates import PARTS, date_features, date_format, earliest, parse_dates
 from fullcycle.errors import FullcycleError
 
-# An object column whose non-missing values parse as numbers at least this often is numeric
-# with a few malformed cells (coerced to missing, with a note), not a categorical column.
-NUMERIC_PARSE_SHARE = 0.95
+# A text column whose non-missing values parse as numbers at least this often is numeric
+# with a few malformed cells (coerced to missing, with a note), not a categorical column;
+# so is one that is mostly numbers whose other cells are a few repeated codes ("unknown",
+# "N/A", "?"): missing-value markers, not categories.
+NUMERIC_PARSE_SHARE = 0.8
+MOSTLY_NUMERIC_SHARE = 0.5
+MAX_MISSING_CODES = 5
+# An integer column unique per row and increasing along the file, over at least this many
+# training rows, is a row identifier: a model could only learn the row order from it.
+MIN_ROWS_FOR_IDENTIFIER = 20
 # A text column with more distinct values than this share of rows (and > 50 of them) looks
 # like an identifier or free text: it cannot generalize as a category, so it is dropped.
 IDENTIFIER_SHARE = 0.5
@@ -73,6 +83,13 @@ class NumericColumn:
 
 
 @dataclass
+class DateColumn:
+    name: str
+    format: str  # strftime format guessed on the training rows
+    origin: str  # ISO date the elapsed-days feature counts from (earliest training date)
+
+
+@dataclass
 class CategoricalColumn:
     name: str
     categories: list[str]  # code i+1 for categories[i]; 0 = unknown / unseen
@@ -84,6 +101,7 @@ class Preprocessor:
 
     numeric: list[NumericColumn] = field(default_factory=list)
     categorical_columns: list[CategoricalColumn] = field(default_factory=list)
+    dates: list[DateColumn] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why
     notes: list[str] = field(default_factory=list)
     input_columns: list[str] = field(default_factory=list)
@@ -101,7 +119,13 @@ class Preprocessor:
                     f"remove it from the file or pass --ignore {name}"
                 )
             kind, values = _column_kind(column)
-            if kind == "numeric":
+            if kind == "numeric" and _row_identifier(column):
+                pre.dropped[name] = "row identifier"
+                pre.notes.append(f"column '{name}' is an integer unique per row and "
+                                 "increasing along the file (a row id): left out")
+            elif kind == "date":
+                pre._fit_date(name, column)
+            elif kind == "numeric":
                 infinite = int(np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan)).sum())
                 if infinite:
                     pre.notes.append(f"column '{name}': {infinite} infinite values treated "
@@ -122,8 +146,10 @@ class Preprocessor:
         observed = values.dropna().to_numpy(dtype=np.float64)
         bad = int(raw.notna().sum() - values.notna().sum()) - infinite
         if bad:
+            junk = raw[raw.notna() & values.isna()].astype(str).value_counts().index[:3]
             self.notes.append(
-                f"column '{name}': {bad} non-numeric cells treated as missing"
+                f"column '{name}': {bad} non-numeric cells "
+                f"({', '.join(repr(v) for v in junk)}) treated as missing"
             )
         if observed.size == 0 or np.nanstd(observed) == 0.0 and not values.isna().any():
             self.dropped[name] = "constant"
@@ -140,6 +166,20 @@ class Preprocessor:
             self.notes.append(f"column '{name}' is heavy-tailed in the training rows ({why}): "
                               "quantile-transformed to a normal instead of standardized")
         self.numeric.append(column)
+
+    def _fit_date(self, name: str, column: pd.Series) -> None:
+        fmt = date_format(column)
+        assert fmt is not None  # _column_kind said "date"
+        parsed = parse_dates(column, fmt)
+        origin = earliest(parsed)
+        self.dates.append(DateColumn(name=name, format=fmt, origin=origin.isoformat()))
+        for part, values in date_features(parsed, origin, name).items():
+            self._fit_numeric(part, values, values)
+        self.notes.append(
+            f"column '{name}' parsed as dates ({fmt}): year, month, day of week and days "
+            f"since {origin:%Y-%m-%d}; if the rows are ordered in time, split with "
+            f"--time-column {name}"
+        )
 
     def _fit_categorical(self, name: str, column: pd.Series) -> None:
         text = _as_text(column)
@@ -188,18 +228,22 @@ class Preprocessor:
         `strict` (used when predicting) refuses non-numeric text in a numeric column
         instead of treating it as missing.
         """
-        needed = [c.name for c in self.numeric] + [c.name for c in self.categorical_columns]
+        derived = self._derived()
+        needed = ([c.name for c in self.numeric if c.name not in derived]
+                  + [d.name for d in self.dates] + [c.name for c in self.categorical_columns])
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise FullcycleError(
                 f"missing column(s) {', '.join(missing)}; the model was trained with "
                 f"{', '.join(needed)}"
             )
+        sources = self._date_parts(frame, strict)
         numeric: list[np.ndarray] = []
         indicators: list[np.ndarray] = []
         codes: list[np.ndarray] = []
         for col in self.numeric:
-            arr = _to_numeric(frame[col.name], col.name, strict).to_numpy(
+            source = sources[col.name] if col.name in sources else frame[col.name]
+            arr = _to_numeric(source, col.name, strict).to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
             nan = np.isnan(arr)
@@ -215,6 +259,21 @@ class Preprocessor:
             return np.zeros((len(frame), 0), dtype=np.float32)
         return np.column_stack(columns).astype(np.float32)
 
+    def _date_parts(self, frame: pd.DataFrame, strict: bool) -> dict[str, pd.Series]:
+        """The numeric features derived from each date column of ``frame``."""
+        parts: dict[str, pd.Series] = {}
+        for d in self.dates:
+            raw = frame[d.name]
+            parsed = parse_dates(raw, d.format)
+            bad = raw.notna() & parsed.isna()
+            if strict and bad.any():
+                raise FullcycleError(
+                    f"column '{d.name}' must hold dates but holds {raw[bad].iloc[0]!r}; "
+                    f"write them like the training data ({d.format}) or leave them blank"
+                )
+            parts.update(date_features(parsed, pd.Timestamp(d.origin), d.name))
+        return parts
+
     def transform_records(self, rows: list[dict]) -> np.ndarray:
         """`transform(strict=True)` for rows given as dicts (the HTTP server's input).
 
@@ -223,6 +282,8 @@ class Preprocessor:
         Values must already be typed (numbers or None for numeric columns, as the server's
         validation guarantees); a missing key is an error naming the column.
         """
+        if self.dates:  # dates are parsed by pandas: the DataFrame path, same result
+            return self.transform(pd.DataFrame.from_records(rows), strict=True)
         n = len(rows)
         numeric = np.empty((n, len(self.numeric)), dtype=np.float64)
         codes = np.empty((n, len(self.categorical_columns)), dtype=np.float64)
@@ -267,16 +328,25 @@ class Preprocessor:
 
     @property
     def used_columns(self) -> list[str]:
-        """The input columns the model reads (numeric, then categorical); dropped ones aside."""
-        return [c.name for c in self.numeric] + [c.name for c in self.categorical_columns]
+        """The input columns the model reads (numeric, dates, then categorical); dropped ones
+        aside."""
+        derived = self._derived()
+        return ([c.name for c in self.numeric if c.name not in derived]
+                + [d.name for d in self.dates] + [c.name for c in self.categorical_columns])
+
+    def _derived(self) -> set[str]:
+        """Names of the numeric features computed from date columns (not input columns)."""
+        return {f"{d.name}.{part}" for d in self.dates for part in PARTS}
 
     def typed_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The used columns as the model sees their values: numeric columns as float64
         (malformed or infinite cells become NaN), categorical ones as canonical text (None
         when missing). Drift monitoring compares these, never raw CSV strings."""
         out = {}
+        parts = self._date_parts(frame, strict=False)  # a date compares as its numbers
         for col in self.numeric:
-            out[col.name] = _to_numeric(frame[col.name], col.name, strict=False).astype(
+            source = parts[col.name] if col.name in parts else frame[col.name]
+            out[col.name] = _to_numeric(source, col.name, strict=False).astype(
                 "float64").reset_index(drop=True)
         for col in self.categorical_columns:
             out[col.name] = _as_text(frame[col.name]).astype("object").reset_index(drop=True)
@@ -289,6 +359,7 @@ class Preprocessor:
             "input_columns": self.input_columns,
             "numeric": [vars(c) for c in self.numeric],
             "categorical": [vars(c) for c in self.categorical_columns],
+            "dates": [vars(d) for d in self.dates],
             "dropped": self.dropped,
             "notes": self.notes,
             "feature_names": self.feature_names,
@@ -300,6 +371,7 @@ class Preprocessor:
             return cls(
                 numeric=[NumericColumn(**c) for c in data["numeric"]],
                 categorical_columns=[CategoricalColumn(**c) for c in data["categorical"]],
+                dates=[DateColumn(**d) for d in data.get("dates", [])],
                 dropped=dict(data.get("dropped", {})),
                 notes=list(data.get("notes", [])),
                 input_columns=list(data.get("input_columns", [])),
@@ -311,7 +383,9 @@ class Preprocessor:
 
     def input_schema(self) -> dict:
         """Columns a caller must send, with their kind and (for categories) known values."""
-        schema = {c.name: {"type": "number"} for c in self.numeric}
+        derived = self._derived()
+        schema = {c.name: {"type": "number"} for c in self.numeric if c.name not in derived}
+        schema.update({d.name: {"type": "date", "format": d.format} for d in self.dates})
         for c in self.categorical_columns:
             schema[c.name] = {"type": "category",
                               "categories": [x for x in c.categories if x != _MISSING]}
@@ -357,16 +431,31 @@ def quantile_to_normal(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 
 
 def _column_kind(column: pd.Series) -> tuple[str, pd.Series]:
-    """'numeric' (with the parsed values) or 'categorical'."""
+    """'numeric' (with the parsed values), 'date' or 'categorical'."""
     if pd.api.types.is_bool_dtype(column):
         return "numeric", column.astype("float64")
     if pd.api.types.is_numeric_dtype(column):
         return "numeric", column.astype("float64")
     parsed = pd.to_numeric(column, errors="coerce")
-    present = column.notna().sum()
-    if present and parsed.notna().sum() >= NUMERIC_PARSE_SHARE * present:
+    present, numbers = int(column.notna().sum()), int(parsed.notna().sum())
+    if present and numbers >= NUMERIC_PARSE_SHARE * present:
         return "numeric", parsed
+    if present and numbers >= MOSTLY_NUMERIC_SHARE * present:
+        codes = column[column.notna() & parsed.isna()].astype(str).str.strip().nunique()
+        if codes <= MAX_MISSING_CODES:
+            return "numeric", parsed
+    if date_format(column) is not None:
+        return "date", column
     return "categorical", column
+
+
+def _row_identifier(column: pd.Series) -> bool:
+    """An integer column, never missing, unique per row and monotonic along the rows."""
+    if (len(column) < MIN_ROWS_FOR_IDENTIFIER or not pd.api.types.is_integer_dtype(column)
+            or pd.api.types.is_bool_dtype(column) or column.isna().any()):
+        return False
+    steps = np.diff(column.to_numpy(dtype=np.float64))
+    return bool((steps > 0).all() or (steps < 0).all())
 
 
 def _as_text(column: pd.Series) -> pd.Series:

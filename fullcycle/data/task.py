@@ -20,6 +20,9 @@ TASKS = ("regression", "binary", "multiclass", "multilabel")
 # An integer target with more distinct values than this is treated as regression (counts,
 # prices in whole units); below it, as classes. Users override with --task.
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# A text target with more distinct values than this, most rows having their own, names rows
+# (a customer id, a free-text comment) rather than classes.
+MAX_TEXT_CLASSES = 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ def infer_task(frame: pd.DataFrame, targets: list[str], override: str | None = N
                 "regression; convert it to numbers or use --task multiclass"
             )
         return TaskInfo("regression", (column,), ())
+    if not numeric and len(distinct) > MAX_TEXT_CLASSES and len(distinct) > 0.5 * len(values):
+        examples = ", ".join(repr(v) for v in distinct[:3])
+        raise FullcycleError(
+            f"target '{column}' has {len(distinct):,} distinct values in {len(values):,} rows "
+            f"({examples}, …): an identifier or free text, not a label; choose another "
+            "--target"
+        )
     if len(distinct) < 2:
         raise FullcycleError(
             f"target '{column}' has only one class ({distinct[0]!r}); a classifier needs at "

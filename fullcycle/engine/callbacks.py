@@ -82,6 +82,12 @@ class NanGuard(Callback):
     schedule, the smoothed loss), multiply the learning rate by ``factor`` (0.1: one order of
     magnitude, the step of the log-scale rate search of seed 000), record the decision and
     redo the epoch. After ``max_retries`` consecutive failures, raise `TrainingDiverged`.
+
+    Its cost is one snapshot per epoch (~0.1 ms for a small MLP with Adam) and a counter
+    per batch: about 2% of `fit`'s CPU time for a 10-16-1 net on 16-batch epochs, where it
+    weighs most, and nothing measurable on larger ones (benchmarks/train_throughput.py).
+    A first `fit` in a process is slower with or without it: torch imports its compiler
+    stack when the first optimizer is built (seconds, once).
     """
 
     order = 20

@@ -11,6 +11,7 @@ Progressive disclosure, as in Keras: one call with the seeds' defaults (Adam, β
 
 from __future__ import annotations
 
+import inspect
 import math
 import secrets
 import time
@@ -42,6 +43,7 @@ from fullcycle.engine.optimizers import OptimizerSpec, make_optimizer
 from fullcycle.engine.penalties import Penalty
 from fullcycle.engine.progress import ProgressBar
 from fullcycle.engine.schedules import Schedule, lr_scheduler, parse_schedule
+from fullcycle.engine.validate import check_fit_data
 from fullcycle.errors import FullcycleError
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
@@ -102,6 +104,29 @@ def _early_stopping(spec: Any) -> EarlyStopping | None:
     )
 
 
+def _callbacks(items: Sequence[Callback | type[Callback]]) -> list[Callback]:
+    """Callback instances; a Callback class that needs no argument is instantiated."""
+    out = []
+    for item in items:
+        if isinstance(item, type) and issubclass(item, Callback):
+            required = [p.name for p in inspect.signature(item).parameters.values()
+                        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL,
+                                                                   p.VAR_KEYWORD)]
+            if required:
+                raise FullcycleError(
+                    f"callbacks=: {item.__name__} needs arguments ({', '.join(required)}); "
+                    f"pass an instance, {item.__name__}(...)"
+                )
+            item = item()
+        if not isinstance(item, Callback):
+            raise FullcycleError(
+                f"callbacks= takes fullcycle Callback instances (subclasses of fc.Callback), "
+                f"got {item!r:.60}"
+            )
+        out.append(item)
+    return out
+
+
 def fit(model: nn.Module, train: Any, dev: Any = None, *,
         loss: str | LossFn, optimizer: OptimizerSpec = "adam", lr: float = 1e-3,
         schedule: str | Schedule | dict[str, Any] | None = None, epochs: int = 10,
@@ -109,8 +134,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         clip_norm: float | None = None, clip_value: float | None = None,
         early_stopping: int | bool | dict[str, Any] | EarlyStopping | None = None,
         metric: str | Callable[..., float] | None = None,
-        callbacks: Sequence[Callback] = (), device: str | torch.device = "auto",
-        precision: str | None = None, seed: int | None = None,
+        callbacks: Sequence[Callback | type[Callback]] = (),
+        device: str | torch.device = "auto", precision: str | None = None,
+        seed: int | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = False,
         journal: JournalCallback | None = None, progress: bool | Callback = True,
         task: str | None = None,
@@ -164,16 +190,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
             raise FullcycleError(f"{name} must be zero or positive, got {value}")
     loss_fn = get_loss(loss)
     task = task or task_for_loss(loss)
-    if isinstance(metric, str):
-        if task is None:
-            raise FullcycleError(f"metric {metric!r} needs task=...; pass the task name")
-        allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
-        if metric not in allowed:
-            raise FullcycleError(
-                f"metric {metric!r} does not fit a {task} task; use one of: {', '.join(allowed)}"
-            )
-    elif metric is None and task is not None:
-        metric = M.default_metric(task)
+    if isinstance(metric, str) and metric not in M.METRICS:
+        raise FullcycleError(f"unknown metric {metric!r}; use one of: {', '.join(M.METRICS)}")
+    extra_callbacks = _callbacks(callbacks)
     precision = check_precision(precision)
     dev_device = resolve_device(device)
     if seed is None:
@@ -187,6 +206,16 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         dev, eval_batch_size, dev_device, shuffle=False, seed=seed, name="dev")
     if len(train_batches) == 0:
         raise FullcycleError("the training data yields no batch; pass at least one example")
+    task = check_fit_data(model, train_batches, dev_batches, loss=loss, task=task,
+                          metric=metric)
+    if isinstance(metric, str):
+        allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
+        if metric not in allowed:
+            raise FullcycleError(
+                f"metric {metric!r} does not fit a {task} task; use one of: {', '.join(allowed)}"
+            )
+    elif metric is None and task is not None:
+        metric = M.default_metric(task)
 
     opt = make_optimizer(optimizer, model, lr, **(optimizer_options or {}))
     sched = lr_scheduler(opt, parse_schedule(schedule), len(train_batches), int(epochs))
@@ -207,7 +236,7 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         cbs.append(journal_cb)
     if progress:
         cbs.append(progress if isinstance(progress, Callback) else ProgressBar())
-    cbs.extend(callbacks)
+    cbs.extend(extra_callbacks)
     if checkpoint_dir is not None:
         cbs.append(Checkpoint(checkpoint_dir))
 

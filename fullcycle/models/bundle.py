@@ -11,10 +11,11 @@ A bundle is a folder::
       model.onnx            (optional) the network as ONNX, written by `fullcycle export`
 
 Loading never unpickles: the architecture is rebuilt from a registered class and its JSON
-config, then the weights are loaded into it strictly. Any missing file, bad JSON, unknown
-architecture, checksum mismatch or weight/shape mismatch is a `FullcycleError` that names
-the folder and the fix. Writing goes to a temporary folder renamed into place, so a crash
-never leaves a half-written bundle under the final name.
+config (a user's own ``nn.Sequential`` of torch.nn layers is described layer by layer, see
+`fullcycle.models.spec`), then the weights are loaded into it strictly. Any missing file,
+bad JSON, unknown architecture, checksum mismatch or weight/shape mismatch is a
+`FullcycleError` that names the folder and the fix. Writing goes to a temporary folder
+renamed into place, so a crash never leaves a half-written bundle under the final name.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,10 +42,20 @@ from fullcycle.jsonutil import dumps
 from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
 from fullcycle.models.resnet import TabularResNet
+from fullcycle.models.spec import SequentialArchitecture, describe
+from fullcycle.rundir import follow_umask, make_temp_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fullcycle.data.dataset import Prepared
+    from fullcycle.data.load import TableSource
 
 FORMAT = 1
 WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
+MODEL_DIR = "model"  # where a run directory keeps its bundle
+PREDICT_CHUNK = 4096  # rows per forward pass in `Bundle.predict`: bounds memory on big files
 REFERENCE = "reference.parquet"
 ONNX = "model.onnx"
 # Rows of the training split kept as the drift reference. Up to 1,000 training rows the
@@ -56,9 +65,9 @@ ONNX = "model.onnx"
 REFERENCE_ROWS = 5000
 
 # class name -> class with `.config` and `from_config(config)`
-ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
-                                                "TabularResNet": TabularResNet,
-                                                "SeedEnsemble": SeedEnsemble}
+ARCHITECTURES: dict[str, Any] = {"TabularMLP": TabularMLP, "TabularResNet": TabularResNet,
+                                 "SeedEnsemble": SeedEnsemble,
+                                 "Sequential": SequentialArchitecture}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
@@ -142,6 +151,30 @@ class Bundle:
         tensor = torch.as_tensor(x, dtype=torch.float32)
         return self.model(tensor).float()
 
+    def predict(self, rows: TableSource | Mapping[str, Any] | list[Mapping[str, Any]]
+                ) -> pd.DataFrame:
+        """Predictions for raw rows — a DataFrame, one row as a dict, a list of them or a
+        CSV/Parquet path — through the training preprocessing (strict, as when serving),
+        decoded by the target encoding: what `fullcycle predict` writes for the same rows.
+        (`fullcycle.serve.Predictor` does the same with a choice of runtime, e.g. ONNX.)"""
+        from fullcycle.data.dataset import TargetEncoding
+        from fullcycle.data.load import load_table
+        from fullcycle.data.preprocess import Preprocessor
+
+        doc = self.preprocessing
+        if not isinstance(doc, dict) or "features" not in doc or "target" not in doc:
+            raise FullcycleError(
+                f"bundle {self.path or ''} has no usable preprocessing, so it cannot read "
+                "table rows; call bundle.outputs(X) with a feature matrix, or save it with "
+                "save_bundle(..., prepared=p)"
+            )
+        frame = load_table(rows, name="rows to predict")
+        X = Preprocessor.from_dict(doc["features"]).transform(frame, strict=True)
+        outputs = np.concatenate([self.outputs(X[i:i + PREDICT_CHUNK]).numpy()
+                                  for i in range(0, len(X), PREDICT_CHUNK)])
+        target = TargetEncoding.from_dict(doc["target"])
+        return pd.DataFrame(target.decode(outputs), columns=target.output_columns)
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -152,26 +185,46 @@ def _sha256(path: Path) -> str:
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:
+    if type(model) is nn.Sequential:
+        return {"class": "Sequential", "config": {"layers": describe(model)}}
     name = type(model).__name__
     config = getattr(model, "config", None)
     if ARCHITECTURES.get(name) is not type(model) or not isinstance(config, dict):
         raise FullcycleError(
-            f"a {name} cannot be saved as a bundle: give it .config and from_config() and "
-            f"register it with fullcycle.models.bundle.register_architecture"
+            f"a {name} cannot be saved as a bundle: build it as an nn.Sequential of torch.nn "
+            f"layers, or give it .config and from_config() and register it with "
+            f"fullcycle.models.bundle.register_architecture"
         )
     return {"class": name, "config": config}
 
 
-def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str, Any],
-                task: str, metrics: dict[str, Any], input_schema: Any, *,
-                classes: list[Any] | None = None,
-                extra: dict[str, Any] | None = None,
-                reference: pd.DataFrame | None = None) -> Path:
+def save_bundle(directory: str | Path, model: nn.Module,
+                preprocessing: dict[str, Any] | None = None, task: str | None = None,
+                metrics: dict[str, Any] | None = None, input_schema: Any = None, *,
+                classes: list[Any] | None = None, extra: dict[str, Any] | None = None,
+                reference: pd.DataFrame | None = None,
+                prepared: Prepared | None = None) -> Path:
     """Write ``model`` and what it needs to predict to ``directory`` (replaced atomically).
 
     ``reference``: the training split's rows (raw input columns); a sample of at most
     `REFERENCE_ROWS` of them is kept for drift monitoring.
+    ``prepared`` (what `fc.prepare` returned for the training data) fills in the
+    preprocessing, task, classes, input schema and reference, so the bundle predicts raw
+    rows and can be monitored: ``fc.save_bundle("model", net, prepared=p)``.
     """
+    if prepared is not None:
+        preprocessing = preprocessing or {"features": prepared.preprocessor.to_dict(),
+                                          "target": prepared.target_encoding.to_dict()}
+        task = task or prepared.task
+        classes = classes if classes is not None else list(prepared.classes)
+        if input_schema is None:
+            input_schema = prepared.preprocessor.input_schema()
+        if reference is None:
+            reference = prepared.frame_of("train")
+    if task is None:
+        raise FullcycleError("save_bundle needs the task: pass task= or prepared= (what "
+                             "fc.prepare returned)")
+    preprocessing, metrics = preprocessing or {}, metrics or {}
     target = Path(directory)
     manifest = {
         "format": FORMAT, "fullcycle_version": __version__, "created": time.time(),
@@ -180,7 +233,7 @@ def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str
         "extra": extra or {},
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.tmp-")
     try:
         weights = {k: v.detach().cpu().contiguous().clone() for k, v in
                    model.state_dict().items()}
@@ -189,6 +242,7 @@ def save_bundle(directory: str | Path, model: nn.Module, preprocessing: dict[str
         if reference is not None:
             manifest["reference"] = _write_reference(tmp / REFERENCE, reference, preprocessing)
         (tmp / MANIFEST).write_text(dumps(manifest))
+        follow_umask(tmp)
         old = None
         if target.exists():
             old = target.parent / f".{target.name}.old-{os.getpid()}-{time.time_ns()}"
@@ -247,13 +301,23 @@ def _corrupt(directory: Path, what: str) -> FullcycleError:
 
 
 def load_bundle(directory: str | Path) -> Bundle:
-    """Load a bundle written by `save_bundle`, validating every part; never unpickles."""
+    """Load a bundle written by `save_bundle`, validating every part; never unpickles.
+
+    ``directory`` is the bundle folder, or a run directory that holds it as ``model/``.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise FullcycleError(
             f"model bundle {folder} not found; pass the model/ folder of a run directory"
         )
+    if not (folder / MANIFEST).exists() and (folder / MODEL_DIR / MANIFEST).is_file():
+        folder = folder / MODEL_DIR  # a run directory: its bundle
     manifest_path, weights_path = folder / MANIFEST, folder / WEIGHTS
+    if not manifest_path.exists() and not weights_path.exists():
+        raise FullcycleError(
+            f"{folder} holds no model bundle (no {MANIFEST}, no {MODEL_DIR}/ folder); pass a "
+            f"run directory that holds {MODEL_DIR}/, or that folder itself"
+        )
     if not manifest_path.is_file() or not weights_path.is_file():
         missing = MANIFEST if not manifest_path.is_file() else WEIGHTS
         raise _corrupt(folder, f"{missing} is missing")

@@ -138,8 +138,8 @@ def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | P
            "new": {"errors": outcome.errors, "diverged": outcome.diverged, **values,
                    "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
                    "stopped_by_deadline": outcome.stopped_by_deadline},
-           "test_error": test_error, "test_accesses": len(p.test_accesses),
-           "splits": p.sizes(), "config": outcome.config.to_dict(), "bundle": str(bundle_dir),
+           "test_error": test_error, "test_accesses": p.test_accesses,
+           "splits": p.sizes, "config": outcome.config.to_dict(), "bundle": str(bundle_dir),
            "candidate": str(candidate_dir), "archived_old_bundle": archived,
            "out": str(run.path), "journal": str(journal.path)}
     run.write_json("summary.json", {"retrain": doc})

@@ -215,9 +215,9 @@ class Autopilot:
 
     def execute(self) -> RunResult:
         p = self.p
-        self.log(f"{p.task} on {', '.join(p.targets)}: {p.sizes()}  metric: {self.metric}")
-        self.decide(Decision("split", {"sizes": p.sizes(), "strategy": p.split.strategy},
-                             f"{p.split.strategy} split {p.sizes()}",
+        self.log(f"{p.task} on {', '.join(p.targets)}: {p.sizes}  metric: {self.metric}")
+        self.decide(Decision("split", {"sizes": p.sizes, "strategy": p.split.strategy},
+                             f"{p.split.strategy} split {p.sizes}",
                              "the seeds' rule: 60/20/20 for small data, dev and test capped "
                              "near 10,000 rows"))
         base_rows, decision = steps.run_baselines(p, self.metric, self.seed)

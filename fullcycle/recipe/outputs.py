@@ -24,34 +24,35 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     """Dev rows with the true label and the model's probabilities (or predicted values)."""
     p = pilot.p
     outputs = steps.predict_outputs(best.model, p.X["dev"])
-    frame = pd.DataFrame({"row": p.rows["dev"]})
-    frame = _with_inputs(frame, p)
+    columns: dict[str, Any] = {"row": p.rows["dev"]}  # built whole, then framed once:
+    # inserting columns one by one into a wide frame fragments it (pandas warns)
     if p.task == "regression":
         pred = outputs.numpy().reshape(-1) * p.target_std + p.target_mean
-        frame["y_true"] = p.y["dev"] * p.target_std + p.target_mean
-        frame["y_pred"] = pred
-        return frame, pred
+        columns["y_true"] = p.y["dev"] * p.target_std + p.target_mean
+        columns["y_pred"] = pred
+        return _with_inputs(columns, p), pred
     proba = probabilities(p.task, outputs)
     if p.task == "binary":
         proba = np.column_stack([1 - proba, proba])
     if p.task == "multilabel":
         for j, label in enumerate(p.classes):
-            frame[f"y_true_{label}"] = p.y["dev"][:, j]
-            frame[f"proba_{label}"] = proba[:, j]
-        return frame, proba
-    frame["y_true"] = [p.classes[int(c)] for c in p.y["dev"]]
-    frame["y_pred"] = [p.classes[int(c)] for c in proba.argmax(axis=1)]
+            columns[f"y_true_{label}"] = p.y["dev"][:, j]
+            columns[f"proba_{label}"] = proba[:, j]
+        return _with_inputs(columns, p), proba
+    columns["y_true"] = [p.classes[int(c)] for c in p.y["dev"]]
+    columns["y_pred"] = [p.classes[int(c)] for c in proba.argmax(axis=1)]
     for j, label in enumerate(p.classes):
-        frame[f"proba_{label}"] = proba[:, j]
-    return frame, proba
+        columns[f"proba_{label}"] = proba[:, j]
+    return _with_inputs(columns, p), proba
 
 
-def _with_inputs(frame: pd.DataFrame, p: Any) -> pd.DataFrame:
-    """The dev rows' raw input columns as `input.<col>`, so `fullcycle errors` can slice
-    them even when the data came from a DataFrame or --dev-data."""
+def _with_inputs(columns: dict[str, Any], p: Any) -> pd.DataFrame:
+    """``row``, the dev rows' raw input columns as `input.<col>` (so `fullcycle errors` can
+    slice them even when the data came from a DataFrame or --dev-data), then ``columns``."""
     inputs = p.frame_of("dev")[p.features].reset_index(drop=True)
     inputs.columns = [f"input.{c}" for c in inputs.columns]
-    return pd.concat([frame, inputs], axis=1)
+    row = pd.DataFrame({"row": columns.pop("row")})
+    return pd.concat([row, inputs, pd.DataFrame(columns)], axis=1)
 
 
 def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> dict | None:
@@ -111,9 +112,9 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "chosen": {"config": best.config.to_dict(), "description": best.config.describe(),
                    "experiment_id": best.experiment_id, "params": best.n_parameters,
                    "latency_ms": best.latency_ms},
-        "test_accesses": len(p.test_accesses),
-        "test_access_reasons": list(p.test_accesses),
-        "splits": p.sizes(),
+        "test_accesses": p.test_accesses,
+        "test_access_reasons": list(p.test_access_reasons),
+        "splits": p.sizes,
         "split_strategy": p.split.strategy,
         "duplicates_across_splits": p.duplicates["count"],
         "class_balance": p.class_balance(),

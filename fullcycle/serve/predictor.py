@@ -10,17 +10,19 @@ for every surface, so a served prediction equals the one `fullcycle predict` wri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from fullcycle.data.dataset import TargetEncoding
+from fullcycle.data.load import TableSource, load_table
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import probabilities
 from fullcycle.models.bundle import Bundle, load_bundle
 from fullcycle.serve.runtime import Runtime, TorchRuntime, choose_runtime
 
@@ -36,12 +38,15 @@ class Predictor:
 
     @classmethod
     def load(cls, directory: str | Path, runtime: str = "torch") -> Predictor:
-        """Load a bundle; ``runtime`` is torch, onnx, or auto (ONNX when exported)."""
+        """Load a bundle (its folder, or the run directory holding it as ``model/``);
+        ``runtime`` is torch, onnx, or auto (ONNX when exported)."""
         bundle = load_bundle(directory)
         doc = bundle.preprocessing
         if not isinstance(doc, dict) or "features" not in doc or "target" not in doc:
             raise FullcycleError(
-                f"bundle {directory} has no usable preprocessing; re-create it with fullcycle run"
+                f"bundle {directory} has no usable preprocessing, so it cannot read table "
+                "rows; re-create it with fullcycle run, or save it with "
+                "save_bundle(..., prepared=p)"
             )
         try:
             target = TargetEncoding.from_dict(doc["target"])
@@ -63,12 +68,12 @@ class Predictor:
     @property
     def output_columns(self) -> list[str]:
         """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
-        classes = list(self.target.classes)
-        if self.task == "regression":
-            return ["prediction"]
-        if self.task == "multilabel":
-            return [f"prediction_{c}" for c in classes] + [f"proba_{c}" for c in classes]
-        return ["prediction"] + [f"proba_{c}" for c in classes]
+        return self.target.output_columns
+
+    def predict(self, rows: TableSource | Mapping[str, Any] | list[Mapping[str, Any]]
+                ) -> pd.DataFrame:
+        """`predict_frame` of a DataFrame, one row as a dict, a list of them, or a path."""
+        return self.predict_frame(load_table(rows, name="rows to predict"))
 
     def predict_frame(self, frame: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
         """One row per input row: `prediction` (and `proba_<class>` for classification)."""
@@ -86,18 +91,4 @@ class Predictor:
 
     def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
         """Logits -> prediction columns: labels and probabilities, or target-unit values."""
-        if self.task == "regression":
-            values = outputs.reshape(-1).astype(np.float64) * self.target.std + self.target.mean
-            return {"prediction": values}
-        proba = probabilities(self.task, outputs)
-        classes = list(self.target.classes)
-        if self.task == "multilabel":
-            out = {f"prediction_{c}": (proba[:, j] >= 0.5).astype(int)
-                   for j, c in enumerate(classes)}
-            out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
-            return out
-        if self.task == "binary":
-            proba = np.column_stack([1 - proba, proba])
-        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
-        return {"prediction": labels, **{f"proba_{c}": proba[:, j]
-                                         for j, c in enumerate(classes)}}
+        return self.target.decode(outputs)

@@ -15,9 +15,11 @@ from typing import Any, Required
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from fullcycle.data.dates import PARTS
 from fullcycle.data.preprocess import Preprocessor
 
 NumberCell = float | None
+DateCell = str | None
 CategoryCell = str | int | float | bool | None
 SHOWN_COLUMNS = 12
 
@@ -43,11 +45,14 @@ class RowSchema:
     """Validates /predict bodies against the columns of one preprocessor."""
 
     def __init__(self, preprocessor: Preprocessor) -> None:
-        self.numeric = [c.name for c in preprocessor.numeric]
+        derived = {f"{d.name}.{part}" for d in preprocessor.dates for part in PARTS}
+        self.numeric = [c.name for c in preprocessor.numeric if c.name not in derived]
+        self.dates = [d.name for d in preprocessor.dates]  # sent as text, parsed like training
         self.categorical = [c.name for c in preprocessor.categorical_columns]
-        self.columns = self.numeric + self.categorical
+        self.columns = self.numeric + self.dates + self.categorical
         self._known = set(self.columns)
         fields: dict[str, Any] = {name: Required[NumberCell] for name in self.numeric}
+        fields.update({name: Required[DateCell] for name in self.dates})
         fields.update({name: Required[CategoryCell] for name in self.categorical})
         self.row_type = TypedDict("Row", fields)  # type: ignore[operator]
         self._rows = TypeAdapter(list[self.row_type])  # type: ignore[name-defined]
@@ -105,6 +110,9 @@ class RowSchema:
         if column in self._known and column in self.numeric:
             return (f"{where}, column '{column}': {value} is not a number; send a number, or "
                     f"null for a missing value{more}")
+        if column in self.dates:
+            return (f"{where}, column '{column}': {value} is not a date; send it as text "
+                    f"written like the training data, or null{more}")
         return (f"{where}, column '{column}': {_json_type(first['input'])} is not a "
                 f"category; send text, a number, or null{more}")
 

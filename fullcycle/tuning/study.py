@@ -151,6 +151,7 @@ def search(
     result = collect(st, name, plan, _redact(url))
     result.extra["seconds"] = time.time() - started
     result.extra["human_level_error"] = human_level_error
+    result.extra["task"] = getattr(prepared, "task", None)  # the report's header and units
     result.extra["diagnosis"] = best_diagnosis(result, human_level_error)
     if say is not None:
         say(_best_line(result))
