@@ -166,3 +166,18 @@ def test_fullcycle_predict_reproduces_dev_predictions_of_a_heavy_tailed_regressi
         expected = model(torch.from_numpy(p.X["dev"])).numpy().ravel()
     expected = expected * p.target_std + p.target_mean
     assert np.allclose(pd.read_csv(tmp_path / "p.csv")["prediction"], expected, atol=1e-4)
+
+
+def test_new_architectures_export_to_onnx_with_parity(prepared, tmp_path):
+    from fullcycle.models.ensemble import SeedEnsemble
+
+    members = [build_model(prepared, TrainConfig(hidden=(8, 8), architecture="resnet",
+                                                 numeric_embedding="ple", batch_norm=True)),
+               build_model(prepared, TrainConfig(hidden=(8,), numeric_embedding="periodic"))]
+    path = save_bundle(tmp_path / "model", SeedEnsemble(members, prepared.task).eval(),
+                       {"features": prepared.preprocessor.to_dict(),
+                        "target": prepared.target_encoding.to_dict()},
+                       prepared.task, {}, prepared.preprocessor.input_schema(),
+                       classes=prepared.classes)
+    result = fc.export_onnx(path, tmp_path / "model.onnx")
+    assert result.max_abs_diff < result.tolerance
