@@ -35,6 +35,8 @@ _API = {
     "JournalCallback": "fullcycle.engine.journaling",
     # models
     "TabularMLP": "fullcycle.models.mlp",
+    "TabularResNet": "fullcycle.models.resnet",
+    "SeedEnsemble": "fullcycle.models.ensemble",
     # checks
     "gradcheck": "fullcycle.checks.gradcheck",
     "lr_find": "fullcycle.checks.lr_finder",

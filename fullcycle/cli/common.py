@@ -11,6 +11,7 @@ import typer
 
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
 from fullcycle.tracking import Tracking
 
@@ -38,6 +39,15 @@ DropMissingOpt = Annotated[bool, typer.Option(
 SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialization, batches).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+TextColumnOpt = Annotated[list[str] | None, typer.Option(
+    "--text-column", help="A column of free text (repeat for several; others are detected). "
+                          "Tokenized with a vocabulary learned on the training rows.")]
+TextTokenizerOpt = Annotated[str, typer.Option(
+    "--text-tokenizer", help="wordpiece or bpe (Hugging Face tokenizers).")]
+TextLowercaseOpt = Annotated[bool, typer.Option(
+    "--text-lowercase/--text-keep-case", help="Lower-case texts before tokenizing.")]
+TextUnicodeOpt = Annotated[str, typer.Option(
+    "--text-unicode", help="Unicode normalization of texts: NFKC, NFC, NFKD, NFD or none.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Log to MLflow (MLFLOW_TRACKING_URI, else ./mlflow.db); on by itself "
@@ -60,9 +70,12 @@ def prepare_data(
     ignore: str | None = None,
     drop_missing_target: bool = False,
     seed: int = 0,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
     stream: bool | None = False,
 ) -> Prepared:
-    """Validate the shared flags and prepare the data (split + preprocessing).
+    """Validate the shared flags and prepare the data (split + preprocessing); the
+    `--text-column` names and `text_options` (see `text_options`) go to the tokenizer.
 
     ``stream``: True streams a Parquet file or folder (`fullcycle.data.stream`), None does
     when the table is too large for memory (`should_stream`), False never.
@@ -71,14 +84,16 @@ def prepare_data(
 
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     if stream or (stream is None and should_stream(data)):
-        if dev_data is not None:
-            raise FullcycleError("--dev-data needs the in-memory path; drop --stream or give "
+        if dev_data is not None or text_columns:
+            flag = "--dev-data" if dev_data is not None else "--text-column"
+            raise FullcycleError(f"{flag} needs the in-memory path; drop --stream or give "
                                  "files that fit in memory")
         return prepare_stream(data, target, task=task, split=options,  # type: ignore[return-value]
                               ignore=parse_columns(ignore),
                               drop_missing_target=drop_missing_target)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
-                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
+                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target,
+                   text_columns=text_columns, text_options=text_options)
 
 
 def tracking_options(mlflow: bool, tensorboard: Path | None) -> Tracking | None:
@@ -147,6 +162,11 @@ def parse_error_rate(text: str | None, flag: str, metric: str | None = None) -> 
 def is_percent(text: str | None) -> bool:
     """Whether an error flag was written as a percentage (``11%``)."""
     return text is not None and text.strip().endswith("%")
+
+
+def text_options(tokenizer: str, lowercase: bool, unicode: str) -> TextOptions:
+    """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
+    return TextOptions(tokenizer=tokenizer, lowercase=lowercase, unicode=unicode)
 
 
 StreamOpt = Annotated[bool | None, typer.Option(

@@ -25,11 +25,16 @@ from fullcycle.cli.common import (
     TaskOpt,
     TensorboardOpt,
     TestSizeOpt,
+    TextColumnOpt,
+    TextLowercaseOpt,
+    TextTokenizerOpt,
+    TextUnicodeOpt,
     TimeOpt,
     parse_columns,
     parse_error_rate,
     parse_hidden,
     split_options,
+    text_options,
     tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
@@ -129,6 +134,10 @@ def run_command(
     time_column: TimeOpt = None,
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
+    text_column: TextColumnOpt = None,
+    text_tokenizer: TextTokenizerOpt = "wordpiece",
+    text_lowercase: TextLowercaseOpt = True,
+    text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
     mlflow: MlflowOpt = False,
     tensorboard: TensorboardOpt = None,
@@ -142,6 +151,7 @@ def run_command(
     console = quiet_console(quiet, json_output)
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     options = split_options(dev_size, test_size, group_column, time_column, seed)
+    texts = text_options(text_tokenizer, text_lowercase, text_unicode)
     tracking = tracking_options(mlflow, tensorboard)
     with budget_bar:
         result = run(
@@ -150,6 +160,7 @@ def run_command(
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
+            text_columns=text_column, text_options=texts,
             tracking=tracking,
         )
     if json_output:

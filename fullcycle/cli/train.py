@@ -2,7 +2,9 @@
 
 A thin wrapper over `fc.train`: the flags become one `TrainConfig`, whose defaults (the
 seeds') fill what is left out: one hidden layer at the midpoint width, the initializer of
-the activation, the task's cost function and single metric, Adam with cosine decay. Writes
+the activation, the task's cost function and single metric, Adam with cosine decay; on a
+table with text columns an embedding + LSTM per column beside them (`--text-column` names
+one, others are detected), on several mixed targets one head per task. Writes
 ``summary.json`` (errors in the target's units), the model bundle, the journal and a
 checkpoint per epoch, so ``--resume`` continues a run that was killed.
 """
@@ -37,10 +39,15 @@ from fullcycle.cli.common import (
     TaskOpt,
     TensorboardOpt,
     TestSizeOpt,
+    TextColumnOpt,
+    TextLowercaseOpt,
+    TextTokenizerOpt,
+    TextUnicodeOpt,
     TimeOpt,
     parse_hidden,
     prepare_data,
     relaunch,
+    text_options,
     tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
@@ -115,7 +122,9 @@ def train_command(
     l1: Annotated[float, typer.Option(help="L1 λ in λ/m Σ|W| (with --l2: elastic net).")] = 0.0,
     batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Batch norm in every "
                                              "hidden layer.")] = False,
-    clip_norm: Annotated[float | None, typer.Option(help="Clip the gradient norm.")] = None,
+    clip_norm: Annotated[float | None, typer.Option(
+        help="Clip the gradient norm (default: 1 for a text model's LSTM, off otherwise; "
+             "0 turns it off).")] = None,
     clip_value: Annotated[float | None, typer.Option(help="Clip gradient values.")] = None,
     early_stopping: Annotated[int | None, typer.Option(
         "--early-stopping", help="Stop after this many epochs without dev improvement "
@@ -135,6 +144,10 @@ def train_command(
     time_column: TimeOpt = None,
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
+    text_column: TextColumnOpt = None,
+    text_tokenizer: TextTokenizerOpt = "wordpiece",
+    text_lowercase: TextLowercaseOpt = True,
+    text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
     nproc: NprocOpt = 1,
     stream: StreamOpt = None,
@@ -148,7 +161,7 @@ def train_command(
     from fullcycle.engine.distributed import WorkerLost, is_main_process
     from fullcycle.engine.progress import ProgressBar
     from fullcycle.metrics import check_metric
-    from fullcycle.recipe.trainer import resolved, train
+    from fullcycle.recipe.trainer import resolved, task_metric, train
     from fullcycle.rundir import RunDir
 
     console = quiet_console(quiet, json_output)
@@ -173,15 +186,21 @@ def train_command(
     p = prepare_data(data, target, task=task, dev_data=dev_data, dev_size=dev_size,
                      test_size=test_size, group_column=group_column, time_column=time_column,
                      ignore=ignore, drop_missing_target=drop_missing_target, seed=seed,
+                     text_columns=text_column,
+                     text_options=text_options(text_tokenizer, text_lowercase, text_unicode),
                      stream=stream)
-    if metric is not None:
+    if metric is not None and p.task != "multitask":
         check_metric(metric, p.task)
+    task_metric(p, metric)  # refuses a metric on a multitask target before anything is written
     config = resolved(p, config)
     # What a resume must repeat: the knobs as trained and the rows they were trained on.
     # The epochs may grow: `--resume --epochs N` extends a fit (finished or not) to N.
     settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
                 "config": config.to_dict(), "data_fingerprint": p.fingerprint,
                 "splits": p.sizes}
+    if p.preprocessor.text_columns:  # a resume must tokenize the same way
+        settings["text"] = [{"name": t.name, "options": t.options, "max_length": t.max_length}
+                            for t in p.preprocessor.text_columns]
     same = {**settings, "config": {k: v for k, v in settings["config"].items()
                                    if k not in ("epochs", "patience")}}
     fingerprint = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()

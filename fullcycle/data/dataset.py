@@ -32,7 +32,8 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
-from fullcycle.data.task import TaskInfo, infer_task
+from fullcycle.data.task import Head, TaskInfo, infer_task
+from fullcycle.data.text import TextOptions, text_target_hint
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import probabilities
 
@@ -51,8 +52,21 @@ class TargetEncoding:
     classes: list
     mean: float = 0.0
     std: float = 1.0
+    # multitask: one {"name", "task", "classes", "mean", "std"} per target, in output order
+    heads: list[dict] = field(default_factory=list)
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Training labels; multitask: an (n, T) float32 matrix, NaN where a label is missing
+        (classes as codes, regression targets standardized with their training mean/std)."""
+        if self.task == "multitask":
+            columns = [TargetEncoding(h["task"], [h["name"]], h["classes"], h["mean"],
+                                      h["std"]).encode(frame).astype(np.float32)
+                       for h in self.heads]
+            y = np.column_stack(columns)
+            for j, h in enumerate(self.heads):
+                if h["task"] != "regression":
+                    y[y[:, j] < 0, j] = np.nan  # missing label (code -1)
+            return y
         if self.task == "regression":
             values = pd.to_numeric(frame[self.targets[0]], errors="coerce").to_numpy(float)
             return ((values - self.mean) / self.std).astype(np.float32)
@@ -95,7 +109,11 @@ class TargetEncoding:
 
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
-                "mean": self.mean, "std": self.std}
+                "mean": self.mean, "std": self.std, "heads": self.heads}
+
+    def head_list(self) -> list[Head]:
+        """The multitask heads as `Head`s (empty for a single task)."""
+        return [Head(h["name"], h["task"], tuple(h["classes"])) for h in self.heads]
 
     @classmethod
     def from_dict(cls, data: dict) -> TargetEncoding:
@@ -142,6 +160,11 @@ class Prepared:
         return len(self.test_access_reasons)
 
     @property
+    def heads(self) -> list[Head]:
+        """Multitask: one `Head` per target, in output order; empty otherwise."""
+        return self.target_encoding.head_list()
+
+    @property
     def error_scale(self) -> float:
         """Multiply an RMSE on standardized targets by this to get the target's units."""
         return float(self.target_encoding.std) if self.task == "regression" else 1.0
@@ -164,6 +187,11 @@ class Prepared:
     def sizes(self) -> dict[str, int]:
         """Rows per split: ``{"train", "train_dev", "dev", "test"}``."""
         return self.split.sizes()
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Names of the input columns tokenized as free text."""
+        return [t.name for t in self.preprocessor.text_columns]
 
     def frame_of(self, split: str) -> pd.DataFrame:
         """Raw rows of one split (train, train_dev, dev; test is locked)."""
@@ -204,6 +232,9 @@ class Prepared:
                                                                        strict=True)}
             elif self.task == "multilabel":
                 out[name] = {c: float(np.nanmean(y[:, i])) for i, c in enumerate(self.classes)}
+            elif self.task == "multitask":
+                out[name] = {h.name: {"labelled": int(np.isfinite(y[:, j]).sum())}
+                             for j, h in enumerate(self.heads)}
         return out
 
     def save(self, directory: str | Path) -> None:
@@ -240,6 +271,8 @@ def prepare(
     saved_split: dict | None = None,
     preprocessor: Preprocessor | None = None,
     target_encoding: TargetEncoding | None = None,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
 ) -> Prepared:
     """Load, check, split and preprocess a table for training (see module docstring).
 
@@ -247,8 +280,10 @@ def prepare(
     column name or index, a list of them (multilabel) or the labels themselves (a Series
     or array); ``split`` a `SplitOptions` or a dict of its fields (see `fullcycle.data.inputs`).
     ``preprocessor`` / ``target_encoding``: reuse a model's fitted preprocessing instead of
-    fitting it on this training split (retraining from a bundle keeps the input scale and
-    the class codes its weights were learned with).
+    fitting it on this training split (retraining from a bundle keeps the input scale, the
+    tokenizer and the class codes its weights were learned with).
+    `text_columns` are tokenized as free text (other free-text columns are detected);
+    `text_options` choose the tokenizer, lower-casing and unicode normalization.
     """
     options = split_options(split)
     frame, targets = table_and_targets(source, target)
@@ -268,6 +303,8 @@ def prepare(
             )
         frame = pd.concat([frame, new[frame.columns]], ignore_index=True)
     _check_columns(frame, targets, ignore or [], options)
+    _check_text_columns(frame, targets, ignore or [], text_columns or [])
+    text_target_hint(frame, targets)
     frame, n_source, dropped_rows = _handle_missing_target(frame, targets, n_source,
                                                            drop_missing_target)
     if dropped_rows:
@@ -297,7 +334,7 @@ def prepare(
             n_target_rows=len(frame) - n_source,
         )
     return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
-                     preprocessor, target_encoding)
+                     preprocessor, target_encoding, text_columns, text_options)
 
 
 def _check_known_classes(frame: pd.DataFrame, targets: list[str],
@@ -320,10 +357,15 @@ def _check_known_classes(frame: pd.DataFrame, targets: list[str],
 def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_split: Split,
               fingerprint: str, notes: list[str], n_source: int,
               preprocessor: Preprocessor | None = None,
-              encoding: TargetEncoding | None = None) -> Prepared:
+              encoding: TargetEncoding | None = None,
+              text_columns: list[str] | None = None,
+              text_options: TextOptions | None = None) -> Prepared:
     train_frame = frame.iloc[the_split.indices["train"]]
     classes = list(info.classes) if encoding is None else list(encoding.classes)
-    preprocessor = preprocessor or Preprocessor.fit(train_frame, features)
+    # the tokenizer, like every statistic, is learned from the training rows alone
+    preprocessor = preprocessor or Preprocessor.fit(train_frame, features,
+                                                    text_columns=text_columns,
+                                                    text_options=text_options)
     encoding = encoding or _fit_target(info, train_frame)
     X, y, rows = {}, {}, {}
     for name in SPLIT_NAMES:
@@ -332,6 +374,11 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
         rows[name] = idx
         X[name] = preprocessor.transform(part)
         y[name] = encoding.encode(part)
+        if name != "train" and name != "test":
+            for column, cut in preprocessor.last_truncated.items():
+                if cut:
+                    notes.append(f"column '{column}': {cut} of {len(idx)} {name} texts cut "
+                                 "to the training length cap")
     test = (X.pop("test"), y.pop("test"))
     duplicates = duplicates_across_splits(frame[features], the_split)
     if duplicates["count"]:
@@ -354,6 +401,21 @@ def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
             raise FullcycleError(f"{flag} column '{name}' not found; columns are: {shown}")
     if options.group_column and options.time_column:
         raise FullcycleError("give --group-column or --time-column, not both")
+
+
+def _check_text_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
+                        text_columns: list[str]) -> None:
+    columns = list(frame.columns)
+    shown = ", ".join(columns[:20]) + (", …" if len(columns) > 20 else "")
+    for name in text_columns:
+        if name not in frame.columns:
+            raise FullcycleError(f"--text-column '{name}' not found; columns are: {shown}")
+        if name in targets:
+            raise FullcycleError(f"--text-column '{name}' is also the target; a text column "
+                                 "is an input: pass a label column as --target")
+        if name in ignore:
+            raise FullcycleError(f"--text-column '{name}' is also in --ignore; keep it in "
+                                 "one of the two")
 
 
 def _handle_missing_target(frame: pd.DataFrame, targets: list[str], n_source: int,
@@ -390,6 +452,18 @@ def _strata(frame: pd.DataFrame, info: TaskInfo) -> np.ndarray | None:
 
 
 def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
+    if info.task == "multitask":
+        heads = []
+        for head in info.heads:
+            column = train[head.name]
+            if column.notna().sum() == 0:
+                raise FullcycleError(f"target '{head.name}' has no label in the training rows; "
+                                     "label some of them or drop it from --target")
+            labelled = train[column.notna()]
+            one = _fit_target(TaskInfo(head.task, (head.name,), head.classes), labelled)
+            heads.append({"name": head.name, "task": head.task, "classes": one.classes,
+                          "mean": one.mean, "std": one.std})
+        return TargetEncoding("multitask", list(info.targets), list(info.targets), heads=heads)
     if info.task == "regression":
         values = pd.to_numeric(train[info.targets[0]], errors="coerce").to_numpy(float)
         if not np.isfinite(values).all():

@@ -15,8 +15,12 @@ quantile-to-normal transform instead (scikit-learn's ``QuantileTransformer(
 output_distribution="normal")``, reproduced here so the fitted quantiles are plain JSON
 numbers in ``preprocessing.json`` and predicting needs no pickle), with a note saying why.
 
+Free-text columns (named, or detected by `fullcycle.data.text.looks_like_text`) get a
+tokenizer trained on the training rows (`fullcycle.data.text`) instead of category codes.
+
 The output is one float32 matrix: scaled numeric columns, then missing indicators,
-then categorical codes (stored as floats; the model embeds them).
+then categorical codes (stored as floats; the model embeds them), then each text column's
+token ids, 0-padded to its length cap (also floats; the text model embeds them).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from fullcycle.data.dates import PARTS, date_features, date_format, earliest, parse_dates
+from fullcycle.data.text import TextColumn, TextOptions, looks_like_text
 from fullcycle.errors import FullcycleError
 
 # A text column whose non-missing values parse as numbers at least this often is numeric
@@ -105,12 +110,23 @@ class Preprocessor:
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why
     notes: list[str] = field(default_factory=list)
     input_columns: list[str] = field(default_factory=list)
+    text_columns: list[TextColumn] = field(default_factory=list)
+    # texts cut to their column's length cap by the last `transform` (column -> count)
+    last_truncated: dict[str, int] = field(default_factory=dict, repr=False)
 
     # ---- fitting -------------------------------------------------------------------------
     @classmethod
-    def fit(cls, frame: pd.DataFrame, features: list[str]) -> Preprocessor:
-        """Learn every statistic from `frame` (the training rows) alone."""
+    def fit(cls, frame: pd.DataFrame, features: list[str], *,
+            text_columns: list[str] | None = None, text_options: TextOptions | None = None,
+            detect_text: bool = True) -> Preprocessor:
+        """Learn every statistic from `frame` (the training rows) alone.
+
+        `text_columns` are tokenized whatever they hold; with `detect_text`, other columns
+        of free text are found and tokenized too (otherwise they would be dropped as
+        identifiers: thousands of distinct values cannot be categories).
+        """
         pre = cls(input_columns=list(features))
+        forced = set(text_columns or [])
         for name in features:
             column = frame[name]
             if column.isna().all():
@@ -118,6 +134,9 @@ class Preprocessor:
                     f"column '{name}' is empty in the training rows (all values missing); "
                     f"remove it from the file or pass --ignore {name}"
                 )
+            if name in forced or (detect_text and looks_like_text(column)):
+                pre._fit_text(name, column, text_options, detected=name not in forced)
+                continue
             kind, values = _column_kind(column)
             if kind == "numeric" and _row_identifier(column):
                 pre.dropped[name] = "row identifier"
@@ -134,7 +153,7 @@ class Preprocessor:
                 pre._fit_numeric(name, values, column, infinite)
             else:
                 pre._fit_categorical(name, column)
-        if not pre.numeric and not pre.categorical_columns:
+        if not pre.numeric and not pre.categorical_columns and not pre.text_columns:
             raise FullcycleError(
                 "no usable feature columns remain (all constant, empty or identifiers); "
                 "check the file and the --target/--ignore flags"
@@ -166,6 +185,21 @@ class Preprocessor:
             self.notes.append(f"column '{name}' is heavy-tailed in the training rows ({why}): "
                               "quantile-transformed to a normal instead of standardized")
         self.numeric.append(column)
+
+    def _fit_text(self, name: str, column: pd.Series, options: TextOptions | None,
+                  detected: bool) -> None:
+        text = column.astype("object").where(column.notna(), None)
+        fitted = TextColumn.fit(name, text, options)
+        self.text_columns.append(fitted)
+        st = fitted.stats
+        how = "detected as free text" if detected else "text (--text-column)"
+        self.notes.append(
+            f"column '{name}' {how}: {fitted.options['tokenizer']} vocabulary of "
+            f"{st['vocabulary_size']} tokens learned on the training rows, texts cut at "
+            f"{fitted.max_length} tokens (the 99th percentile; {st['truncated_training_texts']}"
+            f" of {st['training_texts']} training texts cut), {st['missing']} missing and "
+            f"{st['empty']} empty texts kept as their own tokens"
+        )
 
     def _fit_date(self, name: str, column: pd.Series) -> None:
         fmt = date_format(column)
@@ -210,6 +244,8 @@ class Preprocessor:
         names = [c.name for c in self.numeric]
         names += [f"{c.name}__missing" for c in self.numeric if c.indicator]
         names += [c.name for c in self.categorical_columns]
+        for t in self.text_columns:
+            names += [f"{t.name}__token{i}" for i in range(t.max_length)]
         return names
 
     @property
@@ -222,6 +258,21 @@ class Preprocessor:
         start = len(self.numeric) + sum(c.indicator for c in self.numeric)
         return [(start + i, len(c.categories) + 1) for i, c in enumerate(self.categorical_columns)]
 
+    @property
+    def n_tabular(self) -> int:
+        """Width of the tabular part (numeric, indicators, categorical codes)."""
+        return (len(self.numeric) + sum(c.indicator for c in self.numeric)
+                + len(self.categorical_columns))
+
+    @property
+    def text(self) -> list[tuple[int, int, int]]:
+        """(first column in the output matrix, length cap, vocabulary size) per text column."""
+        out, start = [], self.n_tabular
+        for t in self.text_columns:
+            out.append((start, t.max_length, t.vocabulary_size))
+            start += t.max_length
+        return out
+
     def transform(self, frame: pd.DataFrame, *, strict: bool = False) -> np.ndarray:
         """Apply the training statistics to `frame` and return a float32 matrix.
 
@@ -231,6 +282,7 @@ class Preprocessor:
         derived = self._derived()
         needed = ([c.name for c in self.numeric if c.name not in derived]
                   + [d.name for d in self.dates] + [c.name for c in self.categorical_columns])
+        needed += [t.name for t in self.text_columns]
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise FullcycleError(
@@ -255,9 +307,16 @@ class Preprocessor:
             text = _as_text(frame[col.name]).fillna(_MISSING)
             codes.append(text.map(lookup).fillna(0).to_numpy(dtype=np.float64))
         columns = numeric + indicators + codes
-        if not columns:
-            return np.zeros((len(frame), 0), dtype=np.float32)
-        return np.column_stack(columns).astype(np.float32)
+        tokens = []
+        self.last_truncated = {}
+        for t in self.text_columns:
+            ids, cut = t.encode(frame[t.name].astype("object").where(frame[t.name].notna(),
+                                                                      None))
+            tokens.append(ids.astype(np.float32))
+            self.last_truncated[t.name] = cut
+        tabular = (np.column_stack(columns).astype(np.float32) if columns
+                   else np.zeros((len(frame), 0), dtype=np.float32))
+        return np.concatenate([tabular, *tokens], axis=1) if tokens else tabular
 
     def _date_parts(self, frame: pd.DataFrame, strict: bool) -> dict[str, pd.Series]:
         """The numeric features derived from each date column of ``frame``."""
@@ -280,10 +339,17 @@ class Preprocessor:
         The same statistics and the same arithmetic, without building a DataFrame: pandas
         costs about a millisecond per one-row frame, most of a one-row request's budget.
         Values must already be typed (numbers or None for numeric columns, as the server's
-        validation guarantees); a missing key is an error naming the column.
+        validation guarantees); a missing key is an error naming the column. Text columns
+        need their tokenizer: a model with one goes through `transform` on a small frame.
         """
-        if self.dates:  # dates are parsed by pandas: the DataFrame path, same result
-            return self.transform(pd.DataFrame.from_records(rows), strict=True)
+        if self.text_columns or self.dates:  # tokenizers / pandas date parsing: the
+            # DataFrame path, same result
+            missing = [c for c in self.used_columns if any(c not in row for row in rows)]
+            if missing:
+                raise FullcycleError(f"missing column {missing[0]!r}; the model was trained "
+                                     f"with {', '.join(self.used_columns)}")
+            return self.transform(pd.DataFrame.from_records(rows, columns=self.used_columns),
+                                  strict=True)
         n = len(rows)
         numeric = np.empty((n, len(self.numeric)), dtype=np.float64)
         codes = np.empty((n, len(self.categorical_columns)), dtype=np.float64)
@@ -301,7 +367,11 @@ class Preprocessor:
         nan = ~np.isfinite(numeric)  # infinite counts as missing, as in `transform`
         out = np.empty((n, self.n_features), dtype=np.float32)
         k, f = len(self.numeric), len(flagged)
-        out[:, :k] = (np.where(nan, medians, numeric) - means) / stds
+        filled = np.where(nan, medians, numeric)
+        out[:, :k] = (filled - means) / stds
+        for j, c in enumerate(self.numeric):  # heavy-tailed columns: their quantile map
+            if c.scaling != "standard":
+                out[:, j] = c.scale(filled[:, j])
         out[:, k:k + f] = nan[:, flagged]
         out[:, k + f:] = codes
         return out
@@ -328,11 +398,12 @@ class Preprocessor:
 
     @property
     def used_columns(self) -> list[str]:
-        """The input columns the model reads (numeric, dates, then categorical); dropped ones
-        aside."""
+        """The input columns the model reads (numeric, dates, categorical, then text); dropped
+        ones aside."""
         derived = self._derived()
         return ([c.name for c in self.numeric if c.name not in derived]
-                + [d.name for d in self.dates] + [c.name for c in self.categorical_columns])
+                + [d.name for d in self.dates] + [c.name for c in self.categorical_columns]
+                + [t.name for t in self.text_columns])
 
     def _derived(self) -> set[str]:
         """Names of the numeric features computed from date columns (not input columns)."""
@@ -341,7 +412,8 @@ class Preprocessor:
     def typed_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The used columns as the model sees their values: numeric columns as float64
         (malformed or infinite cells become NaN), categorical ones as canonical text (None
-        when missing). Drift monitoring compares these, never raw CSV strings."""
+        when missing), text ones as written. Drift monitoring compares these, never raw CSV
+        strings."""
         out = {}
         parts = self._date_parts(frame, strict=False)  # a date compares as its numbers
         for col in self.numeric:
@@ -350,6 +422,9 @@ class Preprocessor:
                 "float64").reset_index(drop=True)
         for col in self.categorical_columns:
             out[col.name] = _as_text(frame[col.name]).astype("object").reset_index(drop=True)
+        for t in self.text_columns:  # kept as written: the tokenizer reads them
+            out[t.name] = frame[t.name].astype("object").where(
+                frame[t.name].notna(), None).reset_index(drop=True)
         return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
     # ---- persistence -------------------------------------------------------------------------
@@ -359,10 +434,11 @@ class Preprocessor:
             "input_columns": self.input_columns,
             "numeric": [vars(c) for c in self.numeric],
             "categorical": [vars(c) for c in self.categorical_columns],
+            "text": [t.to_dict() for t in self.text_columns],
             "dates": [vars(d) for d in self.dates],
             "dropped": self.dropped,
             "notes": self.notes,
-            "feature_names": self.feature_names,
+            "feature_names": self.feature_names[: self.n_tabular],
         }
 
     @classmethod
@@ -375,6 +451,7 @@ class Preprocessor:
                 dropped=dict(data.get("dropped", {})),
                 notes=list(data.get("notes", [])),
                 input_columns=list(data.get("input_columns", [])),
+                text_columns=[TextColumn.from_dict(t) for t in data.get("text", [])],
             )
         except (KeyError, TypeError) as exc:
             raise FullcycleError(
@@ -389,6 +466,8 @@ class Preprocessor:
         for c in self.categorical_columns:
             schema[c.name] = {"type": "category",
                               "categories": [x for x in c.categories if x != _MISSING]}
+        for t in self.text_columns:
+            schema[t.name] = {"type": "text", "max_tokens": t.max_length}
         return schema
 
 

@@ -15,6 +15,10 @@ every later number can be read against them:
   stopping. The strong simple model for tables (PRODUCT.md, step 2): its dev error is an
   error known to be achievable, so the best baseline bounds the Bayes error from above
   when no human-level error is given (issue 11).
+- ``tfidf`` (when the table has free-text columns): TF-IDF of word uni- and bigrams, the
+  other columns beside them, and a logistic regression (``Ridge`` for regression) — the
+  strong simple model for text, hard to beat on short texts. The linear model then sees
+  the table's columns only (token ids are not numbers to weigh).
 
 Errors use `fullcycle.metrics` (1 − accuracy, 1 − F1, RMSE, ...) exactly as the engine
 does, so the baselines sit in the same column as every experiment.
@@ -39,7 +43,7 @@ from threadpoolctl import threadpool_limits
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import default_metric, metric_error
 
-TASKS = ("regression", "binary", "multiclass", "multilabel")
+TASKS = ("regression", "binary", "multiclass", "multilabel", "multitask")
 
 #: The linear model is fitted on at most this many training rows (a seeded sample), so the
 #: baselines take seconds inside a time-budgeted run; a linear model's error has long
@@ -229,6 +233,10 @@ def baselines(
     max_rows: int = MAX_LINEAR_ROWS,
     max_boosting_rows: int = MAX_BOOSTING_ROWS,
     seed: int = 0,
+    text_start: int | None = None,
+    texts: dict[str, Any] | None = None,
+    heads: Sequence[tuple[str, int]] = (),
+    head_metrics: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Train and dev errors of the input-independent predictor, a linear model and boosted
     trees.
@@ -247,15 +255,25 @@ def baselines(
         max_rows: the linear model is fitted on a seeded sample of at most this many rows.
         max_boosting_rows: the same for the boosted trees.
         seed: seeds the sample and the solver.
+        text_start: the first column of token ids in X (``Preprocessor.n_tabular``); the
+            linear model uses the columns before it.
+        texts: the raw text columns per split (``{"train": DataFrame, "dev": ...,
+            "train_dev": ...}``), for the TF-IDF + logistic regression baseline.
+        heads, head_metrics: a multitask problem's ``(task, width)`` per target and each
+            target's metric; every baseline is fitted per target on its labelled rows and
+            its error is the mean of the targets' errors (``per_head`` holds them).
 
     Returns:
-        One dict per baseline — ``mean``/``majority``, ``linear``, ``gradient_boosting`` —
-        floor first: ``{"name", "model", "metric", "train_error",
+        One dict per baseline — ``mean``/``majority``, ``linear``, ``gradient_boosting``,
+        ``tfidf`` on text — floor first: ``{"name", "model", "metric", "train_error",
         "train_dev_error" (None without a train-dev set), "dev_error", "train_rows",
         "fit_seconds", "description"}``.
     """
     if task not in TASKS:
         raise FullcycleError(f"unknown task {task!r}; use one of: {', '.join(TASKS)}")
+    if task == "multitask":
+        return _per_head(X_train, y_train, X_dev, y_dev, train_dev, categorical, max_rows,
+                         max_boosting_rows, seed, text_start, texts, heads, head_metrics)
     X_tr, X_dv = _as_2d("X_train", X_train), _as_2d("X_dev", X_dev)
     if len(X_tr) == 0 or len(X_dv) == 0:
         raise FullcycleError("baselines need a non-empty training and dev set; "
@@ -278,6 +296,9 @@ def baselines(
     for label, limit in (("max_rows", max_rows), ("max_boosting_rows", max_boosting_rows)):
         if limit < 1:
             raise FullcycleError(f"{label} must be a positive number of rows, got {limit}")
+    if text_start is not None:
+        X_tr, X_dv = X_tr[:, :text_start], X_dv[:, :text_start]
+        held_out = [(k, X_h[:, :text_start], y_h) for k, X_h, y_h in held_out]
     metric = metric or default_metric(task, y_tr)
     n_classes = 2
     if task == "multiclass":
@@ -305,8 +326,16 @@ def baselines(
                         "predicts the training class frequencies for every row"),
     })
 
-    start = time.perf_counter()
     rows = _sample_rows(len(X_tr), max_rows, seed)
+    strong = []
+    if texts is not None and task in ("regression", "binary", "multiclass"):
+        from fullcycle.diagnosis.text_baseline import tfidf_baseline
+
+        strong.append(tfidf_baseline(task, metric, texts, (X_tr, y_tr), held_out, rows,
+                                     n_classes, categorical, seed))
+    if X_tr.shape[1] == 0:  # text only: the TF-IDF model is the linear model
+        return results + strong
+    start = time.perf_counter()
     X_fit, y_fit = X_tr[rows], y_tr[rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -346,7 +375,7 @@ def baselines(
                         + (f", fitted on a sample of {len(rows)} of {len(X_tr)} rows"
                            if len(rows) < len(X_tr) else "")),
     })
-    return results
+    return results + strong
 
 
 def _sample_rows(n: int, limit: int, seed: int) -> np.ndarray:
@@ -355,3 +384,53 @@ def _sample_rows(n: int, limit: int, seed: int) -> np.ndarray:
     if n > limit:
         rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
     return rows
+
+
+def _per_head(X_train: Any, y_train: Any, X_dev: Any, y_dev: Any, train_dev: Any,
+              categorical: Sequence[tuple[int, int]], max_rows: int,
+              max_boosting_rows: int, seed: int,
+              text_start: int | None, texts: dict[str, Any] | None,
+              heads: Sequence[tuple[str, int]], head_metrics: Sequence[str]
+              ) -> list[dict[str, Any]]:
+    """Multitask: each baseline per target on its labelled rows, errors averaged."""
+    if not heads or len(heads) != len(head_metrics):
+        raise FullcycleError("a multitask baseline needs heads=[(task, width), ...] and one "
+                             "metric per head")
+    y_tr = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1)
+    y_dv = np.asarray(y_dev, dtype=np.float64).reshape(len(y_dev), -1)
+    combined: dict[str, dict[str, Any]] = {}
+    for j, ((head, _), metric) in enumerate(zip(heads, head_metrics, strict=True)):
+        keep_tr, keep_dv = ~np.isnan(y_tr[:, j]), ~np.isnan(y_dv[:, j])
+        if keep_tr.sum() < 2 or keep_dv.sum() < 1:
+            continue
+        td = None
+        if train_dev is not None and len(train_dev[0]):
+            y_td = np.asarray(train_dev[1], dtype=np.float64).reshape(len(train_dev[1]), -1)
+            keep_td = ~np.isnan(y_td[:, j])
+            td = (np.asarray(train_dev[0])[keep_td], y_td[keep_td, j])
+        part = None if texts is None else {
+            "train": texts["train"][keep_tr], "dev": texts["dev"][keep_dv],
+            **({"train_dev": texts["train_dev"][keep_td]} if td is not None
+               and "train_dev" in texts else {})}
+        rows = baselines(head, np.asarray(X_train)[keep_tr], y_tr[keep_tr, j],
+                         np.asarray(X_dev)[keep_dv], y_dv[keep_dv, j], metric,
+                         train_dev=td, categorical=categorical, max_rows=max_rows,
+                         max_boosting_rows=max_boosting_rows, seed=seed,
+                         text_start=text_start, texts=part)
+        for row in rows:
+            name = "majority" if row["name"] in ("majority", "mean") else row["name"]
+            entry = combined.setdefault(name, {"name": name, "model": "per target",
+                                               "metric": "mean_task_error", "per_head": [],
+                                               "train_rows": row["train_rows"],
+                                               "fit_seconds": 0.0,
+                                               "description": row["description"]})
+            entry["per_head"].append({k: row[k] for k in ("model", "metric", "train_error",
+                                                          "train_dev_error", "dev_error")})
+            entry["fit_seconds"] += row["fit_seconds"]
+    for entry in combined.values():
+        for key in ("train_error", "train_dev_error", "dev_error"):
+            values = [h[key] for h in entry["per_head"] if h[key] is not None]
+            entry[key] = float(np.mean(values)) if values else None
+        entry["description"] = (f"{entry['name']} per target ({len(entry['per_head'])} "
+                                "targets), errors averaged")
+    return list(combined.values())

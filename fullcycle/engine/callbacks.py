@@ -38,17 +38,23 @@ class GradientClipping(Callback):
 
     order = 10
 
-    def __init__(self, max_norm: float | None = None, max_value: float | None = None) -> None:
+    def __init__(self, max_norm: float | None = None, max_value: float | None = None, *,
+                 reason: str | None = None) -> None:
         if max_norm is None and max_value is None:
             raise FullcycleError("gradient clipping needs clip_norm or clip_value")
         for label, v in (("clip_norm", max_norm), ("clip_value", max_value)):
             if v is not None and not v > 0:
                 raise FullcycleError(f"{label} must be positive, got {v}")
         self.max_norm, self.max_value = max_norm, max_value
+        self.reason = reason  # set when clipping was turned on by default: then it is said
         self._params: list[torch.Tensor] = []
 
     def before_fit(self, loop: TrainingLoop) -> None:
         self._params = [p for p in loop.model.parameters() if p.requires_grad]
+        if self.reason and not any(d["kind"] == "gradient_clipping" for d in loop.decisions):
+            loop.record_decision("gradient_clipping", "recurrent network",
+                                 f"clip gradients at global norm {self.max_norm:g}",
+                                 self.reason, max_norm=self.max_norm)
 
     def after_backward(self, loop: TrainingLoop) -> None:
         if self.max_value is not None:

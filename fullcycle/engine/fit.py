@@ -50,6 +50,12 @@ from fullcycle.errors import FullcycleError
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
 
+# Gradient clipping is on by default for recurrent networks, whose gradients explode through
+# time (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural
+# networks"; seed 001: clipping is "a blunt but effective way of dealing with exploding
+# gradients"). A global norm of 1 leaves ordinary steps alone and cuts only the spikes.
+RECURRENT_CLIP_NORM = 1.0
+
 
 @dataclass
 class FitResult:
@@ -133,7 +139,7 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         loss: str | LossFn, optimizer: OptimizerSpec = "adam", lr: float = 1e-3,
         schedule: str | Schedule | dict[str, Any] | None = None, epochs: int = 10,
         batch_size: int = 64, l2: float = 0.0, l1: float = 0.0,
-        clip_norm: float | None = None, clip_value: float | None = None,
+        clip_norm: float | str | None = "auto", clip_value: float | None = None,
         early_stopping: int | bool | dict[str, Any] | EarlyStopping | None = None,
         metric: str | Callable[..., float] | None = None,
         callbacks: Sequence[Callback | type[Callback]] = (),
@@ -157,7 +163,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         schedule: a name from `fullcycle.engine.schedules` (``"cosine"``,
             ``"staircase:drop=0.5,every=10"``...), a `Schedule`, a dict or None (constant).
         l2, l1: λ of ``λ/(2m)Σ‖W‖²`` and ``λ/m Σ|W|`` (biases and norm layers excluded).
-        clip_norm, clip_value: gradient clipping thresholds.
+        clip_norm, clip_value: gradient clipping thresholds. ``clip_norm="auto"`` (the
+            default) clips recurrent networks (any `nn.RNNBase` inside) at a global norm of
+            `RECURRENT_CLIP_NORM` and says so in ``result.decisions``; None turns it off.
         early_stopping: patience in epochs, or an `EarlyStopping`. With dev data the best
             epoch's weights are restored at the end in any case.
         metric: a `fullcycle.metrics` name (default: the task's, see `default_metric`) or a
@@ -233,8 +241,19 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     cbs: list[Callback] = []
     if nan_guard:
         cbs.append(nan_guard if isinstance(nan_guard, NanGuard) else NanGuard())
+    clip_reason = None
+    if clip_norm == "auto":
+        recurrent = any(isinstance(m, nn.RNNBase) for m in model.modules())
+        clip_norm = RECURRENT_CLIP_NORM if recurrent and clip_value is None else None
+        if clip_norm is not None:
+            clip_reason = ("recurrent networks' gradients explode through time (Pascanu et "
+                           "al. 2013); clipping is on by default for them, pass clip_norm=None "
+                           "to turn it off")
+    elif isinstance(clip_norm, str):
+        raise FullcycleError(f"clip_norm takes a positive number, None or 'auto', got "
+                             f"{clip_norm!r}")
     if clip_norm is not None or clip_value is not None:
-        cbs.append(GradientClipping(clip_norm, clip_value))
+        cbs.append(GradientClipping(clip_norm, clip_value, reason=clip_reason))
     if stopper is not None:
         cbs.append(stopper)
     journal_cb = _journal_callback(journal)

@@ -39,8 +39,11 @@ from torch import nn
 from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
+from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
+from fullcycle.models.resnet import TabularResNet
 from fullcycle.models.spec import SequentialArchitecture, describe
+from fullcycle.models.text import TextMLP
 from fullcycle.rundir import follow_umask, make_temp_dir
 
 if TYPE_CHECKING:
@@ -64,6 +67,9 @@ REFERENCE_ROWS = 5000
 
 # class name -> class with `.config` and `from_config(config)`
 ARCHITECTURES: dict[str, Any] = {"TabularMLP": TabularMLP,
+                                 "TabularResNet": TabularResNet,
+                                 "SeedEnsemble": SeedEnsemble,
+                                 "TextMLP": TextMLP,
                                  "Sequential": SequentialArchitecture}
 
 

@@ -19,10 +19,11 @@ from typing import Any
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.diagnosis.diagnosis import Diagnosis, diagnose, noise_tolerance
 from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import check_error_rate, check_metric, default_metric
+from fullcycle.metrics import MULTITASK_METRIC, check_error_rate, check_metric, default_metric
 from fullcycle.models.mlp import initial_architecture
 from fullcycle.recipe import phases, steps
 from fullcycle.recipe.budget import Budget, parse_duration
@@ -36,9 +37,10 @@ from fullcycle.rundir import RunDir
 from fullcycle.tracking import Tracking
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
-# budget, but never less than the few seconds those take on a small run.
-FINAL_RESERVE = 0.05
-FINAL_RESERVE_MIN_S = 3.0
+# budget, but never less than the seconds those take on a small run (60 s runs overran by
+# 6-12 s on a busy machine with 5% and 3 s: error analysis, bundle and report plots).
+FINAL_RESERVE = 0.08
+FINAL_RESERVE_MIN_S = 6.0
 MIN_BUDGET_S = 10.0
 # Share of the time left one experiment may take: a single long fit must not eat the
 # whole budget before the recipe's next move is tried.
@@ -99,13 +101,15 @@ class Autopilot:
 
     def experiment(self, config: TrainConfig, change: str, reason: str,
                    against: Outcome | None, *, judge: str = "dev",
-                   margin: float = 0.0) -> Outcome:
+                   margin: float = 0.0, candidate: bool = True) -> Outcome:
         """Train `config` as one journaled experiment and say whether it is kept.
 
         Kept means: it beats `against` by more than `margin` on the error it is judged by
         (``"train"`` for bias moves, ``"dev"`` for the rest) and breaks no satisficing
         constraint. The run's shipped model is the best dev error among all candidates
-        that satisfice, whichever phase trained them.
+        that satisfice, whichever phase trained them (`candidate=False`: a seed-average
+        member, which is never shipped alone: picking the luckiest seed on dev is tuning
+        to the dev set's noise).
         """
         exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
                                                config.seed, self.p.fingerprint, reason)
@@ -121,8 +125,8 @@ class Autopilot:
         new = float(outcome.errors[split])
         improved = (against is None or
                     (math.isfinite(new) and new < float(against.errors[split]) - margin))
-        kept = improved and not broken and not outcome.diverged
-        if not broken and not outcome.diverged and (
+        kept = candidate and improved and not broken and not outcome.diverged
+        if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
             self.best = outcome
         self.journal.end_experiment(exp_id, "finished", {**outcome.errors,
@@ -136,12 +140,40 @@ class Autopilot:
             "latency_ms": round(outcome.latency_ms, 4), "violations": broken,
             "stopped_by_deadline": outcome.stopped_by_deadline,
         })
-        verdict = "kept" if kept else ("breaks " + "; ".join(broken) if broken else
+        verdict = "kept" if kept else ("a member of the average" if not candidate else
+                                       "breaks " + "; ".join(broken) if broken else
                                        f"not kept ({split} error did not improve"
                                        + (f" by more than {margin:.3g})" if margin else ")"))
         self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
                  f"{outcome.errors['dev']:.4g} → {verdict}")
         return outcome
+
+    def consider(self, outcome: Outcome, change: str, against: Outcome) -> bool:
+        """Record a candidate built from trained networks (a seed average) as an experiment
+        and keep it when its dev error beats `against` and it satisfices."""
+        reason = "the members' predictions averaged (no further training, no dev choice)"
+        exp_id = self.journal.start_experiment(self.run_id, change, outcome.config.to_dict(),
+                                               outcome.config.seed, self.p.fingerprint, reason)
+        broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
+                                               "params": outcome.n_parameters,
+                                               "train_seconds": outcome.seconds})
+        kept = not broken and outcome.dev_error < against.dev_error
+        if kept and (self.best is None or outcome.dev_error < self.best.dev_error):
+            self.best = outcome
+        outcome.experiment_id = exp_id
+        self.journal.end_experiment(exp_id, "finished", {**outcome.errors}, kept)
+        self.experiments.append({
+            "id": exp_id, "change": change, "reason": reason,
+            "config": outcome.config.describe(), "judged_by": "dev error",
+            "train_error": outcome.errors["train"],
+            "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
+            "kept": kept, "seconds": 0.0, "best_epoch": outcome.best_epoch,
+            "params": outcome.n_parameters, "latency_ms": round(outcome.latency_ms, 4),
+            "violations": broken, "stopped_by_deadline": False,
+        })
+        self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
+                 f"{outcome.errors['dev']:.4g} → {'kept' if kept else 'not kept'}")
+        return kept
 
     def diagnosis_of(self, outcome: Outcome, test_error: float | None = None) -> Diagnosis:
         """The diagnosis of `outcome` against the Bayes proxy, gaps judged against noise."""
@@ -176,6 +208,8 @@ class Autopilot:
         arch = initial_architecture(network_inputs(self.p), n_outputs(self.p), n_train)
         config = resolved(self.p, TrainConfig(hidden=self.hidden, seed=self.seed))
         hidden = config.hidden
+        if self.p.preprocessor.text_columns:
+            self.describe_text(config, n_train)
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
@@ -183,8 +217,35 @@ class Autopilot:
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
         return config
 
+    def describe_text(self, config: TrainConfig, n_train: int) -> None:
+        """Say the text path `resolve` chose: embedding + LSTM sizes from the largest
+        vocabulary and the data (seed 001 step 2), and the gradient clipping recurrent nets
+        get by default."""
+        vocabulary = max(v for _, _, v in self.p.preprocessor.text)
+        self.sections["text"] = {
+            "columns": [t.to_dict()["stats"] | {"name": t.name, "max_length": t.max_length,
+                                                "options": t.options}
+                        for t in self.p.preprocessor.text_columns],
+            "embedding": config.text_embedding, "lstm_hidden": config.text_hidden,
+            "clip_norm": config.clip_norm}
+        self.decide(Decision("text_architecture", {"vocabulary": vocabulary,
+                                                   "n_train": n_train},
+                             f"embedding {config.text_embedding} + one-layer LSTM "
+                             f"{config.text_hidden}, concat pooling (last, max, mean), "
+                             f"batch {config.batch_size}",
+                             "seed 001's first text architecture; the embedding width from "
+                             "the vocabulary (fastai's rule, capped at 128, 32 below 2000 "
+                             "rows), the LSTM as wide as the embedding; text batches of at "
+                             "least 128 (an LSTM step costs about as much as at 32)"))
+        if config.clip_norm:
+            self.decide(Decision("gradient_clipping", {"recurrent": True},
+                                 f"clip gradients at global norm {config.clip_norm:g}",
+                                 "on by default for recurrent nets, whose gradients explode "
+                                 "through time (Pascanu et al. 2013)"))
+
     def iterate(self, current: Outcome) -> Outcome:
-        """Fit the training set, then the dev set; report mismatch; search what is left."""
+        """Fit the training set, then the dev set; report mismatch; search what is left;
+        spend the rest on work that cannot overfit the dev set."""
         current = phases.satisfy_constraints(self, current)
         current = phases.fit_training_set(self, current)
         current = phases.fit_dev_set(self, current)
@@ -196,22 +257,27 @@ class Autopilot:
                                  "it with data (error analysis, more similar training "
                                  "data, a bigger dev set), and tuning to the dev set "
                                  "would only hide it"))
-            return best
-        if found.primary_problem == "none":
-            self.decide(Decision("stop", found.to_dict(), "every gap is within tolerance",
-                                 "nothing left for the recipe's moves to fix"))
-            return best
-        if self.can_afford(best):
+        elif found.primary_problem == "none":
+            self.decide(Decision("phase", found.to_dict(), "every gap is within tolerance",
+                                 "nothing left for the recipe's moves to fix; the time left "
+                                 "goes to work that does not tune on dev"))
+        elif self.can_afford(best):
             self.decide(Decision("search", found.to_dict(),
                                  "random search around the best configuration",
                                  "the recipe's one-knob moves are spent (primary problem: "
                                  f"{found.primary_problem}); seed 000: random search on "
                                  "the right scales, coarse to fine"))
-            refine_search(self, self.best or best)
-            phases.use_the_time_left(self, self.best or best)
-        else:
-            self.decide(Decision("stop", {"seconds_left": self.budget.remaining()},
+            refine_search(self, best)
+        best = self.best or best
+        if found.primary_problem in ("avoidable_bias", "variance", "none"):
+            best = phases.use_the_time_left(self, best)
+        if not self.can_afford(best):
+            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
                                  "time budget spent", "the run keeps to its --budget"))
+        else:
+            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
+                                 "done early", "no move is left that fits in the time left or "
+                                 "is worth the dev set's noise"))
         return self.best or best
 
     def execute(self) -> RunResult:
@@ -264,7 +330,8 @@ class Autopilot:
                                  "no candidate met the satisficing constraints",
                                  "the model reported is the last one trained, which breaks "
                                  "them too; relax --satisfice or change the architecture"))
-        value, error = steps.test_error(self.p, best.model, self.metric)
+        value, error = steps.test_error(self.p, best.model, self.metric,
+                                        per_task=self.sections.setdefault("task_test", {}))
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
         curve = self.sections.get("learning_curve") or {}
@@ -314,6 +381,7 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float | None = None,
         seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
+        text_columns: list[str] | None = None, text_options: TextOptions | None = None,
         tracking: Tracking | None = None) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
@@ -322,8 +390,10 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     gaps at or below it are noise (default: one standard error of the dev error). `budget`
     a duration like "5m" or seconds; `satisfice` constraints like
     "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
-    (`log` receives those lines instead, when given). `tracking` logs the finished run to
-    MLflow / TensorBoard (`fullcycle.tracking`).
+    (`log` receives those lines instead, when given). `text_columns` are tokenized as free
+    text (others are detected), with `text_options`; several targets not all 0/1 make a
+    multi-task run, judged by the mean of its tasks' errors. `tracking` logs the finished
+    run to MLflow / TensorBoard (`fullcycle.tracking`).
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -333,9 +403,16 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     constraints = parse_constraints(satisfice)
     options = split or SplitOptions(seed=seed)
     prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
-                       ignore=ignore, drop_missing_target=drop_missing_target)
-    chosen = metric or default_metric(prepared.task, prepared.y["train"])
-    check_metric(chosen, prepared.task)
+                       ignore=ignore, drop_missing_target=drop_missing_target,
+                       text_columns=text_columns, text_options=text_options)
+    if prepared.task == "multitask":
+        if metric is not None:
+            raise FullcycleError("--metric applies to one target; a multi-task run is judged "
+                                 "by the mean of its tasks' errors: leave --metric out")
+        chosen = MULTITASK_METRIC
+    else:
+        chosen = metric or default_metric(prepared.task, prepared.y["train"])
+        check_metric(chosen, prepared.task)
     if human_level_error is not None:
         check_error_rate(human_level_error, chosen, "--human-error")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"

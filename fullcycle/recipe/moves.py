@@ -27,6 +27,10 @@ L2_PER_EXAMPLE_LADDER = (1e-5, 1e-4, 1e-3, 1e-2)
 # 0.5 there, then on the earlier layers too.
 DROPOUT_LAST = (0.25, 0.5)
 DROPOUT_EARLIER = 0.25
+# Text (embedding + LSTM): width doubles up to this, at most this many recurrent layers.
+MAX_TEXT_WIDTH = 512
+MAX_TEXT_LAYERS = 2
+TEXT_DROPOUT = (0.25, 0.5)
 
 BIAS = "avoidable_bias"
 VARIANCE = "variance"
@@ -64,6 +68,38 @@ def _capacity_limit(n_train: int) -> int:
     return int(min(MAX_WIDTH, max(64, 2 ** round(math.log2(max(1, n_train) / 4)))))
 
 
+def text_bias_moves(config: TrainConfig) -> list[Move]:
+    """A text model's bigger networks: wider embedding and LSTM, a second layer, both
+    directions (seed 002's "bigger network", for the recurrent part)."""
+    if not config.text_hidden:
+        return []
+    moves = []
+    if config.text_hidden < MAX_TEXT_WIDTH:
+        emb, hid = (min(MAX_TEXT_WIDTH, 2 * config.text_embedding),
+                    min(MAX_TEXT_WIDTH, 2 * config.text_hidden))
+        moves.append(Move(f"text-wider:{emb},{hid}", BIAS,
+                          f"wider text path: embedding {config.text_embedding} → {emb}, LSTM "
+                          f"{config.text_hidden} → {hid}",
+                          config.with_changes(text_embedding=emb, text_hidden=hid)))
+    if config.text_layers < MAX_TEXT_LAYERS:
+        moves.append(Move(f"text-layers:{config.text_layers + 1}", BIAS,
+                          f"LSTM layers {config.text_layers} → {config.text_layers + 1}",
+                          config.with_changes(text_layers=config.text_layers + 1)))
+    if not config.bidirectional:
+        moves.append(Move("bidirectional", BIAS, "bidirectional LSTM (reads each text both "
+                          "ways)", config.with_changes(bidirectional=True)))
+    return moves
+
+
+def text_variance_moves(config: TrainConfig) -> list[Move]:
+    """Dropout on the text path (embeddings, between LSTM layers, before the head)."""
+    for rate in TEXT_DROPOUT if config.text_hidden else ():
+        if config.text_dropout < rate:
+            return [Move(f"text-dropout:{rate}", VARIANCE, f"text dropout {rate}",
+                         config.with_changes(text_dropout=rate))]
+    return []
+
+
 def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
     """Bigger network, train longer with decay, better optimizer — in the seeds' order.
 
@@ -71,16 +107,27 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
     the parameters by about four (width ×4 for one hidden layer, ×2 for several), up to
     what the data supports; "train longer" doubles the epochs and comes with cosine decay
     and a patience that lets the extra epochs count (seed 000: learning-rate decay).
+    On a table with text (``text_hidden`` resolved) the text path's moves come first; the
+    numeric embedding and residual blocks are tabular-only networks, not proposed there,
+    and a table of text only (``hidden == ()``) has no body to widen or deepen.
     """
-    moves = []
+    moves = text_bias_moves(config)
+    text = bool(config.text_hidden)
+    tabular = not (text and not config.hidden)
     hidden = config.hidden or (1,)
     limit = _capacity_limit(n_train)
     factor = 4 if len(hidden) == 1 else 2
-    if max(hidden) < limit:
+    if tabular and max(hidden) < limit:
         wider = tuple(min(limit, max(16, w * factor)) for w in hidden)
         moves.append(Move(f"wider:{wider}", BIAS, f"bigger: hidden {_h(hidden)} → "
                           f"{_h(wider)}", config.with_changes(hidden=wider)))
-    if len(hidden) < MAX_LAYERS:
+    if config.numeric_embedding is None and not text:
+        # Seed 003's "another architecture", tried early because it is cheap and is what
+        # lets an MLP draw sharp, axis-aligned boundaries (Gorishniy et al. 2022).
+        moves.append(Move("numeric-embedding:ple", BIAS,
+                          "another architecture: piecewise-linear embeddings of the numeric "
+                          "columns", config.with_changes(numeric_embedding="ple")))
+    if tabular and len(hidden) < MAX_LAYERS:
         deeper = (*hidden, hidden[-1])
         dropout = config.dropout_per_layer()
         moves.append(Move(f"deeper:{deeper}", BIAS, f"deeper: hidden {_h(hidden)} → "
@@ -96,23 +143,27 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
                           config.with_changes(epochs=longer, schedule="cosine",
                                               patience=max(config.patience or 0,
                                                            longer // 4))))
+    if config.architecture == "mlp" and len(hidden) >= 2 and not text:
+        moves.append(Move("resnet", BIAS, "another architecture: residual blocks "
+                          f"({len(hidden)} of width {max(hidden)})",
+                          config.with_changes(architecture="resnet")))
     if config.optimizer != "adam":
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))
-    if any(config.dropout) or config.l2:
+    if any(config.dropout) or config.l2 or config.text_dropout:
         # tried once per run: regularization that the variance moves added later was kept
         # because it helped dev, so offering its removal again after each one wastes runs
         moves.append(Move("less-regularization", BIAS,
                           "remove regularization (it may be holding the fit back)",
-                          config.with_changes(dropout=(), l2=0.0)))
+                          config.with_changes(dropout=(), l2=0.0, text_dropout=0.0)))
     return moves
 
 
 def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
     """Regularization in the seeds' order: dropout late then early, L2 on a log scale, BN."""
-    moves = []
+    moves = text_variance_moves(config)
     rates = config.dropout_per_layer()
-    for rate in DROPOUT_LAST:
+    for rate in DROPOUT_LAST if rates else ():
         if rates[-1] < rate:
             new = tuple([*rates[:-1], rate])
             moves.append(Move(f"dropout-last:{rate}", VARIANCE,
@@ -130,7 +181,7 @@ def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
         moves.append(Move(f"l2:{next_l2:.3g}", VARIANCE,
                           f"L2 λ {config.l2:.3g} → {next_l2:.3g} (λ/m {next_l2 / n_train:.0e})",
                           config.with_changes(l2=next_l2)))
-    if not config.batch_norm:
+    if not config.batch_norm and config.hidden:
         moves.append(Move("batch-norm", VARIANCE, "batch norm after each hidden layer",
                           config.with_changes(batch_norm=True)))
     return moves

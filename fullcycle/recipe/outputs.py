@@ -26,6 +26,8 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     outputs = steps.predict_outputs(best.model, p.X["dev"])
     columns: dict[str, Any] = {"row": p.rows["dev"]}  # built whole, then framed once:
     # inserting columns one by one into a wide frame fragments it (pandas warns)
+    if p.task == "multitask":
+        return _multitask_predictions(columns, p, outputs.numpy())
     if p.task == "regression":
         pred = outputs.numpy().reshape(-1) * p.target_std + p.target_mean
         columns["y_true"] = p.y["dev"] * p.target_std + p.target_mean
@@ -46,6 +48,66 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     return _with_inputs(columns, p), proba
 
 
+def _multitask_predictions(columns: dict[str, Any], p: Any, outputs: np.ndarray
+                           ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per task: ``y_true_<target>`` (blank where unlabelled), ``y_pred_<target>`` and, for
+    classes, ``proba_<target>_<class>``; returns the raw outputs for error analysis."""
+    from fullcycle.analysis.multitask import head_predictions
+    from fullcycle.data.task import head_slices
+
+    y = p.y["dev"]
+    for j, (head, where) in enumerate(zip(p.heads, head_slices(p.heads), strict=True)):
+        enc = p.target_encoding.heads[j]
+        pred = head_predictions(head, outputs[:, where], enc["mean"], enc["std"])
+        known = ~np.isnan(y[:, j])
+        if head.task == "regression":
+            columns[f"y_true_{head.name}"] = np.where(known, y[:, j] * enc["std"] + enc["mean"],
+                                                    np.nan)
+            columns[f"y_pred_{head.name}"] = pred
+            continue
+        classes = list(head.classes)
+        proba = np.column_stack([1 - pred, pred]) if head.task == "binary" else pred
+        columns[f"y_true_{head.name}"] = [classes[int(c)] if k else None
+                                        for c, k in zip(np.nan_to_num(y[:, j]), known,
+                                                        strict=True)]
+        columns[f"y_pred_{head.name}"] = [classes[int(i)] for i in proba.argmax(axis=1)]
+        for c, label in enumerate(classes):
+            columns[f"proba_{head.name}_{label}"] = proba[:, c]
+    return _with_inputs(columns, p), outputs
+
+
+def task_sections(pilot: Autopilot, best: Outcome) -> dict:
+    """Multitask: each task's errors per split and its own diagnosis, beside the overall."""
+    from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, diagnose, noise_tolerance
+    from fullcycle.metrics import task_errors
+    from fullcycle.recipe.trainer import head_metrics, head_specs
+
+    p = pilot.p
+    names = head_metrics(p)
+    per_split = {}
+    for split in ("train", "train_dev", "dev"):
+        if len(p.X[split]) == 0:
+            continue
+        outputs = steps.predict_outputs(best.model, p.X[split])
+        per_split[split] = task_errors(head_specs(p), outputs, p.y[split], names)["per_head"]
+    test = (pilot.sections.get("task_test") or {}).get("test")
+    tasks = {}
+    for j, head in enumerate(p.heads):
+        scale = p.target_encoding.heads[j]["std"] if head.task == "regression" else 1.0
+        errors = {s: (None if v[j] is None else v[j] * scale) for s, v in per_split.items()}
+        errors["test"] = None if not test or test[j] is None else test[j] * scale
+        # per-task human-level error is unknown (the flag is the overall one): 0, a bound
+        tolerance = DEFAULT_TOLERANCE if pilot.tolerance is None else pilot.tolerance
+        if pilot.tolerance is None and errors["dev"] is not None:  # this task's dev noise
+            n_dev = int((~np.isnan(np.asarray(p.y["dev"], dtype=np.float64)[:, j])).sum())
+            tolerance = noise_tolerance(names[j], errors["dev"], n_dev)
+        found = diagnose(errors["train"], errors["dev"], 0.0,
+                         errors.get("train_dev"), errors["test"], tolerance=tolerance)
+        tasks[head.name] = {"task": head.task, "metric": names[j], "errors": errors,
+                            "diagnosis": found.to_dict()}
+    return tasks
+
+
 def _with_inputs(columns: dict[str, Any], p: Any) -> pd.DataFrame:
     """``row``, the dev rows' raw input columns as `input.<col>` (so `fullcycle errors` can
     slice them even when the data came from a DataFrame or --dev-data), then ``columns``."""
@@ -61,6 +123,14 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
 
     p = pilot.p
     features = p.frame_of("dev")[p.features].reset_index(drop=True)
+    if p.task == "multitask":
+        from fullcycle.analysis.multitask import multitask_analysis
+
+        doc, combined = multitask_analysis(p.heads, p.target_encoding.heads, p.y["dev"], proba,
+                                           features=features, rows=p.rows["dev"],
+                                           text_columns=p.text_columns, seed=pilot.seed)
+        write_errors_csv(combined, pilot.rundir.file("errors.csv"))
+        return doc
     if p.task == "regression":
         y_true = p.y["dev"] * p.target_std + p.target_mean
     elif p.task == "multilabel":
@@ -69,7 +139,8 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
         y_true = p.y["dev"].astype(int)
     analysis = error_analysis(y_true, proba, task=p.task,
                               classes=list(map(str, p.classes)) if p.classes else None,
-                              features=features, rows=p.rows["dev"], seed=pilot.seed)
+                              features=features, rows=p.rows["dev"], seed=pilot.seed,
+                              text_columns=p.text_columns)
     write_errors_csv(analysis, pilot.rundir.file("errors.csv"))
     return analysis.to_dict()
 
@@ -124,6 +195,8 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
         "budget": pilot.budget.seconds,
     }
+    if p.task == "multitask":
+        summary["tasks"] = task_sections(pilot, best)
     summary["error_analysis"] = _optional("error analysis", summary,
                                           lambda: run_error_analysis(pilot, best, proba))
     summary["model"] = save_model_bundle(pilot, best, {"metric": metric_doc, "errors": errors})

@@ -121,11 +121,13 @@ def use_the_time_left(pilot: Autopilot, best: Outcome) -> Outcome:
     """Spend what is left of the budget on work that cannot overfit the dev set much: one
     longer final training of the chosen configuration (seed 000: longer training with
     decay), kept only if the dev error improves."""
+    if isinstance(best.model, _ensemble_type()):
+        return best
     config = best.config
     epochs = config.epochs or 0
     # a doubled fit takes about twice as long: start it only if that fits
-    if not epochs or pilot.time_left() < 2.2 * max(best.seconds, 1.0):
-        return best
+    if not epochs or best.stopped_early or pilot.time_left() < 2.2 * max(best.seconds, 1.0):
+        return average_seeds(pilot, best)
     longer = config.with_changes(epochs=min(2 * epochs, 4 * 200), schedule="cosine",
                                  patience=max(config.patience or 0, epochs // 2))
     change = f"final training: {epochs} → {longer.epochs} epochs with cosine decay"
@@ -134,7 +136,14 @@ def use_the_time_left(pilot: Autopilot, best: Outcome) -> Outcome:
     pilot.decide(Decision("final", {"seconds_left": round(pilot.time_left(), 1)}, change,
                           reason))
     outcome = pilot.experiment(longer, change, reason, best, judge="dev")
-    return outcome if pilot.experiments[-1]["kept"] else best
+    best = outcome if pilot.experiments[-1]["kept"] else best
+    return average_seeds(pilot, best)
+
+
+def _ensemble_type() -> type:
+    from fullcycle.models.ensemble import SeedEnsemble
+
+    return SeedEnsemble
 
 
 def satisfy_constraints(pilot: Autopilot, current: Outcome) -> Outcome:
@@ -163,3 +172,45 @@ def satisfy_constraints(pilot: Autopilot, current: Outcome) -> Outcome:
         current = pilot.experiment(config, change, reason, None)
         broken = pilot.experiments[-1]["violations"]
     return pilot.best or current
+
+
+#: Members of a seed average (the chosen network included); more gain little (Lakshminarayanan
+#: et al. 2017 report most of the ensemble's gain from the first five).
+MAX_MEMBERS = 5
+
+
+def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
+    """A variance move that needs no choice on the dev set: train the chosen configuration
+    again from other seeds while the budget allows, and average the members' predictions
+    (`SeedEnsemble`); kept only if the average's dev error is lower."""
+    from fullcycle.models.ensemble import SeedEnsemble
+    from fullcycle.recipe.trainer import measure_latency_ms, split_errors
+
+    if pilot.p.task == "multitask":
+        # `SeedEnsemble` averages one task's outputs; a multitask net's heads mix tasks
+        pilot.decide(Decision("final", {"task": "multitask"}, "no seed average",
+                              "averaging seeds is not built for a multi-task net's heads "
+                              "yet; the chosen network is kept as trained"))
+        return best
+    members = [best]
+    while len(members) < MAX_MEMBERS and pilot.time_left() > 1.3 * max(best.seconds, 1.0):
+        config = best.config.with_changes(seed=best.config.seed + 1000 + len(members))
+        change = f"seed average: member {len(members) + 1} (seed {config.seed})"
+        reason = ("budget left: another seed of the chosen configuration, for an average of "
+                  "predictions (lower variance without another comparison on dev)")
+        outcome = pilot.experiment(config, change, reason, None, judge="dev", candidate=False)
+        if finite(outcome):
+            members.append(outcome)
+    if len(members) < 2:
+        return best
+    ensemble = SeedEnsemble([m.model for m in members], pilot.p.task).eval()
+    errors, metrics = split_errors(pilot.p, ensemble, pilot.metric)
+    averaged = Outcome(config=best.config, model=ensemble, errors=errors, metrics=metrics,
+                       metric=pilot.metric, seconds=sum(m.seconds for m in members),
+                       best_epoch=best.best_epoch,
+                       n_parameters=sum(m.n_parameters for m in members),
+                       latency_ms=measure_latency_ms(ensemble,
+                                                     pilot.p.preprocessor.n_features),
+                       experiment_id=best.experiment_id)
+    kept = pilot.consider(averaged, f"average of {len(members)} seeds", best)
+    return averaged if kept else best

@@ -17,10 +17,16 @@ from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.baselines import baselines
 from fullcycle.diagnosis.learning_curves import learning_curve
 from fullcycle.engine.device import cpu_threads
-from fullcycle.engine.losses import loss_for_task
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
-from fullcycle.recipe.trainer import build_model, split_error, train
+from fullcycle.recipe.trainer import (
+    build_model,
+    head_metrics,
+    head_specs,
+    loss_for,
+    split_error,
+    train,
+)
 
 DEFAULT_LR = 1e-3
 # The range of Adam rates the autopilot accepts from the LR finder. The finder measures a
@@ -34,9 +40,16 @@ IMPLAUSIBLE_LR = 1e-5
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
     """Majority / mean and a linear model, errors in the target's units (seed 001 step 2)."""
+    pre = prepared.preprocessor
+    texts = ({name: prepared.frame_of(name)[prepared.text_columns]
+              for name in ("train", "train_dev", "dev")} if pre.text_columns else None)
+    multitask = prepared.task == "multitask"
     rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"], prepared.X["dev"],
-                     prepared.y["dev"], metric, categorical=prepared.preprocessor.categorical,
-                     seed=seed)
+                     prepared.y["dev"], None if multitask else metric,
+                     categorical=pre.categorical, seed=seed,
+                     text_start=pre.n_tabular if pre.text_columns else None, texts=texts,
+                     heads=head_specs(prepared),
+                     head_metrics=head_metrics(prepared) if multitask else ())
     if metric in ("rmse", "mae"):
         for row in rows:
             row["train_error"] *= prepared.error_scale
@@ -56,9 +69,13 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
 
     model = build_model(prepared, config)
     with cpu_threads(1):  # tiny batches: one thread is faster (engine.device)
+        # the initial-loss check knows single tasks; a multitask net starts at each head's
+        # prior by construction (`prior_bias`), so it is skipped there, and said so
         results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
-                             loss=loss_for_task(prepared.task), task=prepared.task, seed=seed,
-                             batch_size=config.batch_size)
+                             loss=loss_for(prepared),
+                             task=None if prepared.task == "multitask" else prepared.task,
+                             seed=seed, batch_size=config.batch_size,
+                             skip=("init_loss",) if prepared.task == "multitask" else ())
     rows = [r.to_dict() for r in results]
     failed = [r["name"] for r in rows if r["status"] == "fail"]
     warned = [r["name"] for r in rows if r["status"] == "warn"]
@@ -124,10 +141,18 @@ def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
     return predict(model, torch.from_numpy(X))
 
 
-def test_error(prepared: Prepared, model: torch.nn.Module, metric: str) -> tuple[float, float]:
-    """The one access to the locked test split (seed 003: one unbiased final estimate)."""
+def test_error(prepared: Prepared, model: torch.nn.Module, metric: str,
+               per_task: dict | None = None) -> tuple[float, float]:
+    """The one access to the locked test split (seed 003: one unbiased final estimate).
+
+    A multitask run's per-task test errors come from the same access, into `per_task`."""
     X, y = prepared.test("final evaluation of the chosen model")
     value, error = split_error(prepared, model, metric, X, y)
+    if per_task is not None and prepared.task == "multitask":
+        from fullcycle.metrics import task_errors
+
+        per_task["test"] = task_errors(head_specs(prepared), predict_outputs(model, X), y,
+                                       head_metrics(prepared))["per_head"]
     return float(value), float(error)
 
 

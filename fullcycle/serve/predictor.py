@@ -68,6 +68,13 @@ class Predictor:
     @property
     def output_columns(self) -> list[str]:
         """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        if self.task == "multitask":
+            columns = []
+            for head in self.target.head_list():
+                columns.append(f"prediction_{head.name}")
+                if head.task != "regression":
+                    columns += [f"proba_{head.name}_{c}" for c in head.classes]
+            return columns
         return self.target.output_columns
 
     def predict(self, rows: TableSource | Mapping[str, Any] | list[Mapping[str, Any]]
@@ -91,4 +98,26 @@ class Predictor:
 
     def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
         """Logits -> prediction columns: labels and probabilities, or target-unit values."""
+        if self.task == "multitask":
+            return self._multitask(outputs)
         return self.target.decode(outputs)
+
+    def _multitask(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Per target: ``prediction_<target>`` and, for classes, ``proba_<target>_<class>``."""
+        from fullcycle.analysis.multitask import head_predictions
+        from fullcycle.data.task import head_slices
+
+        heads = self.target.head_list()
+        out: dict[str, np.ndarray] = {}
+        for head, enc, where in zip(heads, self.target.heads, head_slices(heads), strict=True):
+            pred = head_predictions(head, outputs[:, where], enc["mean"], enc["std"])
+            if head.task == "regression":
+                out[f"prediction_{head.name}"] = np.asarray(pred, dtype=np.float64)
+                continue
+            proba = np.column_stack([1 - pred, pred]) if head.task == "binary" else pred
+            classes = list(head.classes)
+            out[f"prediction_{head.name}"] = np.asarray(classes, dtype=object)[
+                proba.argmax(axis=1)]
+            for c, label in enumerate(classes):
+                out[f"proba_{head.name}_{label}"] = proba[:, c]
+        return out

@@ -1,9 +1,10 @@
 """The HTTP server's request validation, generated from the bundle's input schema.
 
 pydantic checks every row against the columns the model was trained on (numbers or null for
-numeric columns, text / numbers / null for categories) and its errors become one line that
-names the row, the column and the fix, the way `fullcycle predict` words them. Columns the
-model does not know are ignored and reported, as MLflow's scoring server does.
+numeric columns, text / numbers / null for categories, text / null for free text) and its
+errors become one line that names the row, the column and the fix, the way `fullcycle
+predict` words them. Columns the model does not know are ignored and reported, as MLflow's
+scoring server does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fullcycle.data.preprocess import Preprocessor
 NumberCell = float | None
 DateCell = str | None
 CategoryCell = str | int | float | bool | None
+TextCell = str | None  # a free-text column: its tokenizer reads the text as sent
 SHOWN_COLUMNS = 12
 
 
@@ -49,11 +51,13 @@ class RowSchema:
         self.numeric = [c.name for c in preprocessor.numeric if c.name not in derived]
         self.dates = [d.name for d in preprocessor.dates]  # sent as text, parsed like training
         self.categorical = [c.name for c in preprocessor.categorical_columns]
-        self.columns = self.numeric + self.dates + self.categorical
+        self.text = [t.name for t in preprocessor.text_columns]
+        self.columns = self.numeric + self.dates + self.categorical + self.text
         self._known = set(self.columns)
         fields: dict[str, Any] = {name: Required[NumberCell] for name in self.numeric}
         fields.update({name: Required[DateCell] for name in self.dates})
         fields.update({name: Required[CategoryCell] for name in self.categorical})
+        fields.update({name: Required[TextCell] for name in self.text})
         self.row_type = TypedDict("Row", fields)  # type: ignore[operator]
         self._rows = TypeAdapter(list[self.row_type])  # type: ignore[name-defined]
 
