@@ -181,6 +181,11 @@ class StreamPrepared:
     def error_scale(self) -> float:
         return float(self.target_encoding.std) if self.task == "regression" else 1.0
 
+    @property
+    def heads(self) -> list:
+        """A streamed table has one target: no multi-task heads."""
+        return []
+
     def test(self, reason: str) -> tuple[np.ndarray, np.ndarray]:
         """The locked test split; every call is counted and its reason recorded."""
         self.test_accesses.append(reason)
