@@ -198,13 +198,16 @@ def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
     for param in ctx.command.params:
         name = param.name or ""
         value = ctx.params.get(name)
-        if name in drop or value is None or (param.param_type_name == "option"
-                                             and value == param.default):
+        if name in drop or value is None or value == () or (
+                param.param_type_name == "option" and value == param.default):
             continue
         if param.param_type_name == "argument":
             argv.append(str(value))
         elif getattr(param, "is_flag", False):
             argv.append(param.opts[0] if value else param.secondary_opts[0])
+        elif getattr(param, "multiple", False):  # --text-column a --text-column b
+            for item in value:
+                argv += [param.opts[0], str(item)]
         else:
             argv += [param.opts[0], str(value)]
     return argv
