@@ -18,10 +18,12 @@ from fullcycle.cli.common import (
     GroupOpt,
     IgnoreOpt,
     JsonOpt,
+    MlflowOpt,
     QuietOpt,
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    TensorboardOpt,
     TestSizeOpt,
     TextColumnOpt,
     TextLowercaseOpt,
@@ -33,6 +35,7 @@ from fullcycle.cli.common import (
     parse_hidden,
     split_options,
     text_options,
+    tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 
@@ -136,6 +139,8 @@ def run_command(
     text_lowercase: TextLowercaseOpt = True,
     text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
+    mlflow: MlflowOpt = False,
+    tensorboard: TensorboardOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -147,6 +152,7 @@ def run_command(
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     texts = text_options(text_tokenizer, text_lowercase, text_unicode)
+    tracking = tracking_options(mlflow, tensorboard)
     with budget_bar:
         result = run(
             data, target, out=out,
@@ -155,6 +161,7 @@ def run_command(
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
             text_columns=text_column, text_options=texts,
+            tracking=tracking,
         )
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})

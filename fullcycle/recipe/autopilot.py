@@ -34,6 +34,7 @@ from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
 from fullcycle.recipe.trainer import Outcome, n_outputs, network_inputs, resolved, train
 from fullcycle.rundir import RunDir
+from fullcycle.tracking import Tracking
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
 # budget, but never less than the seconds those take on a small run (60 s runs overran by
@@ -380,8 +381,8 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float | None = None,
         seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
-        text_columns: list[str] | None = None, text_options: TextOptions | None = None
-        ) -> RunResult:
+        text_columns: list[str] | None = None, text_options: TextOptions | None = None,
+        tracking: Tracking | None = None) -> RunResult:
     """Run the whole recipe on a table and write a run directory (see module docstring).
 
     `human_level_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for
@@ -391,7 +392,8 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
     (`log` receives those lines instead, when given). `text_columns` are tokenized as free
     text (others are detected), with `text_options`; several targets not all 0/1 make a
-    multi-task run, judged by the mean of its tasks' errors.
+    multi-task run, judged by the mean of its tasks' errors. `tracking` logs the finished
+    run to MLflow / TensorBoard (`fullcycle.tracking`).
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -436,4 +438,6 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
         raise
     result.summary["seconds"] = round(clock.elapsed(), 2)
     rundir.update_summary(seconds=result.summary["seconds"])
+    if tracking is not None:
+        result.summary["tracking"] = tracking.log_run(rundir.path)
     return result

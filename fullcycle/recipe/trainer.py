@@ -303,13 +303,16 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     multitask = prepared.task == "multitask"
     model = start_from if start_from is not None else build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
+    # A streamed table (`fullcycle.data.stream`) trains on every row; X["train"] is its sample.
+    fit_on = (prepared.train_batches(config.batch_size, config.seed)
+              if train_data is None and hasattr(prepared, "train_batches") else (X_train, y_train))
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
     threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
     try:
         with cpu_threads(threads):
             result = fit(
-                model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
+                model, fit_on, (prepared.X["dev"], prepared.y["dev"]),
                 loss=loss_for(prepared), optimizer=config.optimizer,
                 optimizer_options=_optimizer_options(config), lr=config.lr,
                 schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
