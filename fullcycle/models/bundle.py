@@ -35,6 +35,7 @@ from torch import nn
 from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
+from fullcycle.models.cnn import ImageResNet
 from fullcycle.models.mlp import TabularMLP
 
 FORMAT = 1
@@ -42,7 +43,8 @@ WEIGHTS = "weights.safetensors"
 MANIFEST = "bundle.json"
 
 # class name -> class with `.config` and `from_config(config)`
-ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP}
+ARCHITECTURES: dict[str, Callable[..., Any]] = {"TabularMLP": TabularMLP,
+                                                 "ImageResNet": ImageResNet}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
@@ -69,7 +71,8 @@ class Bundle:
 
     @torch.no_grad()
     def outputs(self, x: Any) -> torch.Tensor:
-        """Raw model outputs (logits) for a preprocessed float32 feature matrix."""
+        """Raw model outputs (logits) for a preprocessed float32 feature matrix (or a
+        float32 batch of normalized pictures, (n, C, H, W))."""
         tensor = torch.as_tensor(x, dtype=torch.float32)
         return self.model(tensor).float()
 

@@ -16,6 +16,12 @@ import pandas as pd
 import torch
 
 from fullcycle.data.dataset import TargetEncoding
+from fullcycle.data.image_dataset import (
+    ImageArray,
+    ImagePreprocessor,
+    load_preprocessor,
+    predict_images,
+)
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.engine.evaluate import predict
 from fullcycle.errors import FullcycleError
@@ -28,7 +34,7 @@ class Predictor:
     """A loaded bundle, ready to predict tables."""
 
     model: torch.nn.Module
-    preprocessor: Preprocessor
+    preprocessor: Preprocessor | ImagePreprocessor
     target: TargetEncoding
     task: str
 
@@ -46,14 +52,20 @@ class Predictor:
             raise FullcycleError(f"bundle {directory} has a malformed target encoding; "
                                  "re-create it with fullcycle run") from None
         bundle.model.eval()
-        return cls(bundle.model, Preprocessor.from_dict(doc["features"]), target, bundle.task)
+        return cls(bundle.model, load_preprocessor(doc["features"]), target, bundle.task)
+
+    @property
+    def is_images(self) -> bool:
+        """True for a bundle trained on pictures: rows then name picture files."""
+        return isinstance(self.preprocessor, ImagePreprocessor)
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One row per input row: `prediction` (and `proba_<class>` for classification)."""
         if len(frame) == 0:
             raise FullcycleError("no rows to predict; give a file with data rows")
         X = self.preprocessor.transform(frame, strict=True)
-        outputs = predict(self.model, torch.from_numpy(X))
+        outputs = (predict_images(self.model, X) if isinstance(X, ImageArray)
+                   else predict(self.model, torch.from_numpy(X)))
         if self.task == "regression":
             values = outputs.numpy().reshape(-1) * self.target.std + self.target.mean
             return pd.DataFrame({"prediction": values})
