@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fullcycle.data.dataset import Prepared, prepare
+from fullcycle.data.images import is_picture_source
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
 from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
@@ -65,6 +66,16 @@ def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
     return epochs, max(5, epochs // 8)
 
 
+def first_share(prepared: Prepared) -> float:
+    """Share of the time left the first experiment may take: all of it for a table (it
+    stops early), most of it for pictures (epochs are fitted to it, see recipe/images)."""
+    if prepared.is_images:
+        from fullcycle.recipe.images import FIRST_EXPERIMENT_SHARE
+
+        return FIRST_EXPERIMENT_SHARE
+    return 1.0
+
+
 def choose_batch_size(n_train: int) -> int:
     """A power of two giving ≳ 50 steps per epoch, between 32 and 512 (seed 003: 64–512)."""
     size = 32
@@ -79,8 +90,10 @@ class Autopilot:
     def __init__(self, prepared: Prepared, rundir: RunDir, *, human_error: float,
                  budget: Budget, metric: str, constraints: list[Constraint], seed: int,
                  hidden: tuple[int, ...] | None, tolerance: float, log: Any,
-                 command: str, config_doc: dict, progress: bool) -> None:
+                 command: str, config_doc: dict, progress: bool,
+                 augment: tuple[str, ...] | None = None, pretrained: Any = None) -> None:
         self.p, self.rundir, self.human = prepared, rundir, human_error
+        self.augment, self.pretrained = augment, pretrained  # pictures only
         self.budget, self.metric, self.constraints = budget, metric, constraints
         self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
         self.progress = progress
@@ -106,12 +119,12 @@ class Autopilot:
         return max(0.0, self.budget.remaining() - reserve)
 
     def experiment(self, config: TrainConfig, change: str, reason: str,
-                   best: Outcome | None) -> Outcome:
+                   best: Outcome | None, share: float = 1.0) -> Outcome:
         exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
                                                config.seed, self.p.fingerprint, reason)
         # One line per experiment (below); per-epoch bars of dozens of experiments would bury
         # the decisions, and every epoch is in the journal anyway.
-        outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(),
+        outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(share),
                                journal=self.journal, experiment_id=exp_id, progress=False)
         outcome.experiment_id = exp_id
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
@@ -150,11 +163,25 @@ class Autopilot:
         epochs, patience = choose_epochs(n_train, batch_size)
         config = TrainConfig(hidden=tuple(hidden), batch_size=batch_size, epochs=epochs,
                              patience=patience, seed=self.seed)
+        if self.p.is_images:
+            return self.initial_image_config(config)
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
                              f"batch {config.batch_size}",
                              arch.reason if not self.hidden else "hidden sizes given by the user"))
+        return config
+
+    def initial_image_config(self, base: TrainConfig) -> TrainConfig:
+        """The first ResNet, or the network transferred from task A (recipe/images)."""
+        from fullcycle.recipe.images import initial_image_config
+
+        config, doc, reason = initial_image_config(self.p, base, self.augment, self.pretrained)
+        self.sections["architecture"] = doc
+        self.decide(Decision("architecture", doc, config.describe(), reason))
+        if config.images.transfer:
+            self.decide(Decision("transfer", doc["transfer"], doc["transfer"]["description"],
+                                 doc["transfer"]["reason"]))
         return config
 
     def iterate(self, best: Outcome) -> Outcome:
@@ -208,9 +235,12 @@ class Autopilot:
         self.sections["lr_finder"] = curve
         self.decide(decision)
         config = config.with_changes(lr=lr)
-        best = self.experiment(config, "initial architecture",
-                               "the seeds' first network: one hidden layer between input and "
-                               "output sizes, Adam, the LR finder's rate", None)
+        first = ("the seeds' first network for pictures: a small ResNet, Adam, the LR "
+                 "finder's rate" if p.is_images else
+                 "the seeds' first network: one hidden layer between input and output sizes, "
+                 "Adam, the LR finder's rate")
+        best = self.experiment(config, "initial architecture", first, None,
+                               share=first_share(p))
         while "diverged" in best.extra and config.lr > 1e-6:
             config = config.with_changes(lr=config.lr / 10)
             self.decide(Decision("lr", {"diverged": best.extra["diverged"]},
@@ -254,17 +284,25 @@ class Autopilot:
                          prepared=self.p, decisions=self.decisions)
 
 
-def run(data: TableSource, target: str | list[str], *, out: str | Path | None = None,
+def run(data: TableSource, target: str | list[str] | None = None, *,
+        out: str | Path | None = None,
         human_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
         satisfice: str | None = None, dev_data: TableSource | None = None,
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-        seed: int = 0, progress: bool = False, log: Any = None) -> RunResult:
-    """Run the whole recipe on a table and write a run directory (see module docstring).
+        seed: int = 0, progress: bool = False, log: Any = None,
+        image_column: str | None = None, image_size: str | int | None = None,
+        augment: str | None = "auto", pretrained: Any = None,
+        refuse_unreadable: bool = False) -> RunResult:
+    """Run the whole recipe on a table or on pictures; write a run directory (module doc).
 
     `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
     error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
+    Pictures: `data` a folder of class folders, or a table with `image_column`;
+    `image_size` ("64", "48x64"), `augment` ("auto", "none", "flip,rotate,..."),
+    `pretrained` (a bundle folder or an `nn.Module` with its weights), `refuse_unreadable`
+    (stop at an unreadable file instead of skipping it) — see `fullcycle.data.images`.
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -275,8 +313,21 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
     if human_error < 0:
         raise FullcycleError("--human-error must be 0 or more (an error rate, e.g. 0.01)")
     options = split or SplitOptions(seed=seed)
-    prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
-                       ignore=ignore, drop_missing_target=drop_missing_target)
+    pictures = None
+    if is_picture_source(data, image_column):
+        from fullcycle.recipe.images import prepare_for_run
+
+        prepared, pictures = prepare_for_run(
+            data, target, task=task, dev_data=dev_data, split=options,
+            drop_missing_target=drop_missing_target, image_column=image_column,
+            image_size=image_size, augment=augment, pretrained=pretrained,
+            refuse_unreadable=refuse_unreadable)
+    else:
+        if target is None:
+            raise FullcycleError("no target column given; pass --target COLUMN (or a folder "
+                                 "of class folders of pictures)")
+        prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
+                           ignore=ignore, drop_missing_target=drop_missing_target)
     chosen = metric or default_metric(prepared.task, prepared.y["train"])
     from fullcycle.metrics import CLASSIFICATION, METRICS, REGRESSION
 
@@ -298,7 +349,7 @@ def run(data: TableSource, target: str | list[str], *, out: str | Path | None = 
                       constraints=constraints, seed=seed,
                       hidden=tuple(hidden) if hidden else None, tolerance=tolerance,
                       log=log or (lambda *_: None), command="run", config_doc=doc,
-                      progress=progress)
+                      progress=progress, **(pictures or {}))
     try:
         result = pilot.execute()
     except BaseException:

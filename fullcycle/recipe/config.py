@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fullcycle.recipe.images import ImageKnobs
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class TrainConfig:
     patience: int = 6
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    images: ImageKnobs | None = None  # pictures: the ResNet and augmentation knobs
 
     def with_changes(self, **changes: Any) -> TrainConfig:
         return replace(self, **changes)
@@ -36,15 +40,17 @@ class TrainConfig:
         return rates[: len(self.hidden)]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, images=None))
         data["hidden"] = list(self.hidden)
         data["dropout"] = list(self.dropout)
+        data["images"] = self.images.to_dict() if self.images is not None else None
         return data
 
     def describe(self) -> str:
         """A short human description: "hidden 64,32 relu, adam lr 3e-3, dropout 0.25"."""
-        parts = [f"hidden {','.join(map(str, self.hidden))} {self.activation}",
-                 f"{self.optimizer} lr {self.lr:.2g}", f"batch {self.batch_size}",
+        network = (self.images.describe() if self.images is not None else
+                   f"hidden {','.join(map(str, self.hidden))} {self.activation}")
+        parts = [network, f"{self.optimizer} lr {self.lr:.2g}", f"batch {self.batch_size}",
                  f"{self.epochs} epochs"]
         if any(self.dropout):
             parts.append("dropout " + ",".join(f"{d:g}" for d in self.dropout_per_layer()))

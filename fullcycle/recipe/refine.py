@@ -41,6 +41,10 @@ def _space(trial: optuna.Trial, center: TrainConfig, round_index: int, n_train: 
     span = max(1.5, LR_SPAN / 2 ** round_index)
     low, high = ADAM_LR_RANGE
     lr = suggest_log(trial, "lr", max(low / 10, center.lr / span), min(high, center.lr * span))
+    if center.images is not None:  # pictures: channels, blocks, dropout (recipe/images)
+        from fullcycle.recipe.images import image_search_space
+
+        return image_search_space(trial, center.with_changes(lr=lr), n_train)
     width = max(center.hidden)
     units = trial.suggest_int("hidden_units", max(4, width // 2), min(1024, width * 2), log=True)
     layers = trial.suggest_int("layers", max(1, len(center.hidden) - 1),

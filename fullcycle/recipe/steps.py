@@ -47,9 +47,13 @@ def single_thread() -> Iterator[None]:
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
     """Majority / mean and a linear model, errors in the target's units (seed 001 step 2)."""
-    rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"], prepared.X["dev"],
-                     prepared.y["dev"], metric, categorical=prepared.preprocessor.categorical,
-                     seed=seed)
+    data = (prepared.X["train"], prepared.y["train"], prepared.X["dev"], prepared.y["dev"])
+    if prepared.is_images:  # pictures: a linear model on 8×8 thumbnails
+        from fullcycle.recipe.images import baseline_features
+
+        data = baseline_features(prepared, seed)
+    rows = baselines(prepared.task, *data, metric,
+                     categorical=prepared.preprocessor.categorical, seed=seed)
     if metric in ("rmse", "mae"):
         for row in rows:
             row["train_error"] *= prepared.error_scale
@@ -68,10 +72,14 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
     from fullcycle.checks.suite import run_checks
 
     model = build_model(prepared, config)
+    data, options = (prepared.X["train"], prepared.y["train"]), {"batch_size": config.batch_size}
+    if prepared.is_images:  # pictures: a decoded sample; a CNN's steps cost more (recipe/images)
+        from fullcycle.recipe.images import CHECK_OPTIONS, check_sample
+
+        data, options = check_sample(prepared, seed), CHECK_OPTIONS
     with single_thread():
-        results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
-                             loss=loss_for_task(prepared.task), task=prepared.task, seed=seed,
-                             batch_size=config.batch_size)
+        results = run_checks(model, data, loss=loss_for_task(prepared.task), task=prepared.task,
+                             seed=seed, **options)
     rows = [r.to_dict() for r in results]
     failed = [r["name"] for r in rows if r["status"] == "fail"]
     warned = [r["name"] for r in rows if r["status"] == "warn"]
@@ -115,13 +123,18 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
     deadline_at = time.monotonic() + seconds
     short = config.with_changes(epochs=max(5, config.epochs // 2))
 
+    # pictures are decoded on demand: the curve draws row numbers, which pick the pictures
+    X_all = (np.arange(len(prepared.X["train"])) if prepared.is_images
+             else prepared.X["train"])
+
     def train_fn(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         share = max(1.0, deadline_at - time.monotonic()) / 2
+        X = prepared.X["train"][X] if prepared.is_images else X
         outcome = train_config(prepared, short, metric=metric,
                                deadline=time.monotonic() + share, train_data=(X, y))
         return float(outcome.errors["train"]), float(outcome.errors["dev"])
 
-    curve = learning_curve(train_fn, prepared.X["train"], prepared.y["train"],
+    curve = learning_curve(train_fn, X_all, prepared.y["train"],
                            time_budget_s=seconds, seed=config.seed,
                            human_level_error=human_error, tolerance=tolerance)
     data = curve.to_dict()
@@ -132,9 +145,9 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
 
 
 def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
-    from fullcycle.engine.evaluate import predict
+    from fullcycle.recipe.images import outputs_of
 
-    return predict(model, torch.from_numpy(X))
+    return outputs_of(model, X)
 
 
 def test_error(prepared: Prepared, model: torch.nn.Module, metric: str) -> tuple[float, float]:

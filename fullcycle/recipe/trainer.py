@@ -17,7 +17,6 @@ import torch
 
 from fullcycle.data.dataset import Prepared
 from fullcycle.engine.callbacks import TrainingDiverged
-from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
 from fullcycle.engine.losses import loss_for_task
@@ -25,6 +24,7 @@ from fullcycle.journal import Journal
 from fullcycle.metrics import compute_metric, error_from_metric
 from fullcycle.models.mlp import TabularMLP, init_output_bias
 from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.images import example_input, outputs_of
 
 
 @dataclass
@@ -75,8 +75,12 @@ def n_outputs(prepared: Prepared) -> int:
     return 1
 
 
-def build_model(prepared: Prepared, config: TrainConfig) -> TabularMLP:
+def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
     """The network `config` describes, starting at the prior (seed-independent bias init)."""
+    if config.images is not None:  # pictures: a ResNet, or a transferred network
+        from fullcycle.recipe.images import build_image_model
+
+        return build_image_model(prepared, config)
     torch.manual_seed(config.seed)
     model = TabularMLP(
         n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
@@ -93,7 +97,7 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     """(metric value, error) of `model` on one split; (None, None) for an empty split."""
     if len(X) == 0:
         return None, None
-    outputs = predict(model, torch.from_numpy(X))
+    outputs = outputs_of(model, X)
     value = compute_metric(metric, prepared.task, outputs, y)
     error = error_from_metric(metric, value)
     if metric in ("rmse", "mae"):
@@ -101,10 +105,11 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     return float(value), float(error)
 
 
-def measure_latency_ms(model: torch.nn.Module, n_features: int, repeats: int = 20) -> float:
+def measure_latency_ms(model: torch.nn.Module, example: torch.Tensor,
+                       repeats: int = 20) -> float:
     """Median time of one single-example prediction, for satisficing constraints."""
     model.eval()
-    x = torch.zeros(1, n_features)
+    x = example
     times = []
     with torch.inference_mode():
         for _ in range(repeats):
@@ -138,7 +143,7 @@ def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadli
         config=config, model=model, errors=errors, metrics=metrics,
         history=list(result.history), seconds=seconds, best_epoch=result.best_epoch,
         n_parameters=sum(p.numel() for p in model.parameters()),
-        latency_ms=measure_latency_ms(model, prepared.preprocessor.n_features),
+        latency_ms=measure_latency_ms(model, example_input(prepared)),
         experiment_id=experiment_id, stopped_by_deadline=stop.hit,
     )
 
@@ -146,11 +151,18 @@ def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadli
 def _fit(model: torch.nn.Module, config: TrainConfig, prepared: Prepared, X_train: np.ndarray,
          y_train: np.ndarray, metric: str, stop: Deadline, journal: Journal | None,
          experiment_id: int | None, progress: bool) -> Any:
+    data: dict[str, Any] = {"train": (X_train, y_train), "optimizer": config.optimizer,
+                            "dev": (prepared.X["dev"], prepared.y["dev"]), "callbacks": []}
+    if config.images is not None:  # pictures: loaders, augmentation, frozen layers
+        from fullcycle.recipe.images import fit_arguments
+
+        data = fit_arguments(prepared, config, model, X_train, y_train, stop.deadline)
     return fit(
-        model, (X_train, y_train), (prepared.X["dev"], prepared.y["dev"]),
-        loss=loss_for_task(prepared.task), optimizer=config.optimizer, lr=config.lr,
+        model, data["train"], data["dev"],
+        loss=loss_for_task(prepared.task), optimizer=data["optimizer"], lr=config.lr,
         schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, early_stopping=config.patience, metric=metric, callbacks=[stop],
+        l2=config.l2, early_stopping=config.patience, metric=metric,
+        callbacks=[stop, *data["callbacks"]],
         seed=config.seed, progress=progress, task=prepared.task,
         journal=(journal, experiment_id) if journal is not None and experiment_id else None,
     )
