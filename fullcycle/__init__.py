@@ -26,11 +26,14 @@ _API = {
     "make_split": "fullcycle.data.splits",
     "Preprocessor": "fullcycle.data.preprocess",
     "prepare": "fullcycle.data.dataset",
+    "prepare_images": "fullcycle.data.images",
     # engine
     "fit": "fullcycle.engine.fit",
     "Callback": "fullcycle.engine.events",
     # models
     "TabularMLP": "fullcycle.models.mlp",
+    "ImageResNet": "fullcycle.models.cnn",
+    "pretrained_module": "fullcycle.models.transfer",
     # checks
     "gradcheck": "fullcycle.checks.gradcheck",
     "lr_find": "fullcycle.checks.lr_finder",

@@ -1,22 +1,15 @@
-"""The recipe's part for pictures: the first ResNet, how it trains, and its moves.
+"""The recipe's part for pictures: the first ResNet, and how an image experiment trains.
 
 The autopilot is the same for tables and pictures; where a step must know it has pictures
-(building the network, feeding it batches, the move table, baselines, checks) it asks this
-module. The knobs of an image experiment are `ImageKnobs`, held by `TrainConfig.images`.
-
-Moves, one knob each (seed 002's basic recipe, seed 003's orthogonalization):
-
-* avoidable bias — more channels (×2), more blocks per stage, train longer, Adam, less
-  regularization; with transfer learning, first unfreeze more layers (small → medium →
-  large regime of `fullcycle.models.transfer`).
-* variance — data augmentation first (seed 002: "get more data ... data augmentation";
-  geometric, then mirror images, then photometric and information loss), then dropout
-  before the output layer (0.25, 0.5), then L2 on the tables' log ladder.
+(building the network, feeding it batches, baselines, checks) it asks this module, and the
+move table asks `fullcycle.recipe.image_moves`. The knobs of an image experiment are
+`ImageKnobs`, held by `TrainConfig.images`.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -27,11 +20,11 @@ from torch import nn
 from fullcycle.data.dataset import Prepared
 from fullcycle.data.image_dataset import ImageArray, predict_images
 from fullcycle.engine.evaluate import predict
+from fullcycle.engine.events import Callback
 from fullcycle.errors import FullcycleError
-from fullcycle.models.cnn import MAX_WIDTH, ImageResNet, initial_cnn
+from fullcycle.models.cnn import ImageResNet, initial_cnn
 from fullcycle.models.mlp import init_output_bias
 from fullcycle.models.transfer import (
-    REGIMES,
     TransferPlan,
     apply_plan,
     layer_groups,
@@ -56,6 +49,35 @@ FIRST_EXPERIMENT_SHARE = 0.8
 DROPOUT_STEPS = (0.25, 0.5)
 AUGMENT_LADDER = (("geometric", ("crop", "rotate")), ("mirror", ("flip",)),
                   ("photometric", ("contrast", "erase", "color")))
+
+
+class BusyMachineThreads(Callback):
+    """One intra-op thread while the machine is busy (load average ≥ cores − 1), the default
+    otherwise, restored after the fit.
+
+    Threads of one convolution wait on each other at every operation; when other processes
+    hold the cores they wait long: a ResNet step on 28×28 pictures measured 42 pictures/s
+    with two threads against 129 with one at load 8 on 2 cores (714 against 459 on the idle
+    machine, where the second thread helps).
+    """
+
+    def __init__(self) -> None:
+        self.before: int | None = None
+
+    def before_fit(self, loop: Any) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if cores > 1 and os.getloadavg()[0] >= cores - 1 and torch.get_num_threads() > 1:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            loop.record_decision("threads", f"load average {os.getloadavg()[0]:.1f} on "
+                                 f"{cores} cores", "train with one thread",
+                                 "threads of one operation wait on each other when other "
+                                 "processes hold the cores")
+
+    def after_fit(self, loop: Any) -> None:
+        if self.before is not None:
+            torch.set_num_threads(self.before)
+            self.before = None
 
 
 class PretrainedSource:
@@ -182,7 +204,8 @@ def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArr
         "train": X.loader(y, batch_size=config.batch_size, shuffle=True, seed=config.seed,
                           drop_singleton=has_bn),
         "dev": prepared.X["dev"].loader(prepared.y["dev"], batch_size=512),
-        "callbacks": [ScheduleToDeadline(deadline, parse_schedule(config.schedule))],
+        "callbacks": [ScheduleToDeadline(deadline, parse_schedule(config.schedule)),
+                      BusyMachineThreads()],
         "optimizer": config.optimizer,
     }
     if knobs.augment:
@@ -230,79 +253,6 @@ def baseline_features(prepared: Prepared, seed: int) -> tuple[np.ndarray, np.nda
             prepared.X["dev"].thumbnails(THUMBNAIL_SIDE), prepared.y["dev"])
 
 
-# ---- the move table for pictures ----------------------------------------------------------------
-def image_bias_moves(config: Any) -> list[Any]:
-    """Unfreeze (transfer), more channels, more blocks, longer, Adam, less regularization."""
-    from fullcycle.recipe.moves import BIAS, MAX_EPOCHS, Move
-
-    knobs: ImageKnobs = config.images
-    moves = []
-    if knobs.transfer and knobs.transfer != REGIMES[-1]:
-        more = REGIMES[REGIMES.index(knobs.transfer) + 1]
-        moves.append(Move(f"unfreeze:{more}", BIAS, f"unfreeze more layers: transfer "
-                          f"{knobs.transfer} → {more} regime",
-                          config.with_changes(images=knobs.with_changes(transfer=more))))
-    if not knobs.transfer and max(knobs.widths) < MAX_WIDTH:
-        wider = tuple(min(MAX_WIDTH, w * 2) for w in knobs.widths)
-        moves.append(Move(f"channels:{wider}", BIAS, f"more channels: {_w(knobs.widths)} → "
-                          f"{_w(wider)}", config.with_changes(images=knobs.with_changes(
-                              widths=wider))))
-    if not knobs.transfer and knobs.blocks < MAX_BLOCKS:
-        moves.append(Move(f"blocks:{knobs.blocks + 1}", BIAS, f"more blocks: {knobs.blocks} "
-                          f"→ {knobs.blocks + 1} per stage", config.with_changes(
-                              images=knobs.with_changes(blocks=knobs.blocks + 1))))
-    if config.epochs < MAX_EPOCHS:
-        longer = min(MAX_EPOCHS, config.epochs * 2)
-        moves.append(Move(f"longer:{longer}", BIAS, f"train longer: {config.epochs} → "
-                          f"{longer} epochs",
-                          config.with_changes(epochs=longer, patience=config.patience * 2)))
-    if config.optimizer != "adam":
-        moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
-                          config.with_changes(optimizer="adam")))
-    regularized = knobs.dropout or config.l2 or (knobs.augment and not knobs.augment_fixed)
-    if regularized:
-        keep = knobs.augment if knobs.augment_fixed else ()
-        moves.append(Move("less-regularization", BIAS,
-                          "remove regularization (it may be holding the fit back)",
-                          config.with_changes(l2=0.0, images=knobs.with_changes(
-                              dropout=0.0, augment=keep))))
-    return moves
-
-
-def image_variance_moves(config: Any, n_train: int) -> list[Any]:
-    """Augmentation (geometric, mirror, photometric), dropout, then L2 (one decade a move)."""
-    from fullcycle.recipe.moves import L2_PER_EXAMPLE_LADDER, VARIANCE, Move
-
-    knobs: ImageKnobs = config.images
-    moves = []
-    if not knobs.augment_fixed:
-        for name, kinds in AUGMENT_LADDER:
-            kinds = tuple(k for k in kinds if k != "color" or knobs.channels == 3)
-            if set(kinds) <= set(knobs.augment):
-                continue
-            added = tuple(dict.fromkeys((*knobs.augment, *kinds)))
-            moves.append(Move(f"augment:{name}", VARIANCE, f"data augmentation: "
-                              f"{','.join(knobs.augment) or 'none'} → {','.join(added)}",
-                              config.with_changes(images=knobs.with_changes(augment=added))))
-    for rate in DROPOUT_STEPS:
-        if knobs.dropout < rate:
-            moves.append(Move(f"dropout:{rate}", VARIANCE,
-                              f"dropout {rate} before the output layer",
-                              config.with_changes(images=knobs.with_changes(dropout=rate))))
-            break
-    ladder = [v * max(1, n_train) for v in L2_PER_EXAMPLE_LADDER]
-    next_l2 = next((v for v in ladder if v > config.l2 * 1.0001), None)
-    if next_l2 is not None:
-        moves.append(Move(f"l2:{next_l2:.3g}", VARIANCE,
-                          f"L2 λ {config.l2:.3g} → {next_l2:.3g} (λ/m {next_l2 / n_train:.0e})",
-                          config.with_changes(l2=next_l2)))
-    return moves
-
-
-def _w(widths: tuple[int, ...]) -> str:
-    return ",".join(map(str, widths))
-
-
 def pretrained_source(spec: Any) -> PretrainedSource | None:
     """`--pretrained BUNDLE` (a path) or a user's `nn.Module` (weights already loaded, e.g.
     with `fullcycle.models.transfer.pretrained_module`) as a source to transfer from."""
@@ -311,7 +261,17 @@ def pretrained_source(spec: Any) -> PretrainedSource | None:
     if isinstance(spec, PretrainedSource):
         return spec
     if isinstance(spec, nn.Module):
-        return PretrainedSource(spec, f"the user's {type(spec).__name__}")
+        from fullcycle.models.bundle import ARCHITECTURES
+
+        name = type(spec).__name__
+        if ARCHITECTURES.get(name) is not type(spec) or not isinstance(
+                getattr(spec, "config", None), dict):
+            raise FullcycleError(
+                f"pretrained {name} could not be saved in the run's bundle: give it .config "
+                "(describing the module as it is, e.g. its output size read from the output "
+                "layer) and from_config(), and register it with "
+                "fullcycle.models.bundle.register_architecture")
+        return PretrainedSource(spec, f"the user's {name}")
     from fullcycle.models.transfer import pretrained_from_bundle
 
     if not isinstance(spec, str) and not hasattr(spec, "__fspath__"):
@@ -350,28 +310,3 @@ def prepare_for_run(data: Any, target: Any, *, task: str | None, dev_data: Any, 
                               split=split, drop_missing_target=drop_missing_target)
     chosen = parse_augment(augment, channels=prepared.preprocessor.channels)
     return prepared, {"augment": chosen, "pretrained": source}
-
-
-def image_search_space(trial: Any, center: Any, n_train: int) -> Any:
-    """One random-search sample around `center` for pictures (`recipe/refine` draws the
-    rate): channels ×½–×2 and blocks ±1 (trained from scratch only), dropout before the
-    output, L2 on a log scale, the mini-batch as a power of two."""
-    from fullcycle.recipe.refine import L2_PER_EXAMPLE, _epochs_for
-    from fullcycle.tuning.space import suggest_log, suggest_power_of_two
-
-    knobs: ImageKnobs = center.images
-    if not knobs.transfer:
-        scale = 2.0 ** trial.suggest_int("channels_log2", -1, 1)
-        blocks = trial.suggest_int("blocks", max(1, knobs.blocks - 1),
-                                   min(MAX_BLOCKS, knobs.blocks + 1))
-        knobs = knobs.with_changes(blocks=blocks, widths=tuple(
-            int(min(MAX_WIDTH, max(4, round(w * scale)))) for w in knobs.widths))
-    knobs = knobs.with_changes(dropout=round(trial.suggest_float("dropout", 0.0, 0.5), 3))
-    use_l2 = trial.suggest_categorical("use_l2", [False, True])
-    l2 = suggest_log(trial, "l2_per_example", *L2_PER_EXAMPLE) * n_train if use_l2 else 0.0
-    low = max(16, center.batch_size // 2)
-    batch = suggest_power_of_two(trial, "batch_size", low, max(low, min(512,
-                                                                         center.batch_size * 2)))
-    return center.with_changes(images=knobs, l2=l2, batch_size=batch,
-                               seed=center.seed + trial.number + 1,
-                               epochs=_epochs_for(center, batch))

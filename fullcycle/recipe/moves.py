@@ -60,7 +60,7 @@ class Decision:
 def bias_moves(config: TrainConfig) -> list[Move]:
     """Bigger network, train longer, better optimizer — in the seeds' order."""
     if config.images is not None:  # pictures: channels, blocks, unfreezing (recipe/images)
-        from fullcycle.recipe.images import image_bias_moves
+        from fullcycle.recipe.image_moves import image_bias_moves
 
         return image_bias_moves(config)
     moves = []
@@ -96,7 +96,7 @@ def bias_moves(config: TrainConfig) -> list[Move]:
 def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
     """Regularization in the seeds' order: dropout late then early, L2 on a log scale, BN."""
     if config.images is not None:  # pictures: augmentation first (recipe/images)
-        from fullcycle.recipe.images import image_variance_moves
+        from fullcycle.recipe.image_moves import image_variance_moves
 
         return image_variance_moves(config, n_train)
     moves = []

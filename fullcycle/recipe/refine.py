@@ -42,7 +42,7 @@ def _space(trial: optuna.Trial, center: TrainConfig, round_index: int, n_train: 
     low, high = ADAM_LR_RANGE
     lr = suggest_log(trial, "lr", max(low / 10, center.lr / span), min(high, center.lr * span))
     if center.images is not None:  # pictures: channels, blocks, dropout (recipe/images)
-        from fullcycle.recipe.images import image_search_space
+        from fullcycle.recipe.image_moves import image_search_space
 
         return image_search_space(trial, center.with_changes(lr=lr), n_train)
     width = max(center.hidden)

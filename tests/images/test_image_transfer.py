@@ -126,3 +126,54 @@ def test_pretrained_bundle_must_come_from_pictures(tmp_path: Path) -> None:
                 "binary", {}, {})
     with pytest.raises(FullcycleError, match="trained on a table"):
         pretrained_from_bundle(tmp_path / "table")
+
+
+class UserNet(nn.Module):
+    """A user's own network for pictures, bundle-ready: its config is read off its layers."""
+
+    def __init__(self, n_outputs: int = 3) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        self.output = nn.Linear(16, n_outputs)
+
+    @property
+    def config(self) -> dict:
+        return {"n_outputs": self.output.out_features}
+
+    @classmethod
+    def from_config(cls, config: dict) -> UserNet:
+        return cls(**config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.body(x))
+
+
+def test_unregistered_user_module_is_refused_before_training() -> None:
+    from fullcycle.recipe.images import pretrained_source
+
+    with pytest.raises(FullcycleError, match="register it with .*register_architecture"):
+        pretrained_source(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)))
+
+
+@pytest.mark.slow
+def test_run_transfers_from_a_users_module_and_safetensors(tmp_path: Path) -> None:
+    import fullcycle as fc
+    from fullcycle.models.bundle import ARCHITECTURES, load_bundle, register_architecture
+    from pictures import write_shapes
+
+    register_architecture(UserNet)
+    try:
+        torch.manual_seed(0)
+        save_file(UserNet(3).state_dict(), str(tmp_path / "task_a.safetensors"))
+        module = fc.pretrained_module(UserNet(3), tmp_path / "task_a.safetensors")
+        data = write_shapes(tmp_path / "b", 10, classes=("disc", "bar"))
+        result = fc.run(data, out=tmp_path / "run", budget="20s", pretrained=module)
+        plan = result.summary["architecture"]["transfer"]
+        assert plan["regime"] == "small" and plan["groups"][-1]["name"] == "head"
+        assert not any(g["trainable"] for g in plan["groups"][:-1])
+        trained = load_bundle(tmp_path / "run" / "model").model
+        assert isinstance(trained, UserNet) and trained.output.out_features == 1  # binary
+        assert torch.equal(trained.body[0].weight, module.body[0].weight)  # trunk frozen
+    finally:
+        ARCHITECTURES.pop("UserNet", None)

@@ -140,3 +140,49 @@ def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
     experiment = journal.experiments()[0]
     assert experiment["config"]["images"]["transfer"] == "small"
     assert experiment["config"]["images"]["pretrained"] == f"bundle {out / 'model'}"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]  # as tests/report/test_browser.py: hermetic, no traffic
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_report_shows_the_thumbnails_in_a_browser(picture_run, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    _, out, summary = picture_run
+    console_errors: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            images = page.evaluate(
+                "Array.from(document.querySelectorAll('#pictures img')).map(i => ({alt: i.alt,"
+                " complete: i.complete, width: i.naturalWidth,"
+                " shown: i.getBoundingClientRect().width, title: i.title}))")
+            captions = page.evaluate(
+                "Array.from(document.querySelectorAll('#pictures figure.thumb figcaption'))"
+                ".map(c => c.innerText)")
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert console_errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    gallery = summary["pictures"]
+    expected = ([f"highest-loss dev picture {i + 1}" for i in range(len(gallery["highest_loss"]))]
+                + [f"suspected label error {i + 1}" for i in range(len(gallery["label_issues"]))]
+                + ["augmentation grid"])
+    assert [i["alt"] for i in images] == expected
+    for image in images:
+        assert image["complete"] and image["width"] > 0, image["alt"]
+        assert image["shown"] >= 90, image["alt"]
+    first = gallery["highest_loss"][0]
+    assert images[0]["title"] == first["path"]
+    assert f"given {first['given']}, predicted {first['predicted']}" in captions[0]
