@@ -114,21 +114,26 @@ def augmentation_grid(images: ImageArray, names: tuple[str, ...], seed: int = 0)
         columns.append(op.pixels(x01.clone()))
     cells = [[(c[r].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8) for c in columns]
              for r in range(len(chosen))]
-    return _grid_png(cells)
+    return _grid_png(cells, ["original", *names])
 
 
-def _grid_png(cells: list[list[np.ndarray]], gap: int = 4) -> bytes:
+def _grid_png(cells: list[list[np.ndarray]], titles: list[str], gap: int = 4,
+              header: int = 16) -> bytes:
     from io import BytesIO
 
-    from PIL import Image
+    from PIL import Image, ImageDraw
 
     tiles = [[Image.open(BytesIO(_png(cell))) for cell in row] for row in cells]
     width, height = tiles[0][0].size
     sheet = Image.new("RGB", (len(tiles[0]) * (width + gap) + gap,
-                              len(tiles) * (height + gap) + gap), "white")
+                              header + len(tiles) * (height + gap) + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, title in enumerate(titles):
+        draw.text((gap + c * (width + gap) + 2, 2), title, fill=(60, 60, 60))
     for r, row in enumerate(tiles):
         for c, tile in enumerate(row):
-            sheet.paste(tile.convert("RGB"), (gap + c * (width + gap), gap + r * (height + gap)))
+            sheet.paste(tile.convert("RGB"), (gap + c * (width + gap),
+                                              header + gap + r * (height + gap)))
     buffer = BytesIO()
     sheet.save(buffer, format="PNG")
     return buffer.getvalue()

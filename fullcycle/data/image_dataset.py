@@ -218,6 +218,11 @@ class ImageArray:
         c, h, w = self.preprocessor.shape
         return f"ImageArray({len(self)} pictures, {c}×{h}×{w}, decoded on demand)"
 
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        # np.asarray would decode a whole folder at once, silently: say what to call instead
+        raise TypeError("an ImageArray decodes pictures on demand: use .decode(rows) for a "
+                        "sample or .loader(y) to train")
+
     # ---- pixels -------------------------------------------------------------------------------
     def _ensure_cache(self) -> None:
         if self._cache_checked:
@@ -263,10 +268,11 @@ class ImageArray:
         chosen = range(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         out = np.empty((len(chosen), self.preprocessor.channels * side * side),
                        dtype=np.float32)
-        for k, i in enumerate(chosen):
-            pixels = self.chw(int(i)).float().unsqueeze(0)
+        for start in range(0, len(chosen), 1024):  # one pooling per chunk, not per picture
+            part = [int(i) for i in chosen[start:start + 1024]]
+            pixels = torch.stack([self.chw(i) for i in part]).float()
             small = torch.nn.functional.adaptive_avg_pool2d(pixels, (side, side))
-            out[k] = small.reshape(-1).numpy() / 255.0
+            out[start:start + len(part)] = small.reshape(len(part), -1).numpy() / 255.0
         return out
 
     # ---- for training -------------------------------------------------------------------------

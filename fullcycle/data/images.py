@@ -32,6 +32,7 @@ import pandas as pd
 
 from fullcycle.data.dataset import (
     Prepared,
+    _check_columns,
     _fit_target,
     _handle_missing_target,
     _parse_targets,
@@ -261,8 +262,8 @@ def choose_size(heights: np.ndarray, widths: np.ndarray,
 
 # ---- prepare ------------------------------------------------------------------------------------
 def _load_layout(source: str | Path | pd.DataFrame, options: ImageOptions,
-                 target: str | list[str] | None, name: str) -> tuple[pd.DataFrame, str,
-                                                                     list[str], list[str]]:
+                 target: str | list[str] | None, name: str, split: SplitOptions
+                 ) -> tuple[pd.DataFrame, str, list[str], list[str]]:
     """(table, path column, target columns, notes) for either layout."""
     if options.image_column is None:
         if isinstance(source, pd.DataFrame):
@@ -274,10 +275,7 @@ def _load_layout(source: str | Path | pd.DataFrame, options: ImageOptions,
         raise FullcycleError("a table of pictures needs --target (the label column)")
     frame = path_table(source, options.image_column, name)
     targets = _parse_targets(target)
-    for column in targets:
-        if column not in frame.columns:
-            shown = ", ".join(list(frame.columns)[:20])
-            raise FullcycleError(f"--target column '{column}' not found; columns are: {shown}")
+    _check_columns(frame, targets, [], split)
     return frame, options.image_column, targets, []
 
 
@@ -289,10 +287,11 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
     """Read, check, split and normalize pictures for training (see module docstring)."""
     options = options or ImageOptions()
     split = split or SplitOptions()
-    frame, column, targets, notes = _load_layout(source, options, target, "data")
+    frame, column, targets, notes = _load_layout(source, options, target, "data", split)
     n_source = len(frame)
     if dev_data is not None:
-        extra, _, dev_targets, dev_notes = _load_layout(dev_data, options, target, "dev data")
+        extra, _, dev_targets, dev_notes = _load_layout(dev_data, options, target, "dev data",
+                                                        split)
         if dev_targets != targets or column not in extra.columns:
             raise FullcycleError("--dev-data must have the same layout as the data (class "
                                  "folders, or the same path and label columns)")

@@ -47,13 +47,14 @@ def single_thread() -> Iterator[None]:
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
     """Majority / mean and a linear model, errors in the target's units (seed 001 step 2)."""
-    data = (prepared.X["train"], prepared.y["train"], prepared.X["dev"], prepared.y["dev"])
     if prepared.is_images:  # pictures: a linear model on 8×8 thumbnails
-        from fullcycle.recipe.images import baseline_features
+        from fullcycle.recipe.images import image_baselines
 
-        data = baseline_features(prepared, seed)
-    rows = baselines(prepared.task, *data, metric,
-                     categorical=prepared.preprocessor.categorical, seed=seed)
+        rows = image_baselines(prepared, metric, seed)
+    else:
+        rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"],
+                         prepared.X["dev"], prepared.y["dev"], metric,
+                         categorical=prepared.preprocessor.categorical, seed=seed)
     if metric in ("rmse", "mae"):
         for row in rows:
             row["train_error"] *= prepared.error_scale
