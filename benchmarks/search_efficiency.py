@@ -107,7 +107,7 @@ def real_grid_vs_random(data_seeds: int, k: int, epochs: int) -> dict[str, Any]:
 
         with tempfile.TemporaryDirectory() as tmp:
             found = fc.search(prepared, trials=k * k, base_config=base, space=space,
-                              out_dir=Path(tmp) / "random", pruner="none", fine_fraction=0.0,
+                              out=Path(tmp) / "random", pruner="none", fine_fraction=0.0,
                               seed=seed, record=False)
         random_best.append(found.best["dev_error"])
     return {"trials": k * k, "data_seeds": data_seeds,
@@ -133,7 +133,7 @@ def pruned_vs_unpruned(trials: int, epochs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         for pruner in ("none", "median"):
             runs[pruner] = fc.search(prepared, trials=trials, base_config=base,
-                                     out_dir=Path(tmp) / pruner, pruner=pruner,
+                                     out=Path(tmp) / pruner, pruner=pruner,
                                      fine_fraction=0.0, seed=0, record=False)
     target = runs["none"].best["dev_error"]
     out: dict[str, Any] = {"trials": trials, "epochs_per_trial": epochs,

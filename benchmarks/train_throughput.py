@@ -29,6 +29,7 @@ from torch import nn
 
 from fullcycle.engine.device import resolve_device
 from fullcycle.engine.fit import fit
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.engine.progress import ProgressBar
 from fullcycle.journal import Journal
 
@@ -98,7 +99,7 @@ def engine(X: torch.Tensor, y: torch.Tensor, epochs: int, device: torch.device,
     start = clock()
     result = fit(make_model(), (X, y), loss="cross_entropy", optimizer="adam", lr=1e-3,
                  epochs=epochs, batch_size=BATCH, device=device, progress=bars,
-                 journal=(journal, experiment, run_id))
+                 journal=JournalCallback(journal, experiment, run_id))
     sync(device)
     seconds = elapsed(start)
     print(f"  fc.fit last epoch: loss {result.history[-1]['train_loss']:.4f}", file=sys.stderr)

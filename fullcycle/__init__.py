@@ -4,8 +4,11 @@ The Python API is imported lazily so that ``import fullcycle as fc`` stays fast 
 surface only pays for the layers it uses::
 
     import fullcycle as fc
+    p = fc.prepare("data.csv", target="y")              # splits + train-only preprocessing
+    outcome = fc.train(p, hidden=[64], epochs=40)         # the built-in net, errors per split
     result = fc.fit(model, (X_train, y_train), (X_dev, y_dev), loss="cross_entropy")
     fc.diagnose(train_error=0.01, dev_error=0.11)
+    fc.run("data.csv", target="y", budget="5m")           # the whole recipe
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ _API = {
     # engine
     "fit": "fullcycle.engine.fit",
     "Callback": "fullcycle.engine.events",
+    "JournalCallback": "fullcycle.engine.journaling",
     # models
     "TabularMLP": "fullcycle.models.mlp",
     "ImageResNet": "fullcycle.models.cnn",
@@ -43,6 +47,8 @@ _API = {
     "baselines": "fullcycle.diagnosis.baselines",
     "diagnose": "fullcycle.diagnosis.diagnosis",
     # recipe
+    "train": "fullcycle.recipe.trainer",
+    "TrainConfig": "fullcycle.recipe.config",
     "run": "fullcycle.recipe.autopilot",
     # search
     "search": "fullcycle.tuning.study",

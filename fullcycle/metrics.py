@@ -144,6 +144,31 @@ def _multilabel(name: str, outputs: Any, y: np.ndarray, from_logits: bool) -> fl
     return float(np.mean(per_label)) if per_label else float("nan")
 
 
+# Errors that are rates (1 − a score in [0, 1]) cannot exceed 1; log loss, RMSE and MAE can.
+BOUNDED_ERRORS = ("accuracy", "f1", "f1_macro", "auc")
+
+
+def check_metric(name: str, task: str) -> None:
+    """Refuse a metric that is unknown or does not fit the task, naming the ones that do."""
+    if name not in METRICS:
+        raise FullcycleError(f"unknown metric {name!r}; use one of: {', '.join(METRICS)}")
+    allowed = REGRESSION if task == "regression" else CLASSIFICATION
+    if name not in allowed:
+        raise FullcycleError(f"metric {name!r} does not fit a {task} task; use one of: "
+                             f"{', '.join(allowed)}")
+
+
+def check_error_rate(value: float, metric: str, name: str = "human_level_error") -> float:
+    """An error in `metric`'s units, checked: finite, 0 or more, at most 1 for a rate."""
+    if not np.isfinite(value) or value < 0:
+        raise FullcycleError(f"{name} {value:g} must be 0 or more, in the metric's error "
+                             "units (e.g. 0.01 for 1% error)")
+    if metric in BOUNDED_ERRORS and value > 1:
+        raise FullcycleError(f"{name} {value:g} is above 1, but a {metric} error is a rate "
+                             f"between 0 and 1; write 0.02 or 2% for 2% error")
+    return float(value)
+
+
 def higher_is_better(name: str) -> bool:
     """True for scores (accuracy, F1, AUC, R²), False for losses (RMSE, MAE, log loss)."""
     return name in _HIGHER_IS_BETTER

@@ -32,21 +32,15 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 def initial_model(prepared: Prepared, hidden: list[int] | None, activation: str,
                   seed: int) -> tuple[torch.nn.Module, str]:
-    """The initial architecture (seed 001) with its output bias at the training prior."""
+    """The initial architecture `fc.train` and `fc.run` start from (seed 001), with its
+    output bias at the training prior, and the task's loss."""
     from fullcycle.engine.losses import loss_for_task
-    from fullcycle.models.mlp import TabularMLP, init_output_bias
+    from fullcycle.recipe.config import TrainConfig
+    from fullcycle.recipe.trainer import build_model
 
-    if prepared.task == "multiclass":
-        n_outputs = len(prepared.classes)
-    elif prepared.task == "multilabel":
-        n_outputs = len(prepared.targets)
-    else:
-        n_outputs = 1
-    torch.manual_seed(seed)
-    model = TabularMLP(prepared.preprocessor.n_features, n_outputs, hidden=hidden,
-                       activation=activation, categorical=prepared.preprocessor.categorical)
-    init_output_bias(model, prepared.task, prepared.y["train"])
-    return model, loss_for_task(prepared.task)
+    config = TrainConfig(hidden=None if hidden is None else tuple(hidden),
+                         activation=activation, seed=seed)
+    return build_model(prepared, config), loss_for_task(prepared.task)
 
 
 def _value(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -88,3 +89,34 @@ def parse_hidden(text: str | None, *, empty_is_linear: bool = False) -> list[int
     if (not sizes and not empty_is_linear) or any(size < 1 for size in sizes):
         raise FullcycleError("--hidden sizes must be positive integers, e.g. 64,32")
     return sizes
+
+
+def parse_error_rate(text: str | None, flag: str, metric: str | None = None) -> float | None:
+    """An error given as a fraction (``0.11``) or a percentage (``11%``); None stays None.
+
+    A percentage must lie in 0–100%. With a classification `metric` whose error is a rate
+    (accuracy, F1, AUC) a value above 1 is refused too; without one (RMSE, or a metric not
+    yet known) a number above 1 is read as a raw error.
+    """
+    if text is None:
+        return None
+    raw = text.strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1].strip() if percent else raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (percent and value > 100):
+        raise FullcycleError(f"{flag} {text!r} is not an error rate; write a fraction like "
+                             "0.11 or a percentage like 11%")
+    value = value / 100.0 if percent else value
+    if metric is not None:
+        from fullcycle.metrics import check_error_rate
+
+        check_error_rate(value, metric, flag)
+    return value
+
+
+def is_percent(text: str | None) -> bool:
+    """Whether an error flag was written as a percentage (``11%``)."""
+    return text is not None and text.strip().endswith("%")

@@ -52,7 +52,7 @@ def demo_command(
     # of these cases; 1% is a conservative Bayes proxy (seed 003: human-level as proxy).
     human = 0.01 if dataset == "breast_cancer" else 0.0
     with BudgetProgress(console, enabled=not (quiet or json_output)) as bar:
-        result = run(path, target, out=out, budget=budget, human_error=human, log=bar.log)
+        result = run(path, target, out=out, budget=budget, human_level_error=human, log=bar.log)
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})
         return

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import typer
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fullcycle.cli.app import app
+from fullcycle.cli.common import JsonOpt, is_percent, parse_error_rate
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
 from fullcycle.errors import FullcycleError
@@ -33,29 +33,6 @@ _FORMULAS = {
     "data_mismatch": "dev − train-dev",
     "dev_overfit": "test − dev",
 }
-
-
-def parse_error(flag: str, text: str | None) -> tuple[float | None, bool]:
-    """Read an error given as a fraction (``0.11``) or a percentage (``11%``).
-
-    Returns the value as a fraction and whether it was written as a percentage.
-    Raises `FullcycleError` naming the flag for anything else.
-    """
-    if text is None:
-        return None, False
-    raw = text.strip()
-    percent = raw.endswith("%")
-    number = raw[:-1].strip() if percent else raw
-    try:
-        value = float(number)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or (percent and value > 100):
-        raise FullcycleError(
-            f"{flag} {text!r} is not an error rate; write a fraction like 0.11 or a "
-            "percentage like 11%"
-        )
-    return (value / 100.0 if percent else value), percent
 
 
 def _fmt(value: float | None, as_percent: bool, signed: bool = False) -> str:
@@ -157,7 +134,7 @@ def diagnose_command(
         str(DEFAULT_TOLERANCE), "--tolerance", metavar="ERROR",
         help="Gaps at or below this are noise, e.g. 0.5%.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    json_output: JsonOpt = False,
 ) -> None:
     """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
 
@@ -169,7 +146,8 @@ def diagnose_command(
         "--train-dev-error": train_dev_error, "--test-error": test_error,
         "--tolerance": tolerance,
     }
-    parsed = {flag: parse_error(flag, text) for flag, text in flags.items()}
+    parsed = {flag: (parse_error_rate(text, flag), is_percent(text))
+              for flag, text in flags.items()}
     more_data_helps = None
     if run_dir is not None:
         recorded, more_data_helps = _from_run(run_dir)
@@ -189,13 +167,13 @@ def diagnose_command(
         tolerance=parsed["--tolerance"][0],  # type: ignore[arg-type]
         more_data_helps=more_data_helps,
     )
-    if as_json:
+    if json_output:
         emit_json(d.to_dict())
         return
     values = [v for v, _ in parsed.values() if v is not None]
     # Percentages when the user wrote them, or when every value looks like a rate.
     as_percent = any(p for _, p in parsed.values()) or all(v <= 1 for v in values)
-    console = quiet_console(False, as_json)
+    console = quiet_console(False, json_output)
     _render(d, as_percent, console)
     if not as_percent:
         console.print("[dim]note:[/dim] values above 1 are read as raw errors (e.g. RMSE); "

@@ -28,8 +28,11 @@ from fullcycle.cli.output import emit_json, quiet_console
 def lr_find_command(
     data: DataArg,
     target: TargetOpt,
-    plot: Annotated[Path, typer.Option(help="Where to save the loss-vs-rate plot (PNG).")
-                    ] = Path("lr_finder.png"),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Directory to write lr_finder.png into (nothing is written "
+                            "without it or --plot).")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="Where to save the loss-vs-rate plot (PNG).")] = None,
     start_lr: Annotated[float, typer.Option(help="First rate of the sweep.")] = 1e-7,
     end_lr: Annotated[float, typer.Option(help="Last rate of the sweep.")] = 10.0,
     steps: Annotated[int, typer.Option(help="Mini-batch steps (rates) in the sweep.")] = 100,
@@ -58,9 +61,11 @@ def lr_find_command(
     result = lr_find(model, (prepared.X["train"], prepared.y["train"]), loss,
                      optimizer=optimizer, start_lr=start_lr, end_lr=end_lr,
                      num_steps=steps, batch_size=batch_size, seed=seed)
-    saved = result.plot(plot)
+    if plot is None and out is not None:
+        plot = out / "lr_finder.png"
+    saved = result.plot(plot) if plot is not None else None
     if json_output:
-        emit_json({**result.to_dict(), "plot": str(saved)})
+        emit_json({**result.to_dict(), "plot": None if saved is None else str(saved)})
         return
     console = quiet_console(quiet, json_output)
     if result.suggested_lr is None:
@@ -70,4 +75,5 @@ def lr_find_command(
         console.print(f"suggested learning rate: [bold]{result.suggested_lr:.3g}[/bold] "
                       f"(steepest descent at {result.steepest_lr:.3g}, loss lowest at "
                       f"{result.min_loss_lr:.3g}; sweep ended: {result.stop_reason})")
-    console.print(f"plot: {saved}")
+    if saved is not None:
+        console.print(f"plot: {saved}")

@@ -24,25 +24,11 @@ from fullcycle.cli.common import (
     TestSizeOpt,
     TimeOpt,
     parse_columns,
+    parse_error_rate,
     parse_hidden,
     split_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
-from fullcycle.errors import FullcycleError
-
-
-def parse_error_rate(text: str | None, flag: str) -> float | None:
-    """An error rate as a fraction (0.01) or a percentage ("1%")."""
-    if text is None:
-        return None
-    raw = text.strip()
-    try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise FullcycleError(f"{flag} {text!r} is not a number; write e.g. 0.01 or 1%") from None
-    if value < 0:
-        raise FullcycleError(f"{flag} must be 0 or more")
-    return value
 
 
 def _cell(value: float | None) -> str:
@@ -164,7 +150,7 @@ def run_command(
     with budget_bar:
         result = run(
             data, target, out=out,
-            human_error=parse_error_rate(human_error, "--human-error") or 0.0,
+            human_level_error=parse_error_rate(human_error, "--human-error", metric) or 0.0,
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,

@@ -25,6 +25,7 @@ from fullcycle.cli.common import (
     TaskOpt,
     TestSizeOpt,
     TimeOpt,
+    parse_error_rate,
     prepare_data,
 )
 from fullcycle.cli.output import emit_json, quiet_console
@@ -32,7 +33,8 @@ from fullcycle.errors import FullcycleError
 
 # config key -> column header, in the seeds' order of importance
 _COLUMNS = {"lr": "lr", "beta1": "β1", "hidden_units": "units", "layers": "layers",
-            "batch_size": "batch", "dropout": "dropout", "l2": "l2", "lr_decay": "decay"}
+            "batch_size": "batch", "dropout": "dropout", "l2_per_example": "λ/m",
+            "lr_decay": "decay"}
 
 
 def _cell(value: Any) -> str:
@@ -99,7 +101,8 @@ def search_command(
         help="Stop bad trials early: median, halving (successive halving) or none.")] = "median",
     fine_fraction: Annotated[float, typer.Option(
         help="Share of trials and time for the fine round (0: coarse only).")] = 0.4,
-    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 20,
+    epochs: Annotated[int | None, typer.Option(
+        help="Epochs per trial (default: about 2,000 optimizer steps).")] = None,
     optimizer: Annotated[str, typer.Option(
         help="adam, adamw, momentum, rmsprop or sgd; its β is searched as 1 − β.")] = "adam",
     human_error: Annotated[str, typer.Option(
@@ -124,7 +127,6 @@ def search_command(
     Re-run the same command to resume; on other machines add workers with
     `fullcycle search DATA --target COL --join STUDY --storage postgresql://...`.
     """
-    from fullcycle.cli.run import parse_error_rate
     from fullcycle.recipe.budget import parse_duration
     from fullcycle.tuning.study import search
 
@@ -135,7 +137,7 @@ def search_command(
     if join is not None and (storage is None and out is None):
         raise FullcycleError(f"--join {join} needs the study's --storage URL (or the --out "
                              "directory whose search.sqlite holds it)")
-    if epochs < 1:
+    if epochs is not None and epochs < 1:
         raise FullcycleError(f"--epochs {epochs} is too small; pass at least 1")
     human = parse_error_rate(human_error, "--human-error") or 0.0
     out_dir = out or (None if join is not None and storage is not None
@@ -144,10 +146,11 @@ def search_command(
                             test_size=test_size, group_column=group_column,
                             time_column=time_column, ignore=ignore,
                             drop_missing_target=drop_missing_target, seed=seed)
-    base_config = {"epochs": epochs, "optimizer": optimizer, "seed": seed}
+    base_config = {"optimizer": optimizer, "seed": seed,
+                   **({"epochs": epochs} if epochs is not None else {})}
     show = not (quiet or json_output)
     result = search(
-        prepared, trials=trials, budget_s=budget_s, base_config=base_config, out_dir=out_dir,
+        prepared, trials=trials, budget=budget_s, base_config=base_config, out=out_dir,
         sampler=sampler, pruner=pruner, workers=workers, storage=storage,
         study_name=join or study, join=join is not None, fine_fraction=fine_fraction,
         seed=seed, progress=show, log=(lambda text: console.print(text, markup=False)),

@@ -1,7 +1,8 @@
 """`fullcycle train`: one network trained on a table with the flags you choose.
 
-The seeds' defaults where a flag is left out: one hidden layer at the midpoint width, the
-initializer of the activation, the task's cost function and single metric, Adam. Writes
+A thin wrapper over `fc.train`: the flags become one `TrainConfig`, whose defaults (the
+seeds') fill what is left out: one hidden layer at the midpoint width, the initializer of
+the activation, the task's cost function and single metric, Adam with cosine decay. Writes
 ``summary.json`` (errors in the target's units), the model bundle, the journal and a
 checkpoint per epoch, so ``--resume`` continues a run that was killed.
 """
@@ -15,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import torch
 import typer
 from rich.table import Table
 
@@ -38,7 +38,14 @@ from fullcycle.cli.common import (
     prepare_data,
 )
 from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
+from fullcycle.models.bundle import save_bundle
+from fullcycle.models.mlp import initial_architecture
+from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.trainer import n_outputs, network_inputs
+
+DEFAULT = TrainConfig()  # the flags' defaults are the one config type's
 
 STATE = "train.json"
 CHECKPOINTS = "checkpoints"
@@ -54,26 +61,6 @@ def _floats(text: str | None, flag: str) -> list[float] | float | None:
     if not values:
         raise FullcycleError(f"{flag} needs a value, e.g. 0.25")
     return values[0] if len(values) == 1 else values
-
-
-def _split_scores(model: torch.nn.Module, p: Any, metric: str) -> tuple[dict, dict]:
-    """(metric, error) per split in the target's units; the test split is not touched."""
-    from fullcycle.engine.evaluate import predict
-    from fullcycle.metrics import compute_metric, error_from_metric
-
-    values: dict[str, float | None] = {}
-    errors: dict[str, float | None] = {}
-    for split in ("train", "train_dev", "dev"):
-        X, y = p.X[split], p.y[split]
-        if len(X) == 0:
-            values[split] = errors[split] = None
-            continue
-        value = compute_metric(metric, p.task, predict(model, torch.from_numpy(X)), y)
-        error = error_from_metric(metric, value)
-        if metric in ("rmse", "mae"):  # standardized target -> the target's own units
-            value, error = value * p.error_scale, error * p.error_scale
-        values[split], errors[split] = value, error
-    return values, errors
 
 
 def _print(console: Any, summary: dict) -> None:
@@ -100,18 +87,22 @@ def train_command(
     hidden: Annotated[str | None, typer.Option(
         help="Hidden sizes, e.g. 64,32 (default: one layer at the midpoint width).")] = None,
     activation: Annotated[str, typer.Option(
-        help="relu, leaky_relu, tanh or sigmoid.")] = "relu",
+        help="relu, leaky_relu, tanh or sigmoid.")] = DEFAULT.activation,
     init: Annotated[str, typer.Option(
-        help="auto (He for ReLU, Xavier for tanh/sigmoid), he, xavier, small, zeros.")] = "auto",
+        help="auto (He for ReLU, Xavier for tanh/sigmoid), he, xavier, small, zeros.")
+    ] = DEFAULT.init,
     optimizer: Annotated[str, typer.Option(
-        help="adam, adamw, sgd, momentum, rmsprop.")] = "adam",
-    lr: Annotated[float, typer.Option(help="Learning rate α.")] = 1e-3,
-    schedule: Annotated[str | None, typer.Option(
-        help="Decay: inverse_time, exponential, inverse_sqrt_epoch, inverse_sqrt_step, "
-             "staircase, cosine, cosine_restarts, one_cycle; parameters as "
-             "name:key=value,... (e.g. staircase:drop=0.5,every=10).")] = None,
-    epochs: Annotated[int, typer.Option(help="Passes over the training set.")] = 20,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size (powers of 2).")] = 64,
+        help="adam, adamw, sgd, momentum, rmsprop.")] = DEFAULT.optimizer,
+    lr: Annotated[float, typer.Option(help="Learning rate α.")] = DEFAULT.lr,
+    schedule: Annotated[str, typer.Option(
+        help="Decay: cosine, inverse_time, exponential, inverse_sqrt_epoch, "
+             "inverse_sqrt_step, staircase, cosine_restarts, one_cycle, or none; parameters "
+             "as name:key=value,... (e.g. staircase:drop=0.5,every=10).")
+    ] = str(DEFAULT.schedule),
+    epochs: Annotated[int | None, typer.Option(
+        help="Passes over the training set (default: about 2,000 optimizer steps).")] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        help="Mini-batch size, a power of 2 (default: from the data, 32 to 512).")] = None,
     dropout: Annotated[str | None, typer.Option(
         help="Dropout probability for every hidden layer, or one per layer (0,0.25).")] = None,
     l2: Annotated[float, typer.Option(help="L2 λ in λ/(2m)Σ‖W‖² (biases excluded).")] = 0.0,
@@ -121,7 +112,8 @@ def train_command(
     clip_norm: Annotated[float | None, typer.Option(help="Clip the gradient norm.")] = None,
     clip_value: Annotated[float | None, typer.Option(help="Clip gradient values.")] = None,
     early_stopping: Annotated[int | None, typer.Option(
-        "--early-stopping", help="Stop after this many epochs without dev improvement.")] = None,
+        "--early-stopping", help="Stop after this many epochs without dev improvement "
+                                 "(0: never; default: an eighth of the epochs).")] = None,
     metric: Annotated[str | None, typer.Option(
         help="accuracy, f1, f1_macro, auc, log_loss, rmse, mae, r2 (default: the task's).")
     ] = None,
@@ -142,97 +134,91 @@ def train_command(
     quiet: QuietOpt = False,
 ) -> int:
     """Train one network on a table (the seeds' first architecture unless told otherwise)."""
-    flags = {k: str(v) if isinstance(v, Path) else v for k, v in locals().items()
-             if k not in ("json_output", "quiet", "resume", "out", "device")}
-    from fullcycle.engine.callbacks import TrainingDiverged
-    from fullcycle.engine.fit import fit
-    from fullcycle.engine.losses import loss_for_task
     from fullcycle.engine.progress import ProgressBar
-    from fullcycle.metrics import default_metric
-    from fullcycle.models.bundle import save_bundle
-    from fullcycle.models.mlp import TabularMLP, init_output_bias, initial_architecture
+    from fullcycle.metrics import check_metric
+    from fullcycle.recipe.trainer import resolved, train
     from fullcycle.rundir import RunDir
 
     console = quiet_console(quiet, json_output)
     hidden_sizes, drop = parse_hidden(hidden, empty_is_linear=True), _floats(dropout, "--dropout")
+    config = TrainConfig(
+        hidden=None if hidden_sizes is None else tuple(hidden_sizes), activation=activation,
+        init=init, dropout=() if drop is None else drop, batch_norm=batch_norm, l2=l2, l1=l1,
+        optimizer=optimizer, lr=lr, schedule=None if schedule == "none" else schedule,
+        epochs=epochs, batch_size=batch_size, patience=early_stopping, clip_norm=clip_norm,
+        clip_value=clip_value, seed=seed)
     rundir = RunDir(out or Path("runs") / f"{Path(data).stem}-train")
     state = rundir.read_json(STATE) if rundir.has(STATE) else None
-    fingerprint = hashlib.sha256(json.dumps(flags, sort_keys=True).encode()).hexdigest()
-    if resume and state is not None and state.get("flags_sha256") != fingerprint:
-        raise FullcycleError(
-            f"--resume with other settings than the run in {rundir.path}; repeat the original "
-            f"flags, or drop --resume to start over"
-        )
     if not resume and state is not None and state.get("status") == "running":
         raise FullcycleError(
             f"{rundir.path} holds an unfinished training run; add --resume to continue it, "
             f"or choose another --out"
         )
-    if not resume or state is None:
-        shutil.rmtree(rundir.file(CHECKPOINTS), ignore_errors=True)
-
     p = prepare_data(data, target, task=task, dev_data=dev_data, dev_size=dev_size,
                      test_size=test_size, group_column=group_column, time_column=time_column,
                      ignore=ignore, drop_missing_target=drop_missing_target, seed=seed)
-    n_out = len(p.classes) if p.task in ("multiclass", "multilabel") else 1
-    metric = metric or default_metric(p.task, p.y["train"])
-    torch.manual_seed(seed)
-    model = TabularMLP(p.X["train"].shape[1], n_out, hidden=hidden_sizes, activation=activation,
-                       init=init, dropout=0.0 if drop is None else drop, batch_norm=batch_norm,
-                       categorical=p.preprocessor.categorical)
-    init_output_bias(model, p.task, p.y["train"])
-    width_in = model.body[0].in_features if len(model.body) else model.output.in_features
-    arch = initial_architecture(width_in, n_out, len(p.X["train"]))
+    if metric is not None:
+        check_metric(metric, p.task)
+    config = resolved(p, config)
+    # What a resume must repeat: the knobs as trained and the rows they were trained on.
+    settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
+                "config": config.to_dict(), "data_fingerprint": p.fingerprint,
+                "splits": p.sizes()}
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    if resume and state is not None and state.get("flags_sha256") != fingerprint:
+        raise FullcycleError(
+            f"--resume with other settings than the run in {rundir.path}; repeat the original "
+            f"flags, or drop --resume to start over"
+        )
+    if not resume or state is None:
+        shutil.rmtree(rundir.file(CHECKPOINTS), ignore_errors=True)
 
     journal = rundir.journal
     if resume and state is not None:
         run_id, experiment_id = state["run_id"], state["experiment_id"]
     else:
-        run_id = journal.start_run("train", flags)
+        run_id = journal.start_run("train", settings)
         experiment_id = journal.start_experiment(
-            run_id, "train", {**flags, "architecture": model.config}, seed, p.fingerprint,
+            run_id, "train", config.to_dict(), seed, p.fingerprint,
             "fullcycle train: one network with the flags given")
     rundir.write_json(STATE, {"status": "running", "run_id": run_id,
                               "experiment_id": experiment_id, "flags_sha256": fingerprint})
     progress = False if (quiet or json_output) else ProgressBar(console)
     try:
-        result = fit(model, (p.X["train"], p.y["train"]), (p.X["dev"], p.y["dev"]),
-                     loss=loss_for_task(p.task), optimizer=optimizer, lr=lr, schedule=schedule,
-                     epochs=epochs, batch_size=batch_size, l2=l2, l1=l1, clip_norm=clip_norm,
-                     clip_value=clip_value, early_stopping=early_stopping, metric=metric,
-                     device=device, precision=precision, seed=seed, task=p.task,
-                     checkpoint_dir=rundir.file(CHECKPOINTS), resume=resume,
-                     journal=(journal, experiment_id, run_id), progress=progress)
-    except (TrainingDiverged, FullcycleError) as exc:
-        status = "diverged" if isinstance(exc, TrainingDiverged) else "failed"
-        journal.end_experiment(experiment_id, status, {"error": str(exc)})
-        journal.end_run(run_id, status)
-        rundir.write_json(STATE, {"status": status, "run_id": run_id,
-                                  "experiment_id": experiment_id, "flags_sha256": fingerprint})
-        if isinstance(exc, FullcycleError):
-            raise
+        outcome = train(p, config, metric=metric, device=device, precision=precision,
+                        checkpoint_dir=rundir.file(CHECKPOINTS), resume=resume,
+                        journal=JournalCallback(journal, experiment_id, run_id),
+                        progress=progress)
+    except FullcycleError as exc:
+        _end(rundir, journal, run_id, experiment_id, fingerprint, "failed", str(exc))
+        raise
+    if outcome.diverged:
+        _end(rundir, journal, run_id, experiment_id, fingerprint, "diverged", outcome.diverged)
         # Not the user's input at fault: exit 1, apart from the user errors' status 2.
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: training diverged: {outcome.diverged}", file=sys.stderr)
         return 1
 
-    values, errors = _split_scores(result.model.cpu(), p, metric)
+    metric_doc = {"name": outcome.metric, **outcome.metrics}
     bundle = save_bundle(
-        rundir.file("model"), result.model,
+        rundir.file("model"), outcome.model,
         {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
-        p.task, {"metric": {"name": metric, **values}, "errors": errors},
+        p.task, {"metric": metric_doc, "errors": outcome.errors},
         p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None)
+    arch = initial_architecture(network_inputs(p), n_outputs(p), len(p.X["train"]))
     summary = {
         "task": p.task, "targets": p.targets, "classes": p.classes,
-        "metric": {"name": metric, **values}, "errors": errors,
-        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early, "resumed_from": result.resumed_from,
-        "history": result.history, "decisions": result.decisions,
-        "architecture": {"config": model.config, "seeds_rule": arch.to_dict()},
-        "flags": flags, "splits": p.sizes(), "test_accesses": len(p.test_accesses),
-        "model": str(bundle), "journal": str(journal.path),
+        "metric": metric_doc, "errors": outcome.errors,
+        "best_epoch": outcome.best_epoch, "epochs_run": outcome.epochs_run,
+        "stopped_early": outcome.stopped_early, "resumed_from": outcome.resumed_from,
+        "history": outcome.history, "decisions": outcome.decisions,
+        "architecture": {"config": outcome.model.config, "seeds_rule": arch.to_dict()},
+        "config": config.to_dict(), "splits": p.sizes(),
+        "test_accesses": len(p.test_accesses), "model": str(bundle),
+        "journal": str(journal.path),
     }
     rundir.write_json("summary.json", summary)
-    journal.end_experiment(experiment_id, "finished", {"errors": errors, "metric": metric})
+    journal.end_experiment(experiment_id, "finished", {"errors": outcome.errors,
+                                                       "metric": outcome.metric})
     journal.end_run(run_id, "finished")
     rundir.write_json(STATE, {"status": "finished", "run_id": run_id,
                               "experiment_id": experiment_id, "flags_sha256": fingerprint})
@@ -241,3 +227,12 @@ def train_command(
     else:
         _print(console, summary)
     return 0
+
+
+def _end(rundir: Any, journal: Any, run_id: int, experiment_id: int, fingerprint: str,
+         status: str, message: str) -> None:
+    """Record a fit that ended without a model, so a later run knows it is not running."""
+    journal.end_experiment(experiment_id, status, {"error": message})
+    journal.end_run(run_id, status)
+    rundir.write_json(STATE, {"status": status, "run_id": run_id,
+                              "experiment_id": experiment_id, "flags_sha256": fingerprint})

@@ -238,7 +238,7 @@ def learning_curve(
     human_level_error: float = 0.0,
     tolerance: float = DEFAULT_TOLERANCE,
     seed: int = 0,
-    time_budget_s: float | None = None,
+    budget: float | None = None,
 ) -> LearningCurve:
     """Train on nested subsets of growing size and say whether more data would help.
 
@@ -254,7 +254,7 @@ def learning_curve(
             it are a good fit (seed 000: "if both are low → good fit"), not bias.
         tolerance: gaps and gains at or below this are noise (as in `diagnose`).
         seed: seeds the subset order.
-        time_budget_s: stop before a size whose estimated time (linear in rows, from the
+        budget: seconds; stop before a size whose estimated time (linear in rows, from the
             sizes measured so far) would overrun; skipped sizes are listed in the result.
     """
     for name, value in (("human_level_error", human_level_error), ("tolerance", tolerance)):
@@ -275,9 +275,9 @@ def learning_curve(
     seconds: list[float] = []
     start = time.perf_counter()
     for size in grid:
-        if time_budget_s is not None and done:
+        if budget is not None and done:
             per_row = sum(seconds) / sum(done)
-            if time.perf_counter() - start + per_row * size > time_budget_s:
+            if time.perf_counter() - start + per_row * size > budget:
                 break
         rows = np.sort(order[:size])
         t0 = time.perf_counter()

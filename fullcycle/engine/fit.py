@@ -12,6 +12,7 @@ Progressive disclosure, as in Keras: one call with the seeds' defaults (Adam, β
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,14 +77,12 @@ def _positive(name: str, value: float, integer: bool = False) -> None:
         raise FullcycleError(f"{name} must be {kind}, got {value}")
 
 
-def _journal_callback(journal: Any) -> Callback | None:
-    if journal is None or isinstance(journal, Callback):
+def _journal_callback(journal: JournalCallback | None) -> JournalCallback | None:
+    if journal is None or isinstance(journal, JournalCallback):
         return journal
-    if isinstance(journal, tuple | list) and len(journal) in (2, 3):
-        return JournalCallback(*journal)
     raise FullcycleError(
-        "journal= takes (Journal, experiment_id), (Journal, experiment_id, run_id) "
-        "or a JournalCallback"
+        "journal= takes a JournalCallback(journal, experiment_id) from "
+        f"fullcycle.engine.journaling, got {type(journal).__name__}"
     )
 
 
@@ -111,9 +110,10 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         early_stopping: int | bool | dict[str, Any] | EarlyStopping | None = None,
         metric: str | Callable[..., float] | None = None,
         callbacks: Sequence[Callback] = (), device: str | torch.device = "auto",
-        precision: str | None = None, seed: int = 0,
+        precision: str | None = None, seed: int | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = False,
-        journal: Any = None, progress: bool | Callback = True, task: str | None = None,
+        journal: JournalCallback | None = None, progress: bool | Callback = True,
+        task: str | None = None,
         nan_guard: bool | NanGuard = True, eval_batch_size: int = EVAL_BATCH,
         optimizer_options: dict[str, Any] | None = None) -> FitResult:
     """Train ``model`` on ``train`` and evaluate on ``dev`` after every epoch.
@@ -136,10 +136,13 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
             callable ``f(outputs, targets) -> error``; the dev error drives best-epoch choice.
         task: regression/binary/multiclass/multilabel; inferred from a built-in loss name.
         precision: None / ``"32"``, ``"bf16"`` or ``"fp16"`` (autocast; fp16 adds a scaler).
-        seed: seeds torch's global RNG at the start (dropout) and fixes each epoch's batch
-            order as a function of ``(seed, epoch)``, so a resumed fit sees the same order.
+        seed: makes the fit reproducible: dropout's random numbers start from it and each
+            epoch's batch order is a function of ``(seed, epoch)``, so a resumed fit sees the
+            same order (pass the same seed when resuming). None (default) draws a fresh
+            one. Either way torch's global RNG is left as it was: the fit runs on a fork of
+            it (`torch.random.fork_rng`), so calling `fit` never reseeds the caller's RNG.
         checkpoint_dir, resume: save the full state after every epoch; continue from it.
-        journal: ``(Journal, experiment_id)`` to log each epoch and decision.
+        journal: a `JournalCallback(journal, experiment_id)` to log each epoch and decision.
         progress: Rich progress bars (True), none (False), or your own callback.
         nan_guard: restore-and-lower-the-rate on NaN/inf or divergence (see `NanGuard`).
 
@@ -173,7 +176,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         metric = M.default_metric(task)
     precision = check_precision(precision)
     dev_device = resolve_device(device)
-    torch.manual_seed(seed)
+    if seed is None:
+        seed = secrets.randbelow(2**31)  # fresh, without touching torch's global RNG
     model.to(dev_device)
 
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
@@ -217,12 +221,14 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         min_delta=stopper.min_delta if stopper is not None else 0.0, events=Events(cbs),
     )
     resumed_from = None
-    if resume:
-        if checkpoint_dir is None:
-            raise FullcycleError("resume=True needs checkpoint_dir= (where the state was saved)")
-        if load_checkpoint(checkpoint_dir, loop):
+    if resume and checkpoint_dir is None:
+        raise FullcycleError("resume=True needs checkpoint_dir= (where the state was saved)")
+    forked = [dev_device.index or 0] if dev_device.type == "cuda" else []
+    with torch.random.fork_rng(devices=forked):  # the caller's RNG comes back untouched
+        torch.manual_seed(seed)
+        if resume and load_checkpoint(checkpoint_dir, loop):
             resumed_from = loop.epoch
-    loop.run()
+        loop.run()
     return FitResult(
         model=model, history=loop.history, best_epoch=loop.best_epoch,
         decisions=loop.decisions, stopped_early=loop.stop_training and stopper is not None

@@ -13,7 +13,6 @@ into an ``(n, n)`` matrix.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -106,16 +105,3 @@ def get_loss(loss: str | LossFn) -> LossFn:
             f"unknown loss {loss!r}; use one of: {', '.join(LOSSES)}, or pass a callable"
         )
     return LOSSES[loss]
-
-
-def expected_initial_loss(task: str, n_outputs: int) -> float:
-    """The loss an uninformed model should start near (used by the sanity checks).
-
-    Softmax over C balanced classes gives ``ln C``; a logit of 0 gives ``ln 2`` per binary
-    label; a regression on a standardized target predicting 0 gives MSE 1.
-    """
-    if task == "multiclass":
-        return math.log(n_outputs)
-    if task in ("binary", "multilabel"):
-        return math.log(2.0)
-    return 1.0

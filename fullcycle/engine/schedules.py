@@ -146,10 +146,6 @@ class Schedule:
             return float(fn(x, **self.params))
         return float(fn(x, float(epochs), **self.params))
 
-    def lr_at(self, lr: float, step: int, steps_per_epoch: int, epochs: int) -> float:
-        """The learning rate itself at a step."""
-        return lr * self.factor(step, steps_per_epoch, epochs)
-
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "params": dict(self.params)}
 

@@ -9,8 +9,8 @@ the dev error improves and every satisficing constraint holds (seeds 001 and 003
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,9 @@ from fullcycle.data.images import is_picture_source
 from fullcycle.data.load import TableSource
 from fullcycle.data.splits import SplitOptions
 from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, Diagnosis, diagnose
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import default_metric
+from fullcycle.metrics import check_error_rate, check_metric, default_metric
 from fullcycle.models.mlp import initial_architecture
 from fullcycle.recipe import steps
 from fullcycle.recipe.budget import Budget, parse_duration
@@ -30,7 +31,7 @@ from fullcycle.recipe.moves import Decision, propose
 from fullcycle.recipe.outputs import write_outputs
 from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
-from fullcycle.recipe.trainer import Outcome, n_outputs, train_config
+from fullcycle.recipe.trainer import Outcome, n_outputs, network_inputs, resolved, train
 from fullcycle.rundir import RunDir
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
@@ -53,19 +54,6 @@ class RunResult:
     decisions: list[Decision] = field(default_factory=list)
 
 
-# Enough optimizer steps for a first fit to converge on small data (where an epoch is a few
-# steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
-TARGET_STEPS = 2000
-MIN_EPOCHS, MAX_INITIAL_EPOCHS = 10, 200
-
-
-def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
-    """(epochs, early-stopping patience) for about TARGET_STEPS optimizer steps."""
-    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
-    epochs = min(MAX_INITIAL_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
-    return epochs, max(5, epochs // 8)
-
-
 def first_share(prepared: Prepared) -> float:
     """Share of the time left the first experiment may take: all of it for a table (it
     stops early), most of it for pictures (epochs are fitted to it, see recipe/images)."""
@@ -76,27 +64,18 @@ def first_share(prepared: Prepared) -> float:
     return 1.0
 
 
-def choose_batch_size(n_train: int) -> int:
-    """A power of two giving ≳ 50 steps per epoch, between 32 and 512 (seed 003: 64–512)."""
-    size = 32
-    while size < 512 and n_train / (size * 2) >= 50:
-        size *= 2
-    return size
-
-
 class Autopilot:
     """One run of the recipe; `run()` below is the friendly entry point."""
 
-    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_error: float,
+    def __init__(self, prepared: Prepared, rundir: RunDir, *, human_level_error: float,
                  budget: Budget, metric: str, constraints: list[Constraint], seed: int,
                  hidden: tuple[int, ...] | None, tolerance: float, log: Any,
-                 command: str, config_doc: dict, progress: bool,
-                 augment: tuple[str, ...] | None = None, pretrained: Any = None) -> None:
-        self.p, self.rundir, self.human = prepared, rundir, human_error
+                 command: str, config_doc: dict, augment: tuple[str, ...] | None = None,
+                 pretrained: Any = None) -> None:
+        self.p, self.rundir, self.human = prepared, rundir, human_level_error
         self.augment, self.pretrained = augment, pretrained  # pictures only
         self.budget, self.metric, self.constraints = budget, metric, constraints
         self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
-        self.progress = progress
         self.journal = rundir.journal
         self.run_id = self.journal.start_run(command, config_doc)
         self.decisions: list[Decision] = []
@@ -124,9 +103,8 @@ class Autopilot:
                                                config.seed, self.p.fingerprint, reason)
         # One line per experiment (below); per-epoch bars of dozens of experiments would bury
         # the decisions, and every epoch is in the journal anyway.
-        outcome = train_config(self.p, config, metric=self.metric, deadline=self.deadline(share),
-                               journal=self.journal, experiment_id=exp_id, progress=False)
-        outcome.experiment_id = exp_id
+        outcome = train(self.p, config, metric=self.metric, deadline=self.deadline(share),
+                        journal=JournalCallback(self.journal, exp_id, self.run_id))
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
@@ -157,14 +135,11 @@ class Autopilot:
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
         n_train = len(self.p.X["train"])
-        arch = initial_architecture(self.p.preprocessor.n_features, n_outputs(self.p), n_train)
-        hidden = self.hidden or tuple(arch.hidden)
-        batch_size = choose_batch_size(n_train)
-        epochs, patience = choose_epochs(n_train, batch_size)
-        config = TrainConfig(hidden=tuple(hidden), batch_size=batch_size, epochs=epochs,
-                             patience=patience, seed=self.seed)
+        arch = initial_architecture(network_inputs(self.p), n_outputs(self.p), n_train)
+        config = resolved(self.p, TrainConfig(hidden=self.hidden, seed=self.seed))
         if self.p.is_images:
             return self.initial_image_config(config)
+        hidden = config.hidden
         self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
         self.decide(Decision("architecture", arch.to_dict(),
                              f"start with hidden {','.join(map(str, hidden))}, "
@@ -241,15 +216,15 @@ class Autopilot:
                  "Adam, the LR finder's rate")
         best = self.experiment(config, "initial architecture", first, None,
                                share=first_share(p))
-        while "diverged" in best.extra and config.lr > 1e-6:
+        while best.diverged and config.lr > 1e-6:
             config = config.with_changes(lr=config.lr / 10)
-            self.decide(Decision("lr", {"diverged": best.extra["diverged"]},
+            self.decide(Decision("lr", {"diverged": best.diverged},
                                  f"retry with lr {config.lr:.3g}",
                                  "training diverged even after the NaN guard's restarts; an "
                                  "order of magnitude lower rate (seed 000's log scale)"))
             best = self.experiment(config, f"initial architecture, lr {config.lr:.3g}",
                                    "the first training diverged", None)
-        if "diverged" in best.extra:
+        if best.diverged:
             raise FullcycleError("training diverges at every learning rate down to 1e-6; "
                                  "check the data for extreme values or a broken target")
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
@@ -285,24 +260,26 @@ class Autopilot:
 
 
 def run(data: TableSource, target: str | list[str] | None = None, *,
-        out: str | Path | None = None,
-        human_error: float = 0.0, budget: str | float = "5m", metric: str | None = None,
+        out: str | Path | None = None, human_level_error: float = 0.0,
+        budget: str | float = "5m", metric: str | None = None,
         satisfice: str | None = None, dev_data: TableSource | None = None,
         task: str | None = None, split: SplitOptions | None = None,
         hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
         drop_missing_target: bool = False, tolerance: float = DEFAULT_TOLERANCE,
-        seed: int = 0, progress: bool = False, log: Any = None,
+        seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
         image_column: str | None = None, image_size: str | int | None = None,
         augment: str | None = "auto", pretrained: Any = None,
         refuse_unreadable: bool = False) -> RunResult:
     """Run the whole recipe on a table or on pictures; write a run directory (module doc).
 
-    `human_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for 1%
-    error); `budget` a duration like "5m"; `satisfice` constraints like "latency_ms<=100".
-    Pictures: `data` a folder of class folders, or a table with `image_column`;
-    `image_size` ("64", "48x64"), `augment` ("auto", "none", "flip,rotate,..."),
-    `pretrained` (a bundle folder or an `nn.Module` with its weights), `refuse_unreadable`
-    (stop at an unreadable file instead of skipping it) — see `fullcycle.data.images`.
+    `human_level_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for
+    1% error); `budget` a duration like "5m" or seconds; `satisfice` constraints like
+    "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
+    (`log` receives those lines instead, when given). Pictures: `data` a folder of class
+    folders, or a table with `image_column`; `image_size` ("64", "48x64"), `augment`
+    ("auto", "none", "flip,rotate,..."), `pretrained` (a bundle folder or an `nn.Module` with
+    its weights), `refuse_unreadable` (stop at an unreadable file instead of skipping it) —
+    see `fullcycle.data.images` and `fullcycle.recipe.images`.
     """
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
@@ -310,8 +287,6 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
                              f"{MIN_BUDGET_S:g}s (checks, training, test, report)")
     clock = Budget(seconds)
     constraints = parse_constraints(satisfice)
-    if human_error < 0:
-        raise FullcycleError("--human-error must be 0 or more (an error rate, e.g. 0.01)")
     options = split or SplitOptions(seed=seed)
     pictures = None
     if is_picture_source(data, image_column):
@@ -329,27 +304,25 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
         prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
                            ignore=ignore, drop_missing_target=drop_missing_target)
     chosen = metric or default_metric(prepared.task, prepared.y["train"])
-    from fullcycle.metrics import CLASSIFICATION, METRICS, REGRESSION
-
-    if chosen not in METRICS:
-        raise FullcycleError(f"unknown metric {chosen!r}; use one of: {', '.join(METRICS)}")
-    allowed = REGRESSION if prepared.task == "regression" else CLASSIFICATION
-    if chosen not in allowed:
-        raise FullcycleError(f"metric {chosen!r} does not fit a {prepared.task} task; use one "
-                             f"of: {', '.join(allowed)}")
+    check_metric(chosen, prepared.task)
+    check_error_rate(human_level_error, chosen, "--human-error")
     name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
     rundir = RunDir(out or Path("runs") / name)
     prepared.save(rundir.path)
     doc = {"data": str(data) if not hasattr(data, "columns") else "DataFrame",
            "dev_data": (str(dev_data) if dev_data is not None and not hasattr(dev_data, "columns")
                         else None),
-           "target": target, "human_error": human_error, "budget_s": seconds,
+           "target": target, "human_level_error": human_level_error, "budget": seconds,
            "metric": chosen, "satisfice": satisfice, "seed": seed}
-    pilot = Autopilot(prepared, rundir, human_error=human_error, budget=clock, metric=chosen,
-                      constraints=constraints, seed=seed,
+    if log is None and progress:
+        from rich.console import Console
+
+        log = Console(highlight=False).print
+    pilot = Autopilot(prepared, rundir, human_level_error=human_level_error, budget=clock,
+                      metric=chosen, constraints=constraints, seed=seed,
                       hidden=tuple(hidden) if hidden else None, tolerance=tolerance,
                       log=log or (lambda *_: None), command="run", config_doc=doc,
-                      progress=progress, **(pictures or {}))
+                      **(pictures or {}))
     try:
         result = pilot.execute()
     except BaseException:

@@ -38,10 +38,3 @@ class Budget:
 
     def remaining(self) -> float:
         return max(0.0, self.seconds - self.elapsed())
-
-    def fraction_left(self) -> float:
-        return self.remaining() / self.seconds
-
-    def deadline(self, share: float = 1.0) -> float:
-        """A monotonic time by which a step given `share` of what remains must end."""
-        return time.monotonic() + self.remaining() * share

@@ -90,26 +90,52 @@ def _w(widths: tuple[int, ...]) -> str:
     return ",".join(map(str, widths))
 
 
-def image_search_space(trial: Any, center: Any, n_train: int) -> Any:
-    """One random-search sample around `center` for pictures (`recipe/refine` draws the
-    rate): channels ×½–×2 and blocks ±1 (trained from scratch only), dropout before the
-    output, L2 on a log scale, the mini-batch as a power of two."""
-    from fullcycle.recipe.refine import L2_PER_EXAMPLE, _epochs_for
-    from fullcycle.tuning.space import suggest_log, suggest_power_of_two
+def image_local_space(center: Any) -> Any:
+    """The refine search's define-by-run space around an image configuration: the rate
+    within ×/÷ 8 (log scale), channels ×½ / ×1 / ×2 and blocks ±1 (trained from scratch
+    only), dropout before the output 0–0.5, L2 (λ/m) on or off, the batch ×/÷ 2."""
+    from fullcycle.recipe.refine import LR_SPAN
+    from fullcycle.recipe.steps import ADAM_LR_RANGE
+    from fullcycle.tuning.space import L2_PER_EXAMPLE, suggest_log, suggest_power_of_two
 
     knobs: ImageKnobs = center.images
-    if not knobs.transfer:
-        scale = 2.0 ** trial.suggest_int("channels_log2", -1, 1)
-        blocks = trial.suggest_int("blocks", max(1, knobs.blocks - 1),
-                                   min(MAX_BLOCKS, knobs.blocks + 1))
-        knobs = knobs.with_changes(blocks=blocks, widths=tuple(
-            int(min(MAX_WIDTH, max(4, round(w * scale)))) for w in knobs.widths))
-    knobs = knobs.with_changes(dropout=round(trial.suggest_float("dropout", 0.0, 0.5), 3))
-    use_l2 = trial.suggest_categorical("use_l2", [False, True])
-    l2 = suggest_log(trial, "l2_per_example", *L2_PER_EXAMPLE) * n_train if use_l2 else 0.0
-    low = max(16, center.batch_size // 2)
-    batch = suggest_power_of_two(trial, "batch_size", low, max(low, min(512,
-                                                                         center.batch_size * 2)))
-    return center.with_changes(images=knobs, l2=l2, batch_size=batch,
-                               seed=center.seed + trial.number + 1,
-                               epochs=_epochs_for(center, batch))
+
+    def space(trial: Any) -> dict[str, Any]:
+        low, high = ADAM_LR_RANGE
+        batch = center.batch_size or 32
+        values: dict[str, Any] = {
+            "lr": suggest_log(trial, "lr", max(low / 10, center.lr / LR_SPAN),
+                              min(high, center.lr * LR_SPAN)),
+            "dropout": round(trial.suggest_float("dropout", 0.0, 0.5), 3),
+            "batch_size": suggest_power_of_two(trial, "batch_size", max(16, batch // 2),
+                                               max(16, min(512, batch * 2))),
+            "seed": center.seed + trial.number + 1,
+        }
+        if not knobs.transfer:
+            values["channels_log2"] = trial.suggest_int("channels_log2", -1, 1)
+            values["blocks"] = trial.suggest_int("blocks", max(1, knobs.blocks - 1),
+                                                 min(MAX_BLOCKS, knobs.blocks + 1))
+        use_l2 = trial.suggest_categorical("use_l2", [False, True])
+        values["l2_per_example"] = (suggest_log(trial, "l2_per_example", *L2_PER_EXAMPLE)
+                                    if use_l2 else 0.0)
+        # keep the number of optimizer steps when the batch size changes
+        values["epochs"] = max(2, round((center.epochs or 10) * values["batch_size"] / batch))
+        return values
+
+    return space
+
+
+def image_trial_config(values: dict[str, Any], base: Any, n_train: int) -> Any:
+    """The configuration one search trial trains: `values` (from `image_local_space`) over
+    `base`, the pretrained network kept."""
+    knobs: ImageKnobs = base.images
+    scale = 2.0 ** values.get("channels_log2", 0)
+    knobs = knobs.with_changes(
+        dropout=float(values.get("dropout", knobs.dropout)),
+        blocks=int(values.get("blocks", knobs.blocks)),
+        widths=tuple(int(min(MAX_WIDTH, max(4, round(w * scale)))) for w in knobs.widths))
+    return base.with_changes(images=knobs, lr=values.get("lr", base.lr),
+                             batch_size=values.get("batch_size", base.batch_size),
+                             epochs=values.get("epochs", base.epochs),
+                             seed=values.get("seed", base.seed),
+                             l2=float(values.get("l2_per_example", 0.0)) * max(1, n_train))

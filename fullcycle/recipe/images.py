@@ -115,6 +115,14 @@ class ImageKnobs:
     def with_changes(self, **changes: Any) -> ImageKnobs:
         return replace(self, **changes)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageKnobs:
+        """Knobs from `to_dict` (a journal): the pretrained network is only named there."""
+        values = {k: v for k, v in data.items() if k != "pretrained"}
+        values["widths"] = tuple(values.get("widths", ()))
+        values["augment"] = tuple(values.get("augment", ()))
+        return cls(**values)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(replace(self, pretrained=None))
         data["widths"] = list(self.widths)
@@ -155,8 +163,12 @@ def initial_image_config(prepared: Prepared, base: Any, augment: tuple[str, ...]
                                                 .get("widths", ())) or arch.widths)
         doc = {"pretrained": pretrained.description, "transfer": plan.to_dict()}
         reason = f"transfer learning from {pretrained.description}: {plan.reason}"
-    config = base.with_changes(images=knobs, batch_size=min(IMAGE_BATCH, base.batch_size),
-                               hidden=())
+    from fullcycle.recipe.config import choose_epochs
+
+    batch = min(IMAGE_BATCH, base.batch_size or IMAGE_BATCH)
+    epochs, patience = choose_epochs(len(prepared.y["train"]), batch)
+    config = base.with_changes(images=knobs, batch_size=batch, hidden=(), epochs=epochs,
+                               patience=patience)
     return config, doc, reason
 
 
@@ -190,7 +202,7 @@ def build_image_model(prepared: Prepared, config: Any) -> nn.Module:
 
 
 def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArray,
-                  y: np.ndarray, deadline: float) -> dict[str, Any]:
+                  y: np.ndarray, deadline: float | None) -> dict[str, Any]:
     """What `fc.fit` needs beyond a table's: loaders, the augmentation callback, the
     transfer plan's frozen layers and per-group rates, and epochs fitted to `deadline`
     (a CNN epoch is slow enough that a cut schedule costs accuracy)."""
@@ -204,10 +216,11 @@ def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArr
         "train": X.loader(y, batch_size=config.batch_size, shuffle=True, seed=config.seed,
                           drop_singleton=has_bn),
         "dev": prepared.X["dev"].loader(prepared.y["dev"], batch_size=512),
-        "callbacks": [ScheduleToDeadline(deadline, parse_schedule(config.schedule)),
-                      BusyMachineThreads()],
-        "optimizer": config.optimizer,
+        "callbacks": [BusyMachineThreads()], "optimizer": config.optimizer,
     }
+    if deadline is not None:
+        arguments["callbacks"].append(ScheduleToDeadline(deadline,
+                                                         parse_schedule(config.schedule)))
     if knobs.augment:
         from fullcycle.engine.augment import Augment, Augmentation  # kornia: only when used
 

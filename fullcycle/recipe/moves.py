@@ -18,9 +18,8 @@ from fullcycle.recipe.config import TrainConfig
 MAX_WIDTH = 1024
 MAX_LAYERS = 4
 MAX_EPOCHS = 400
-# L2 tried on a log scale (seed 002: search λ on a log scale), one decade per move. The cost
-# adds λ/(2m)·Σ‖W‖², so the weight decay each step applies is λ/m: the ladder is stated in
-# λ/m and multiplied by the number of training examples m.
+# L2 tried on a log scale (seed 002: search λ on a log scale), one decade per move, in λ/m
+# as every search space states it (`fullcycle.tuning.space.L2_PER_EXAMPLE`), times m.
 L2_PER_EXAMPLE_LADDER = (1e-5, 1e-4, 1e-3, 1e-2)
 # Dropout schedule (seed 002 / PRODUCT.md): first before the last linear layer at 0.25, then
 # 0.5 there, then on the earlier layers too.

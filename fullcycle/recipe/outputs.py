@@ -135,7 +135,7 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         **({"images": _images_section(p.images)} if p.is_images else {}),
         "decisions": [d.to_dict() for d in pilot.decisions],
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
-        "budget_s": pilot.budget.seconds,
+        "budget": pilot.budget.seconds,
     }
     summary["error_analysis"] = _optional("error analysis", summary,
                                           lambda: run_error_analysis(pilot, best, proba))

@@ -21,7 +21,7 @@ from fullcycle.diagnosis.learning_curves import learning_curve
 from fullcycle.engine.losses import loss_for_task
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
-from fullcycle.recipe.trainer import build_model, split_error, train_config
+from fullcycle.recipe.trainer import build_model, split_error, train
 
 DEFAULT_LR = 1e-3
 # The range of Adam rates the autopilot accepts from the LR finder. The finder measures a
@@ -116,7 +116,7 @@ def choose_lr(checks: list[dict]) -> tuple[dict | None, float, Decision]:
 
 
 def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
-                       seconds: float, human_error: float, tolerance: float
+                       seconds: float, human_level_error: float, tolerance: float
                        ) -> tuple[dict | None, Decision | None]:
     """Dev and train error at growing training-set sizes, within `seconds`."""
     if seconds < 1.0 or len(prepared.X["train"]) < 80:
@@ -131,13 +131,13 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
     def train_fn(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         share = max(1.0, deadline_at - time.monotonic()) / 2
         X = prepared.X["train"][X] if prepared.is_images else X
-        outcome = train_config(prepared, short, metric=metric,
-                               deadline=time.monotonic() + share, train_data=(X, y))
+        outcome = train(prepared, short, metric=metric, deadline=time.monotonic() + share,
+                        train_data=(X, y))
         return float(outcome.errors["train"]), float(outcome.errors["dev"])
 
     curve = learning_curve(train_fn, X_all, prepared.y["train"],
-                           time_budget_s=seconds, seed=config.seed,
-                           human_level_error=human_error, tolerance=tolerance)
+                           budget=seconds, seed=config.seed,
+                           human_level_error=human_level_error, tolerance=tolerance)
     data = curve.to_dict()
     return data, Decision("learning_curve", {"sizes": data["sizes"],
                                              "dev_errors": data["dev_errors"]},

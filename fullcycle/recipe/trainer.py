@@ -1,15 +1,26 @@
-"""Train one configuration of the built-in network and measure it on every split.
+"""`fc.train`: train the built-in network on prepared data and measure it on every split.
 
-The recipe's unit of work: build the network a `TrainConfig` describes (output bias at the
-class prior or target mean), train it with `fc.fit` under a deadline, and return its errors
-on train, train-dev and dev in the units the diagnosis subtracts (1 − accuracy, 1 − F1,
-RMSE in the target's own units).
+The middle rung of the API, between `fc.fit` (any module, any data) and `fc.run` (the whole
+recipe): the loss, metric and output size come from the `Prepared`, the knobs from one
+`TrainConfig` (its defaults are the seeds'), and the result carries errors on train,
+train-dev and dev in the units the diagnosis subtracts (1 − accuracy, 1 − F1, RMSE in the
+target's own units)::
+
+    import fullcycle as fc
+    p = fc.prepare("data.csv", target="y")
+    outcome = fc.train(p, hidden=[64], epochs=40)
+    outcome.errors["dev"], outcome.model
+
+The autopilot's experiments, every search trial and `fullcycle train` all go through
+`train`; the network starts at the prior (output bias at the class prior or target mean).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,38 +30,53 @@ from fullcycle.data.dataset import Prepared
 from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.engine.losses import loss_for_task
-from fullcycle.journal import Journal
-from fullcycle.metrics import compute_metric, error_from_metric
-from fullcycle.models.mlp import TabularMLP, init_output_bias
-from fullcycle.recipe.config import TrainConfig
+from fullcycle.errors import FullcycleError
+from fullcycle.metrics import compute_metric, default_metric, error_from_metric
+from fullcycle.models.mlp import TabularMLP, embedding_size, init_output_bias, midpoint_width
+from fullcycle.recipe.config import TrainConfig, resolve
 from fullcycle.recipe.images import example_input, outputs_of
+
+SPLITS = ("train", "train_dev", "dev")
 
 
 @dataclass
 class Outcome:
-    """A trained experiment: the model, its errors per split, and what it cost."""
+    """A trained network: the model, its errors per split, and what it cost.
+
+    ``diverged`` holds the reason when training blew up even at lowered rates: the errors
+    are then infinite, so the outcome is never chosen.
+    """
 
     config: TrainConfig
     model: torch.nn.Module
     errors: dict[str, float | None]
     metrics: dict[str, float | None]
-    history: list[dict]
-    seconds: float
-    best_epoch: int | None
-    n_parameters: int
-    latency_ms: float
+    metric: str
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    best_epoch: int | None = None
+    n_parameters: int = 0
+    latency_ms: float = 0.0
     experiment_id: int | None = None
     stopped_by_deadline: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    decisions: list[dict] = field(default_factory=list)
+    diverged: str | None = None
 
     @property
     def dev_error(self) -> float:
         return float(self.errors["dev"])
 
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
 
 class Deadline(Callback):
-    """Stops training when the run's time budget for this experiment is spent."""
+    """Stops training when the time given to this experiment is spent."""
 
     order = -100
 
@@ -68,6 +94,7 @@ class Deadline(Callback):
 
 
 def n_outputs(prepared: Prepared) -> int:
+    """Output units: one logit (binary, regression) or one per class / label."""
     if prepared.task == "multiclass":
         return len(prepared.classes)
     if prepared.task == "multilabel":
@@ -75,21 +102,49 @@ def n_outputs(prepared: Prepared) -> int:
     return 1
 
 
+def network_inputs(prepared: Prepared) -> int:
+    """The width the first layer sees: numeric columns plus the categorical embeddings."""
+    categorical = prepared.preprocessor.categorical
+    return (prepared.preprocessor.n_features - len(categorical)
+            + sum(embedding_size(k) for _, k in categorical))
+
+
+def first_hidden(prepared: Prepared) -> int:
+    """The seeds' first hidden width: the midpoint between the network's input width and its
+    outputs (seed 001, step 2) — the one rule every command starts from."""
+    return midpoint_width(network_inputs(prepared), n_outputs(prepared))
+
+
+def resolved(prepared: Prepared, config: TrainConfig | None = None) -> TrainConfig:
+    """`config` (default: the seeds' defaults) with every data-chosen knob filled in."""
+    return resolve(config or TrainConfig(), len(prepared.X["train"]), first_hidden(prepared))
+
+
 def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
-    """The network `config` describes, starting at the prior (seed-independent bias init)."""
+    """The network `config` describes, starting at the prior; seeded by ``config.seed`` on a
+    fork of torch's RNG, so building it never reseeds the caller's generator."""
     if config.images is not None:  # pictures: a ResNet, or a transferred network
         from fullcycle.recipe.images import build_image_model
 
         return build_image_model(prepared, config)
-    torch.manual_seed(config.seed)
-    model = TabularMLP(
-        n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
-        hidden=list(config.hidden), activation=config.activation,
-        dropout=config.dropout_per_layer(), batch_norm=config.batch_norm,
-        categorical=prepared.preprocessor.categorical,
-    )
+    hidden = config.hidden if config.hidden is not None else (first_hidden(prepared),)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = TabularMLP(
+            n_inputs=prepared.preprocessor.n_features, n_outputs=n_outputs(prepared),
+            hidden=list(hidden), activation=config.activation, init=config.init,
+            dropout=_dropout(config, len(hidden)),
+            batch_norm=config.batch_norm, categorical=prepared.preprocessor.categorical,
+        )
     init_output_bias(model, prepared.task, prepared.y["train"])
     return model
+
+
+def _dropout(config: TrainConfig, n_hidden: int) -> list[float]:
+    """One rate per hidden layer: missing trailing rates are 0, too many is the user's error
+    (the network refuses it with the fix)."""
+    rates = list(config.dropout)
+    return rates if len(rates) > n_hidden else rates + [0.0] * (n_hidden - len(rates))
 
 
 def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.ndarray,
@@ -100,14 +155,15 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     outputs = outputs_of(model, X)
     value = compute_metric(metric, prepared.task, outputs, y)
     error = error_from_metric(metric, value)
-    if metric in ("rmse", "mae"):
+    if metric in ("rmse", "mae"):  # standardized target -> the target's own units
         value, error = value * prepared.error_scale, error * prepared.error_scale
     return float(value), float(error)
 
 
 def measure_latency_ms(model: torch.nn.Module, example: torch.Tensor,
                        repeats: int = 20) -> float:
-    """Median time of one single-example prediction, for satisficing constraints."""
+    """Median time of one single-example prediction (`example`: one input, a row of
+    features or a picture), for satisficing constraints."""
     model.eval()
     x = example
     times = []
@@ -119,62 +175,97 @@ def measure_latency_ms(model: torch.nn.Module, example: torch.Tensor,
     return float(np.median(times) * 1000)
 
 
-def train_config(prepared: Prepared, config: TrainConfig, *, metric: str, deadline: float,
-                 journal: Journal | None = None, experiment_id: int | None = None,
-                 progress: bool = False,
-                 train_data: tuple[np.ndarray, np.ndarray] | None = None) -> Outcome:
-    """Train `config` until its epochs, early stopping or `deadline` (time.monotonic)."""
+def train(prepared: Prepared, config: TrainConfig | None = None, *,
+          metric: str | None = None, deadline: float | None = None,
+          callbacks: Sequence[Callback] = (), journal: JournalCallback | None = None,
+          checkpoint_dir: str | Path | None = None, resume: bool = False,
+          device: str = "auto", precision: str | None = None, progress: bool | Callback = False,
+          train_data: tuple[np.ndarray, np.ndarray] | None = None,
+          **changes: Any) -> Outcome:
+    """Train the built-in network on `prepared` and measure it on train, train-dev and dev.
+
+    config: the knobs (default `TrainConfig()`, the seeds' defaults); keyword `changes` turn
+        single knobs on top of it (``fc.train(p, hidden=[64], epochs=40)``).
+    metric: the single evaluation metric (default: the task's, F1 for imbalanced classes).
+    deadline: a `time.monotonic()` time at which training stops (the run's budget).
+    journal: a `JournalCallback` to log each epoch and decision.
+    checkpoint_dir / resume: save the state after every epoch; continue from it.
+    train_data: train on these rows instead of the training split (learning curves).
+    The test split is never touched. Divergence is a result, not an exception: the outcome
+    then has infinite errors and the reason in ``diverged``.
+    """
+    config = config or TrainConfig()
+    if changes:
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(changes) - known
+        if unknown:
+            raise FullcycleError(f"unknown training setting(s) {', '.join(sorted(unknown))}; "
+                                 f"known: {', '.join(sorted(known))}")
+        config = config.with_changes(**changes)  # keeps a pretrained network (pictures)
+    config = resolved(prepared, config)
+    metric = metric or default_metric(prepared.task, prepared.y["train"])
     model = build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
-    stop = Deadline(deadline)
+    stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
-    try:
-        result = _fit(model, config, prepared, X_train, y_train, metric, stop, journal,
-                      experiment_id, progress)
-    except TrainingDiverged as exc:
-        return _diverged(config, model, start, experiment_id, str(exc))
-    seconds = time.monotonic() - start
-    model = result.model
-    errors, metrics = {}, {}
-    for name in ("train", "train_dev", "dev"):
-        X, y = (X_train, y_train) if name == "train" else (prepared.X[name], prepared.y[name])
-        metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
-    return Outcome(
-        config=config, model=model, errors=errors, metrics=metrics,
-        history=list(result.history), seconds=seconds, best_epoch=result.best_epoch,
-        n_parameters=sum(p.numel() for p in model.parameters()),
-        latency_ms=measure_latency_ms(model, example_input(prepared)),
-        experiment_id=experiment_id, stopped_by_deadline=stop.hit,
-    )
-
-
-def _fit(model: torch.nn.Module, config: TrainConfig, prepared: Prepared, X_train: np.ndarray,
-         y_train: np.ndarray, metric: str, stop: Deadline, journal: Journal | None,
-         experiment_id: int | None, progress: bool) -> Any:
     data: dict[str, Any] = {"train": (X_train, y_train), "optimizer": config.optimizer,
                             "dev": (prepared.X["dev"], prepared.y["dev"]), "callbacks": []}
     if config.images is not None:  # pictures: loaders, augmentation, frozen layers
         from fullcycle.recipe.images import fit_arguments
 
-        data = fit_arguments(prepared, config, model, X_train, y_train, stop.deadline)
-    return fit(
-        model, data["train"], data["dev"],
-        loss=loss_for_task(prepared.task), optimizer=data["optimizer"], lr=config.lr,
-        schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, early_stopping=config.patience, metric=metric,
-        callbacks=[stop, *data["callbacks"]],
-        seed=config.seed, progress=progress, task=prepared.task,
-        journal=(journal, experiment_id) if journal is not None and experiment_id else None,
+        data = fit_arguments(prepared, config, model, X_train, y_train, deadline)
+    try:
+        result = fit(
+            model, data["train"], data["dev"],
+            loss=loss_for_task(prepared.task), optimizer=data["optimizer"],
+            optimizer_options=_optimizer_options(config), lr=config.lr,
+            schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
+            l2=config.l2, l1=config.l1, clip_norm=config.clip_norm,
+            clip_value=config.clip_value, early_stopping=config.patience or None,
+            metric=metric, callbacks=[*([stop] if stop else []), *data["callbacks"],
+                                      *callbacks],
+            seed=config.seed, progress=progress, task=prepared.task, device=device,
+            precision=precision, checkpoint_dir=checkpoint_dir, resume=resume,
+            journal=journal,
+        )
+    except TrainingDiverged as exc:
+        return _diverged(config, model, metric, start, str(exc))
+    model = result.model.cpu()
+    errors, metrics = {}, {}
+    for name in SPLITS:
+        X, y = (X_train, y_train) if name == "train" else (prepared.X[name], prepared.y[name])
+        metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
+    return Outcome(
+        config=config, model=model, errors=errors, metrics=metrics, metric=metric,
+        history=list(result.history), seconds=time.monotonic() - start,
+        best_epoch=result.best_epoch, n_parameters=_parameters(model),
+        latency_ms=measure_latency_ms(model, example_input(prepared)),
+        experiment_id=getattr(journal, "experiment_id", None),
+        stopped_by_deadline=bool(stop and stop.hit), stopped_early=result.stopped_early,
+        resumed_from=result.resumed_from, decisions=list(result.decisions),
     )
 
 
-def _diverged(config: TrainConfig, model: torch.nn.Module, start: float,
-              experiment_id: int | None, message: str) -> Outcome:
+def _optimizer_options(config: TrainConfig) -> dict[str, Any]:
+    """β1 where the optimizer has one: Adam's (β2 stays at the seeds' 0.999), or the β of the
+    seeds' momentum / RMSprop; plain SGD has none."""
+    if config.optimizer in ("adam", "adamw"):
+        return {"betas": (config.beta1, 0.999)}
+    if config.optimizer in ("momentum", "rmsprop"):
+        return {"beta": config.beta1}
+    return {}
+
+
+def _parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _diverged(config: TrainConfig, model: torch.nn.Module, metric: str, start: float,
+              message: str) -> Outcome:
     """An experiment whose training diverged: infinitely bad, never kept, reason recorded."""
     inf = float("inf")
     return Outcome(config=config, model=model, errors={"train": inf, "train_dev": None,
                                                        "dev": inf},
-                   metrics={"train": None, "train_dev": None, "dev": None}, history=[],
-                   seconds=time.monotonic() - start, best_epoch=None,
-                   n_parameters=sum(p.numel() for p in model.parameters()), latency_ms=0.0,
-                   experiment_id=experiment_id, extra={"diverged": message})
+                   metrics={"train": None, "train_dev": None, "dev": None}, metric=metric,
+                   seconds=time.monotonic() - start, n_parameters=_parameters(model),
+                   diverged=message)

@@ -27,11 +27,11 @@ _REASONS = {
 }
 
 
-def record_search(result: SearchResult, out_dir: str | Path) -> None:
+def record_search(result: SearchResult, out: str | Path) -> None:
     """Write the summary section, the slice plot and the journal entries of `result`."""
     from fullcycle.rundir import RunDir
 
-    run = RunDir(out_dir)
+    run = RunDir(out)
     section = result.to_dict()
     plot = slice_plot(result, run.file(PLOT_NAME))
     section["plot"] = PLOT_NAME if plot is not None else None

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from fullcycle.errors import FullcycleError
-from fullcycle.tuning.objective import train_config
+from fullcycle.tuning.objective import TabularObjective, train_trial
 from fullcycle.tuning.results import SearchResult
 
 
-def retrain_best(result: SearchResult, prepared: Any, out_dir: str | Path, *,
+def retrain_best(result: SearchResult, prepared: Any, out: str | Path, *,
                  base_config: dict[str, Any] | None = None, human_level_error: float = 0.0,
                  progress: bool = False) -> dict[str, Any]:
     """Train the best trial's configuration, write `model/` and the summary; returns the record."""
@@ -32,15 +32,19 @@ def retrain_best(result: SearchResult, prepared: Any, out_dir: str | Path, *,
             "trials (--trials) or give a longer --budget"
         )
     config = {**(base_config or {}), **result.best["params"]}
-    fitted, errors = train_config(config, prepared, progress=progress)
+    base = TabularObjective(prepared, base_config).base
+    outcome = train_trial(result.best["params"], prepared, base, progress=progress)
+    errors = {"train_error": outcome.errors["train"], "dev_error": outcome.dev_error,
+              "train_dev_error": outcome.errors["train_dev"], "metric": outcome.metric,
+              "best_epoch": outcome.best_epoch}
     train_dev_error = errors["train_dev_error"]
     found = diagnose(train_error=errors["train_error"], dev_error=errors["dev_error"],
                      human_level_error=human_level_error, train_dev_error=train_dev_error)
-    run = RunDir(out_dir)
+    run = RunDir(out)
     metrics = {"metric": errors["metric"], "train_error": errors["train_error"],
                "train_dev_error": train_dev_error, "dev_error": errors["dev_error"]}
     directory = run.file("model")
-    save_bundle(directory, fitted.model,
+    save_bundle(directory, outcome.model,
                 {"features": prepared.preprocessor.to_dict(),
                  "target": prepared.target_encoding.to_dict()},
                 prepared.task, metrics, prepared.preprocessor.input_schema())

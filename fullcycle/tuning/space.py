@@ -48,6 +48,11 @@ Space = Callable[[Any], dict[str, Any]]
 ONE_MINUS = "one_minus_"
 LOG2 = "log2_"
 
+#: L2 is searched as λ/m, the weight decay each step applies (the cost adds
+#: λ/(2m)·Σ‖W‖², seed 002), so one range fits any training-set size: λ = value × m.
+#: The autopilot's L2 ladder (`fullcycle.recipe.moves`) climbs the same scale.
+L2_PER_EXAMPLE = (1e-7, 1e-2)
+
 
 def suggest_log(trial: Trial, name: str, low: float, high: float) -> float:
     """Draw `name` log-uniformly in [low, high]: as many samples per decade (seed 000)."""
@@ -90,8 +95,8 @@ def default_space(trial: Trial) -> dict[str, Any]:
     β1 0.9–0.999 (seed 003: "β is usually 0.9", Adam's β2 default is 0.999); hidden units
     16–512 and 1–4 hidden layers (seed 001: tinker with width and depth); mini-batch 64–1024
     as a power of two; dropout 0–0.5 (seed 001: dropout at p = 0.25, "tuning dropout up to
-    p = 0.50"); L2 λ 1e-6–1e-1 and decay 1e-3–1 in `lr / (1 + decay · epoch)` (seed 003's
-    first decay form), both log-uniform.
+    p = 0.50"); L2 as λ/m in `L2_PER_EXAMPLE` and decay 1e-3–1 in `lr / (1 + decay · epoch)`
+    (seed 003's first decay form), both log-uniform.
     """
     return {
         "lr": suggest_log(trial, "lr", 1e-5, 1e-1),
@@ -101,7 +106,7 @@ def default_space(trial: Trial) -> dict[str, Any]:
         "layers": trial.suggest_int("layers", 1, 4),
         "lr_decay": suggest_log(trial, "lr_decay", 1e-3, 1.0),
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        "l2": suggest_log(trial, "l2", 1e-6, 1e-1),
+        "l2_per_example": suggest_log(trial, "l2_per_example", *L2_PER_EXAMPLE),
     }
 
 

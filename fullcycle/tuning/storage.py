@@ -56,12 +56,15 @@ def normalize_url(url: str) -> str:
 
 
 def open_storage(
-    url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S
-) -> RDBStorage:
+    url: str | optuna.storages.BaseStorage, *, heartbeat_s: int = HEARTBEAT_S,
+    grace_s: int = GRACE_S
+) -> optuna.storages.BaseStorage:
     """Open (creating tables if needed) a heartbeat-enabled storage at `url`.
 
     Raises `FullcycleError` with the fix when the database cannot be reached.
     """
+    if isinstance(url, optuna.storages.BaseStorage):  # an in-memory study, shared in-process
+        return url
     url = normalize_url(url)
     if heartbeat_s < 1 or grace_s <= heartbeat_s:
         raise FullcycleError(
@@ -124,8 +127,10 @@ def _use_wal(storage: RDBStorage) -> None:
     storage.engine.dispose()  # reconnect so every pooled connection gets the pragmas
 
 
-def _redact(url: str) -> str:
+def _redact(url: str | optuna.storages.BaseStorage) -> str:
     """Hide a password in a URL before it is printed."""
+    if not isinstance(url, str):
+        return "in memory"
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)

@@ -4,7 +4,7 @@ Flow step 9 (PRODUCT.md) and seed 000's tuning section in one call::
 
     import fullcycle as fc
     p = fc.prepare("data.csv", target="y")
-    result = fc.search(p, trials=40, budget_s=600, out_dir="runs/search")
+    result = fc.search(p, trials=40, budget="10m", out="runs/search")
     result.best["params"]["lr"], result.best["dev_error"]
 
 What happens: the plan (trials per round, deadline, sampler, pruner) is written into the
@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 
 from fullcycle.errors import FullcycleError
+from fullcycle.recipe.budget import parse_duration
 from fullcycle.tuning.plan import (
     COARSE,
     FINE_FRACTION,
@@ -62,9 +63,9 @@ def search(
     prepared: Any = None,
     *,
     trials: int | None = None,
-    budget_s: float | None = None,
+    budget: str | float | None = None,
     base_config: dict[str, Any] | None = None,
-    out_dir: str | Path | None = None,
+    out: str | Path | None = None,
     space: Callable[[Any], dict[str, Any]] | None = None,
     objective: Objective | None = None,
     sampler: str = "random",
@@ -85,11 +86,13 @@ def search(
     """Search hyperparameters; returns the best trial and every trial of the study.
 
     prepared: data from `fc.prepare` for the default objective (the built-in TabularMLP).
-    trials / budget_s: the size: a trial count, a time budget in seconds, or both (stop at
-        whichever comes first). The fine round gets `fine_fraction` of each.
-    base_config: fixed training settings under the drawn ones (`epochs`, `optimizer`, ...).
-    out_dir: the run directory: embedded storage `search.sqlite`, `summary.json` section
-        `search`, the slice plot and the journal. Default storage lives there.
+    trials / budget: the size: a trial count, a time budget ("10m", or seconds), or both
+        (stop at whichever comes first). The fine round gets `fine_fraction` of each.
+    base_config: fixed training settings under the drawn ones (`TrainConfig` fields such as
+        `epochs`, `optimizer`; see `fullcycle.tuning.objective.trial_config`).
+    out: the run directory: embedded storage `search.sqlite`, `summary.json` section
+        `search`, the slice plot and the journal. Without `out` and `storage` the study
+        lives in memory (as in Optuna), for one worker, and nothing is written.
     space / objective: define-by-run space `space(trial) -> config` and objective
         `objective(config, report) -> dev_error` to search something else.
     sampler: "random" (default), "sobol" (quasi-random) or "tpe"; pruner: "median",
@@ -102,10 +105,14 @@ def search(
     """
     if workers < 1:
         raise FullcycleError(f"--workers {workers} is too small; pass 1 or more")
-    if out_dir is None and storage is None:
-        raise FullcycleError("a search needs somewhere to keep its trials; pass out_dir or storage")
-    url = storage or default_storage_url(out_dir)  # type: ignore[arg-type]
-    name = study_name or (Path(out_dir).name if out_dir is not None else "search")
+    budget_s = None if budget is None else parse_duration(budget)
+    in_memory = out is None and storage is None
+    if in_memory and (workers > 1 or join):
+        raise FullcycleError("several workers share their trials through a database; pass "
+                             "out= (a run directory) or storage= (a database URL)")
+    url: Any = (optuna.storages.InMemoryStorage() if in_memory
+                else storage or default_storage_url(out))  # type: ignore[arg-type]
+    name = study_name or (Path(out).name if out is not None else "search")
     space = space or default_space
     fingerprint = data_fingerprint(prepared)
     st = open_storage(url, heartbeat_s=heartbeat_s, grace_s=grace_s)
@@ -146,10 +153,10 @@ def search(
     result.extra["diagnosis"] = best_diagnosis(result, human_level_error)
     if say is not None:
         say(_best_line(result))
-    if record and out_dir is not None:
+    if record and out is not None:
         from fullcycle.tuning.record import record_search
 
-        record_search(result, out_dir)
+        record_search(result, out)
     return result
 
 

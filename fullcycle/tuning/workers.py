@@ -103,7 +103,7 @@ if not any(isinstance(f, _QuietSurplus) for f in _optimize_logger.filters):
 class WorkerJob:
     """Everything one worker process needs; picklable when space and objective are."""
 
-    storage_url: str
+    storage_url: Any  # a database URL, or an in-memory storage (one in-process worker)
     study_name: str
     space: Callable[[Any], dict[str, Any]]
     objective: Objective

@@ -53,6 +53,19 @@ def test_lr_find_json_gives_the_curve_and_saves_the_plot(cli, table, tmp_path):
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_lr_find_without_out_writes_nothing_but_its_output(cli, table, tmp_path,
+                                                           monkeypatch):
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, out, err = cli("lr-find", table, "--target", "y", "--json")
+    assert code == 0, err
+    assert json.loads(out)["plot"] is None and list(work.iterdir()) == []
+    code, _, err = cli("lr-find", table, "--target", "y", "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "run" / "lr_finder.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_lr_find_prints_the_suggestion(cli, table, tmp_path):
     code, out, _ = cli("lr-find", table, "--target", "y", "--plot", tmp_path / "lr.png")
     assert code == 0 and "suggested learning rate" in out

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fullcycle.cli.diagnose import parse_error
+from fullcycle.cli.common import is_percent, parse_error_rate
 from fullcycle.errors import FullcycleError
 
 
@@ -83,11 +83,11 @@ def test_cli_bad_values_end_in_one_line_and_exit_2(cli, args, message) -> None:
 
 
 def test_parse_error_reads_fractions_and_percentages() -> None:
-    assert parse_error("--x", "11%") == (pytest.approx(0.11), True)
-    assert parse_error("--x", " 0.11 ") == (0.11, False)
-    assert parse_error("--x", None) == (None, False)
+    assert parse_error_rate("11%", "--x") == pytest.approx(0.11) and is_percent("11%")
+    assert parse_error_rate(" 0.11 ", "--x") == 0.11 and not is_percent(" 0.11 ")
+    assert parse_error_rate(None, "--x") is None
     with pytest.raises(FullcycleError, match="write a fraction like 0.11"):
-        parse_error("--x", "%")
+        parse_error_rate("%", "--x")
 
 
 def _write_summary(directory, summary: dict) -> None:

@@ -146,7 +146,7 @@ def test_time_budget_skips_the_largest_sizes() -> None:
         return 0.0, 0.1
 
     X, y = _data(1600)
-    curve = learning_curve(slow, X, y, time_budget_s=0.25)
+    curve = learning_curve(slow, X, y, budget=0.25)
     assert curve.skipped_sizes and curve.skipped_sizes[-1] == 1600
     assert "time budget" in curve.verdict
 

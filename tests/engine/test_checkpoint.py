@@ -11,6 +11,7 @@ import torch
 from fullcycle.engine.checkpoint import latest_checkpoint
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
 from fullcycle.journal import Journal
 from fullcycle.models.mlp import TabularMLP
@@ -94,6 +95,7 @@ def test_journal_gets_every_epoch_once_across_a_crash(tmp_path):
     exp = journal.start_experiment(run, "mlp", {}, 0, "fp", "test")
     ck = tmp_path / "ck"
     with pytest.raises(KeyboardInterrupt):
-        _run(tmp_path, checkpoint_dir=ck, journal=(journal, exp), callbacks=[Crash(4, 1)])
-    _run(tmp_path, checkpoint_dir=ck, journal=(journal, exp), resume=True)
+        _run(tmp_path, checkpoint_dir=ck, journal=JournalCallback(journal, exp),
+             callbacks=[Crash(4, 1)])
+    _run(tmp_path, checkpoint_dir=ck, journal=JournalCallback(journal, exp), resume=True)
     assert [r["epoch"] for r in journal.epochs(exp)] == [1, 2, 3, 4, 5]

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.events import EVENTS, Callback
 from fullcycle.engine.fit import fit
+from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
 from fullcycle.models.mlp import TabularMLP
 
@@ -255,7 +256,7 @@ def test_guard_decisions_reach_the_journal(tmp_path):
     exp = journal.start_experiment(run, "sgd", {}, 0, "fp", "huge rate on purpose")
     X, y = _linear_regression()
     fit(nn.Linear(3, 1), (X, y), loss="mse", optimizer="sgd", lr=50.0, epochs=2,
-        batch_size=32, progress=False, journal=(journal, exp))
+        batch_size=32, progress=False, journal=JournalCallback(journal, exp))
     (first, *_) = journal.decisions(run)
     assert first["kind"] == "nan_guard" and first["experiment_id"] == exp
     assert "lowered the learning rate from 50 to 5" in first["action"]

@@ -32,7 +32,7 @@ def test_train_reaches_a_sensible_dev_accuracy_on_an_easy_problem(cli, tmp_path)
     data = _easy_csv(tmp_path / "easy.csv")
     code, out, err = cli("train", data, "--target", "label", "--ignore", "price", "--out",
                          tmp_path / "run", "--epochs", "40", "--lr", "0.01", "--hidden", "16",
-                         "--json")
+                         "--early-stopping", "0", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert summary["task"] == "binary" and summary["metric"]["name"] == "accuracy"

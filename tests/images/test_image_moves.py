@@ -18,7 +18,8 @@ from fullcycle.recipe.moves import bias_moves, propose, variance_moves
 
 
 def config(**knobs: object) -> TrainConfig:
-    return TrainConfig(hidden=(), epochs=10, images=ImageKnobs(widths=(16, 32, 64), **knobs))
+    return TrainConfig(hidden=(), epochs=10, patience=5, batch_size=32,
+                       images=ImageKnobs(widths=(16, 32, 64), **knobs))
 
 
 def test_bias_moves_grow_channels_then_blocks_then_train_longer() -> None:

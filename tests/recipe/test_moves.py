@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.config import TrainConfig as _Config
 from fullcycle.recipe.moves import bias_moves, propose, variance_moves
 
 
-def _changed_knobs(before: TrainConfig, after: TrainConfig) -> set[str]:
+def TrainConfig(**knobs) -> _Config:  # noqa: N802 - moves act on a config resolved for the data
+    return _Config(**{"epochs": 30, "batch_size": 128, "patience": 6, "hidden": (16,),
+                      **knobs})
+
+
+def _changed_knobs(before: _Config, after: _Config) -> set[str]:
     a, b = before.to_dict(), after.to_dict()
     return {k for k in a if a[k] != b[k]}
 

@@ -29,7 +29,7 @@ def test_two_workers_sharing_postgres_finish_the_trials_with_no_duplicate_number
     (tmp_path / "arrivals").mkdir()
     monkeypatch.setenv("SEARCH_TOYS_RENDEZVOUS", str(tmp_path / "arrivals"))
     result = search(objective=search_toys.rendezvous, trials=12, storage=postgres_url,
-                    study_name="caviar", workers=2, out_dir=tmp_path, pruner="none", **FAST)
+                    study_name="caviar", workers=2, out=tmp_path, pruner="none", **FAST)
     assert result.counts() == {"complete": 12}
     numbers = [t["number"] for t in result.trials]
     assert sorted(numbers) == list(range(12))  # unique, none skipped

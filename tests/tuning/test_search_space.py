@@ -70,9 +70,9 @@ def test_batch_size_is_a_power_of_two_from_64_to_1024(draws):
 
 
 def test_l2_and_decay_are_log_uniform(draws):
-    l2 = np.array([d["l2"] for d in draws])
+    l2 = np.array([d["l2_per_example"] for d in draws])  # λ/m, one convention everywhere
     decay = np.array([d["lr_decay"] for d in draws])
-    assert np.all(np.abs(_per_decade(l2, 1e-6, 1e-1) - N / 5) < 0.25 * N / 5)
+    assert np.all(np.abs(_per_decade(l2, 1e-7, 1e-2) - N / 5) < 0.25 * N / 5)
     assert np.all(np.abs(_per_decade(decay, 1e-3, 1.0) - N / 3) < 0.2 * N / 3)
 
 

@@ -38,7 +38,7 @@ def _running_with_epochs(url: str, name: str, n: int = 1) -> list:
 def test_two_workers_on_sqlite_finish_the_trials_with_unique_numbers(tmp_path, monkeypatch):
     (tmp_path / "arrivals").mkdir()
     monkeypatch.setenv("SEARCH_TOYS_RENDEZVOUS", str(tmp_path / "arrivals"))
-    result = search(objective=search_toys.rendezvous, trials=10, out_dir=tmp_path, workers=2,
+    result = search(objective=search_toys.rendezvous, trials=10, out=tmp_path, workers=2,
                     pruner="none", **FAST)
     assert result.counts() == {"complete": 10}  # no pruner: every trial runs to the end
     numbers = [t["number"] for t in result.trials]
@@ -102,7 +102,7 @@ def test_search_resumes_after_every_worker_was_killed(tmp_path):
     held = sum(1 for t in before if t.state == TrialState.RUNNING)
     assert held >= 1
 
-    result = search(objective=search_toys.quick, trials=6, out_dir=tmp_path, **FAST)
+    result = search(objective=search_toys.quick, trials=6, out=tmp_path, **FAST)
 
     assert result.counts()["complete"] == 6
     assert result.counts()["failed"] == held  # the trials the killed workers held
