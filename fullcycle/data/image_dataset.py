@@ -234,6 +234,13 @@ class ImageArray:
             filled = torch.zeros(len(self), dtype=torch.bool).share_memory_()
             self._cache = (store, filled)
 
+    def prefill(self, i: int, pixels: np.ndarray) -> None:
+        """Keep already-decoded uint8 (C, H, W) pixels of picture `i` (when it is cached)."""
+        self._ensure_cache()
+        if self._cache is not None:
+            self._cache[0][i] = torch.from_numpy(pixels)
+            self._cache[1][i] = True
+
     def chw(self, i: int) -> torch.Tensor:
         """uint8 (C, H, W) of picture `i` at the training size, from the cache if there."""
         if self._cache is not None and bool(self._cache[1][i]):

@@ -21,9 +21,6 @@ Splits, `dev_data` and the locked test split are those of tables (`fullcycle.dat
 
 from __future__ import annotations
 
-import hashlib
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +37,7 @@ from fullcycle.data.dataset import (
     fingerprint_frame,
 )
 from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor
+from fullcycle.data.image_scan import Scan, as_chw, scan_pictures
 from fullcycle.data.load import load_table
 from fullcycle.data.splits import (
     SPLIT_NAMES,
@@ -63,7 +61,6 @@ MAX_AUTO_SIDE = 64
 MAX_ASPECT_SPREAD = 2.0
 SPLIT_FOLDER_NAMES = {"train", "training", "test", "testing", "valid", "validation", "val",
                       "dev"}
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "La"}
 
 
 @dataclass(frozen=True)
@@ -74,18 +71,6 @@ class ImageOptions:
     image_size: tuple[int, int] | None = None  # (height, width); None: chosen from the data
     channels: int | None = None  # 1 or 3; None: from the pictures
     skip_unreadable: bool = True  # False: refuse the data when a file cannot be decoded
-
-
-@dataclass
-class Scan:
-    """What reading every file once found."""
-
-    sha256: list[str]
-    heights: np.ndarray
-    widths: np.ndarray
-    gray: np.ndarray
-    unreadable: list[tuple[str, str]]
-    keep: np.ndarray  # boolean mask over the input rows
 
 
 def parse_image_size(text: str | int | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -176,54 +161,6 @@ def path_table(source: str | Path | pd.DataFrame, column: str,
     return frame
 
 
-# ---- reading every file once --------------------------------------------------------------------
-def _scan_one(path: str) -> tuple[str, int, int, bool] | str:
-    """(sha256, height, width, grayscale) of one file, or why it cannot be decoded."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror or exc})"
-    digest = hashlib.sha256(data).hexdigest()
-    from io import BytesIO
-
-    from PIL import Image
-
-    try:
-        with Image.open(BytesIO(data)) as img:
-            img.load()  # decodes every pixel: a truncated file fails here, not in training
-            gray = img.mode in _GRAY_MODES
-            if not gray and img.mode in ("RGB", "RGBA") and img.width * img.height <= 1 << 20:
-                arr = np.asarray(img.convert("RGB"))
-                gray = bool((arr[..., 0] == arr[..., 1]).all() and
-                            (arr[..., 1] == arr[..., 2]).all())  # RGB file of a gray picture
-            width, height = img.size
-            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF: stored rotated by 90°
-                width, height = height, width
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a bad file
-        return f"is not a picture Pillow can decode ({type(exc).__name__}: {exc})"[:200]
-    return digest, height, width, gray
-
-
-def scan_pictures(paths: list[str], skip_unreadable: bool) -> Scan:
-    """Hash and decode every file once (threads: Pillow and hashlib release the GIL)."""
-    workers = min(8, (os.cpu_count() or 1) * 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_scan_one, paths, chunksize=64))
-    unreadable = [(p, r) for p, r in zip(paths, results, strict=True) if isinstance(r, str)]
-    if unreadable and not skip_unreadable:
-        path, reason = unreadable[0]
-        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
-        raise FullcycleError(f"picture {path} {reason}{more}; remove or replace the file(s), "
-                             "or drop --refuse-unreadable to skip them with a note")
-    good = [r for r in results if not isinstance(r, str)]
-    keep = np.array([not isinstance(r, str) for r in results], dtype=bool)
-    return Scan(sha256=[r[0] for r in good],
-                heights=np.array([r[1] for r in good], dtype=np.int64),
-                widths=np.array([r[2] for r in good], dtype=np.int64),
-                gray=np.array([r[3] for r in good], dtype=bool),
-                unreadable=unreadable, keep=keep)
-
-
 def choose_size(heights: np.ndarray, widths: np.ndarray,
                 given: tuple[int, int] | None) -> tuple[tuple[int, int], list[str]]:
     """One (height, width) for every picture, and a note on how it was chosen.
@@ -308,18 +245,15 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
     if len(frame) == 0:
         raise FullcycleError("none of the files is a readable picture; check the folder")
     frame[HASH_COLUMN] = scan.sha256
-    measured = ["_height", "_width", "_gray"]  # travel with their rows through the drops
-    frame[measured[0]], frame[measured[1]], frame[measured[2]] = (scan.heights, scan.widths,
-                                                                  scan.gray)
+    frame["_scan"] = np.arange(len(frame))  # each row's entry in the scan, through the drops
     frame, n_source, dropped = _handle_missing_target(frame, targets, n_source,
                                                       drop_missing_target)
     if dropped:
         notes.append(f"{dropped} pictures with a missing label dropped (--drop-missing-target)")
     info = infer_task(frame, targets, task)
-    size, size_notes = choose_size(frame["_height"].to_numpy(), frame["_width"].to_numpy(),
-                                   options.image_size)
-    channels = options.channels or (1 if bool(frame["_gray"].all()) else 3)
-    frame = frame.drop(columns=measured)
+    at = frame.pop("_scan").to_numpy()
+    size, size_notes = choose_size(scan.heights[at], scan.widths[at], options.image_size)
+    channels = options.channels or (1 if bool(scan.gray[at].all()) else 3)
     fingerprint = fingerprint_frame(frame[[HASH_COLUMN, *targets]])
     if saved_split is not None:
         if saved_split.get("fingerprint") != fingerprint:
@@ -333,8 +267,13 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
             times=frame[split.time_column] if split.time_column else None,
             n_target_rows=len(frame) - n_source)
     preprocessor = ImagePreprocessor(column, size[0], size[1], channels, notes=size_notes)
-    train_paths = frame[column].to_numpy(dtype=object)[the_split.indices["train"]]
-    preprocessor.fit_statistics(list(train_paths), seed=split.seed)
+    train_at = at[the_split.indices["train"]]
+    if bool(((scan.heights[train_at] == size[0]) & (scan.widths[train_at] == size[1])).all()):
+        # no training picture is resized: the scan's sums give the exact statistics
+        preprocessor.mean, preprocessor.std = scan.statistics(train_at, channels)
+    else:
+        train_paths = frame[column].to_numpy(dtype=object)[the_split.indices["train"]]
+        preprocessor.fit_statistics(list(train_paths), seed=split.seed)
     encoding = _fit_target(info, frame.iloc[the_split.indices["train"]])
     X, y, rows = {}, {}, {}
     paths = frame[column].to_numpy(dtype=object)
@@ -342,6 +281,7 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
         idx = the_split.indices[name]
         rows[name] = idx
         X[name] = ImageArray(paths[idx], preprocessor)
+        _fill_from_scan(X[name], scan, at[idx], size, channels)
         y[name] = encoding.encode(frame.iloc[idx])
     test = (X.pop("test"), y.pop("test"))
     duplicates = duplicates_across_splits(frame[[HASH_COLUMN]], the_split)
@@ -356,6 +296,16 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
                             "height": size[0], "width": size[1], "channels": channels,
                             "unreadable": [p for p, _ in scan.unreadable],
                             "mean": preprocessor.mean, "std": preprocessor.std})
+
+
+def _fill_from_scan(images: ImageArray, scan: Scan, at: np.ndarray, size: tuple[int, int],
+                    channels: int) -> None:
+    """Put the pixels the scan kept (pictures already at the training size) into the split's
+    decoded-pixel cache, so they are not decoded again."""
+    for i, j in enumerate(at):
+        pixels = scan.pixels[j]
+        if pixels is not None and pixels.shape[:2] == size:
+            images.prefill(i, as_chw(pixels, channels))
 
 
 def picture_inputs(source: str | Path, column: str) -> pd.DataFrame:

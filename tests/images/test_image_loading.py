@@ -232,3 +232,17 @@ def _empty(tmp_path: Path) -> Path:
     folder = tmp_path / "nothing"
     folder.mkdir()
     return folder
+
+
+def test_small_pictures_are_decoded_once_by_the_scan(tmp_path: Path) -> None:
+    root = write_shapes(tmp_path / "mixed", 10)
+    resized = sorted(root.rglob("*.png"))[0]
+    Image.open(resized).resize((18, 18)).save(resized)
+    p = prepare_images(root)
+    cached = {str(path): bool(p.X[name]._cache[1][i]) for name in ("train", "dev")
+              for i, path in enumerate(p.X[name].paths)}
+    assert cached.pop(str(resized.resolve()), False) is False  # needs resizing: decoded later
+    assert all(cached.values())
+    x = p.X["train"].decode([0])
+    again = p.preprocessor.decode(p.X["train"].paths[0])  # straight from the file
+    np.testing.assert_allclose(x[0], again, atol=1e-6)
