@@ -197,6 +197,9 @@ class ImageArray:
         self.preprocessor = preprocessor
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
         self._cache_checked = False
+        # a subset X[rows] reads (and fills) the cache of the array it was taken from
+        self._base: ImageArray | None = None
+        self._base_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -212,7 +215,11 @@ class ImageArray:
     def __getitem__(self, index: Any) -> ImageArray:
         if isinstance(index, int | np.integer):
             index = [int(index)]
-        return ImageArray(self.paths[index], self.preprocessor)
+        subset = ImageArray(self.paths[index], self.preprocessor)
+        rows = np.arange(len(self))[index]
+        subset._base = self._base or self
+        subset._base_rows = rows if self._base_rows is None else self._base_rows[rows]
+        return subset
 
     def __repr__(self) -> str:
         c, h, w = self.preprocessor.shape
@@ -225,6 +232,9 @@ class ImageArray:
 
     # ---- pixels -------------------------------------------------------------------------------
     def _ensure_cache(self) -> None:
+        if self._base is not None:
+            self._base._ensure_cache()
+            return
         if self._cache_checked:
             return
         self._cache_checked = True
@@ -236,6 +246,9 @@ class ImageArray:
 
     def prefill(self, i: int, pixels: np.ndarray) -> None:
         """Keep already-decoded uint8 (C, H, W) pixels of picture `i` (when it is cached)."""
+        if self._base is not None:
+            self._base.prefill(int(self._base_rows[i]), pixels)
+            return
         self._ensure_cache()
         if self._cache is not None:
             self._cache[0][i] = torch.from_numpy(pixels)
@@ -243,6 +256,8 @@ class ImageArray:
 
     def chw(self, i: int) -> torch.Tensor:
         """uint8 (C, H, W) of picture `i` at the training size, from the cache if there."""
+        if self._base is not None:
+            return self._base.chw(int(self._base_rows[i]))
         if self._cache is not None and bool(self._cache[1][i]):
             return self._cache[0][i]
         pixels = torch.from_numpy(np.moveaxis(self.preprocessor.pixels(self.paths[i]), -1, 0)

@@ -43,6 +43,7 @@ CHECK_PICTURES = 256  # decoded for the sanity checks (each check subsamples fur
 CHECK_OPTIONS = {"batch_size": 16, "gradcheck_examples": 4}
 BASELINE_PICTURES = 20_000  # thumbnails the linear baseline is fitted on, at most
 THUMBNAIL_SIDE = 8
+TRAIN_ERROR_PICTURES = 10_000  # the seeds' dev-set cap (`fullcycle.data.splits`)
 # The first experiment may use this share of the time left (the rest: the learning curve
 # and a move); a run on many pictures and a short budget gets one good experiment.
 FIRST_EXPERIMENT_SHARE = 0.8
@@ -237,6 +238,18 @@ def outputs_of(model: nn.Module, X: Any) -> torch.Tensor:
     if isinstance(X, ImageArray):
         return predict_images(model, X)
     return predict(model, torch.from_numpy(X))
+
+
+def measured_rows(X: Any, y: np.ndarray, seed: int) -> tuple[Any, np.ndarray]:
+    """The training rows whose error is measured after an experiment: all of a table's; for
+    pictures at most TRAIN_ERROR_PICTURES of them, a seeded sample — as many as the seeds'
+    capped dev set, so the train error is as precise as the dev error it is compared with,
+    without a forward pass over every training picture."""
+    if not isinstance(X, ImageArray) or len(X) <= TRAIN_ERROR_PICTURES:
+        return X, y
+    rows = np.sort(np.random.default_rng(seed).choice(len(X), TRAIN_ERROR_PICTURES,
+                                                      replace=False))
+    return X[rows], y[rows]
 
 
 def example_input(prepared: Prepared) -> torch.Tensor:

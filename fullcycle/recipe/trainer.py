@@ -36,7 +36,7 @@ from fullcycle.errors import FullcycleError
 from fullcycle.metrics import compute_metric, default_metric, error_from_metric
 from fullcycle.models.mlp import TabularMLP, embedding_size, init_output_bias, midpoint_width
 from fullcycle.recipe.config import TrainConfig, resolve
-from fullcycle.recipe.images import example_input, outputs_of
+from fullcycle.recipe.images import example_input, measured_rows, outputs_of
 
 SPLITS = ("train", "train_dev", "dev")
 
@@ -234,6 +234,8 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     errors, metrics = {}, {}
     for name in SPLITS:
         X, y = (X_train, y_train) if name == "train" else (prepared.X[name], prepared.y[name])
+        if name == "train":  # pictures: a sample as large as a capped dev set (recipe/images)
+            X, y = measured_rows(X, y, config.seed)
         metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
     return Outcome(
         config=config, model=model, errors=errors, metrics=metrics, metric=metric,

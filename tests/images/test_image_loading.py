@@ -246,3 +246,13 @@ def test_small_pictures_are_decoded_once_by_the_scan(tmp_path: Path) -> None:
     x = p.X["train"].decode([0])
     again = p.preprocessor.decode(p.X["train"].paths[0])  # straight from the file
     np.testing.assert_allclose(x[0], again, atol=1e-6)
+
+
+def test_a_subset_reads_the_cache_of_its_split(shapes_dir: Path) -> None:
+    p = prepare_images(shapes_dir)
+    subset = p.X["train"][np.array([5, 2, 9])][np.array([2, 0])]
+    assert list(subset.paths) == [p.X["train"].paths[9], p.X["train"].paths[5]]
+    assert subset.chw(0) is not None and subset._cache is None  # nothing of its own
+    np.testing.assert_array_equal(subset.decode(), p.X["train"].decode([9, 5]))
+    with pytest.raises(TypeError, match="decodes pictures on demand"):
+        np.asarray(p.X["dev"])
