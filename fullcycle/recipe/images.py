@@ -132,7 +132,9 @@ class ImageKnobs:
         return data
 
     def describe(self) -> str:
-        parts = [f"ResNet {','.join(map(str, self.widths))} x{self.blocks}"]
+        network = (f"ResNet {','.join(map(str, self.widths))} x{self.blocks}" if self.widths
+                   else type(self.pretrained.module).__name__ if self.pretrained else "CNN")
+        parts = [network]
         if self.transfer:
             parts.append(f"transfer ({self.transfer})")
         parts.append("augment " + (",".join(self.augment) or "none"))
@@ -161,7 +163,7 @@ def initial_image_config(prepared: Prepared, base: Any, augment: tuple[str, ...]
         plan = plan_for(prepared, pretrained.module, None)
         knobs = knobs.with_changes(transfer=plan.regime, pretrained=pretrained,
                                    widths=tuple(getattr(pretrained.module, "config", {})
-                                                .get("widths", ())) or arch.widths)
+                                                .get("widths", ())))
         doc = {"pretrained": pretrained.description, "transfer": plan.to_dict()}
         reason = f"transfer learning from {pretrained.description}: {plan.reason}"
     from fullcycle.recipe.config import choose_epochs
