@@ -22,6 +22,7 @@ elsewhere. The pictures are written once as PNG files under ``--cache``.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+print = functools.partial(print, flush=True)  # noqa: A001 - a long run shows each line at once
 CLASSES = ["T-shirt_top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
            "Sneaker", "Bag", "Ankle_boot"]
 
@@ -249,13 +251,13 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.part in ("all", "loading"):
-        part_loading(data, args.cache, args.loading_pictures, args.loading_epochs)
+    if args.part in ("all", "run"):
+        part_run(data, args.cache, args.budget)
     if args.part in ("all", "transfer"):
         part_transfer(data, args.cache, args.budget_a, args.budget_b,
                       [int(c) for c in args.held_out.split(",")])
-    if args.part in ("all", "run"):
-        part_run(data, args.cache, args.budget)
+    if args.part in ("all", "loading"):
+        part_loading(data, args.cache, args.loading_pictures, args.loading_epochs)
 
 
 if __name__ == "__main__":

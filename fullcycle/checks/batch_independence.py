@@ -70,7 +70,9 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
                 continue
             flat = g.reshape(n, -1).double()
             own += float(flat[i].pow(2).sum())
-            other += float(flat.pow(2).sum()) - float(flat[i].pow(2).sum())
+            # summed over the other rows themselves: "all rows minus row i" can round below
+            # zero when they are all zero, and the square root of that is complex
+            other += float(flat.pow(2).sum(dim=1).index_fill(0, torch.tensor([i]), 0.0).sum())
         if own + other > 0:
             reached = True
             worst = max(worst, (other / (own + other)) ** 0.5)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -33,9 +35,10 @@ from fullcycle.models.transfer import (
     transfer_rule,
 )
 
-# He et al. trained their CIFAR ResNets with mini-batches of 128; larger batches give a CPU
-# little more throughput and the short image runs fewer updates.
-IMAGE_BATCH = 128
+# Mini-batches of at most 64 pictures (seed 003: powers of two, 64 and up): on a CPU a larger
+# batch buys little throughput, and a run of a few epochs needs the updates (He et al.'s
+# CIFAR ResNets used 128 over 64,000 steps; a 10-minute run gets about 1,000).
+IMAGE_BATCH = 64
 MAX_BLOCKS = 3
 CHECK_PICTURES = 256  # decoded for the sanity checks (each check subsamples further)
 # A CNN step costs tens of times an MLP's: the checks take smaller batches and run the
@@ -43,7 +46,9 @@ CHECK_PICTURES = 256  # decoded for the sanity checks (each check subsamples fur
 CHECK_OPTIONS = {"batch_size": 16, "gradcheck_examples": 4}
 BASELINE_PICTURES = 20_000  # thumbnails the linear baseline is fitted on, at most
 THUMBNAIL_SIDE = 8
-TRAIN_ERROR_PICTURES = 10_000  # the seeds' dev-set cap (`fullcycle.data.splits`)
+# The train error is measured on at most this many pictures: ±0.4% (one standard error) at
+# a 10% error, below the tolerance the diagnosis rounds gaps to.
+TRAIN_ERROR_PICTURES = 5_000
 # The first experiment may use this share of the time left (the rest: the learning curve
 # and a move); a run on many pictures and a short budget gets one good experiment.
 FIRST_EXPERIMENT_SHARE = 0.8
@@ -52,28 +57,43 @@ AUGMENT_LADDER = (("geometric", ("crop", "rotate")), ("mirror", ("flip",)),
                   ("photometric", ("contrast", "erase", "color")))
 
 
-class BusyMachineThreads(Callback):
-    """One intra-op thread while the machine is busy (load average ≥ cores − 1), the default
-    otherwise, restored after the fit.
+def machine_is_busy() -> bool:
+    """True when other processes hold the cores (load average ≥ cores − 1, several cores).
 
     Threads of one convolution wait on each other at every operation; when other processes
     hold the cores they wait long: a ResNet step on 28×28 pictures measured 42 pictures/s
     with two threads against 129 with one at load 8 on 2 cores (714 against 459 on the idle
-    machine, where the second thread helps).
+    machine, where the second thread helps). Training and evaluating pictures then use one.
     """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return cores > 1 and os.getloadavg()[0] >= cores - 1 and torch.get_num_threads() > 1
+
+
+@contextmanager
+def fewer_threads_when_busy() -> Iterator[None]:
+    """One intra-op thread inside the block while the machine is busy (`machine_is_busy`)."""
+    before = torch.get_num_threads()
+    if machine_is_busy():
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class BusyMachineThreads(Callback):
+    """`fewer_threads_when_busy` around a fit, written down as a decision."""
 
     def __init__(self) -> None:
         self.before: int | None = None
 
     def before_fit(self, loop: Any) -> None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        if cores > 1 and os.getloadavg()[0] >= cores - 1 and torch.get_num_threads() > 1:
+        if machine_is_busy():
             self.before = torch.get_num_threads()
             torch.set_num_threads(1)
-            loop.record_decision("threads", f"load average {os.getloadavg()[0]:.1f} on "
-                                 f"{cores} cores", "train with one thread",
-                                 "threads of one operation wait on each other when other "
-                                 "processes hold the cores")
+            loop.record_decision("threads", f"load average {os.getloadavg()[0]:.1f}",
+                                 "train with one thread", "threads of one operation wait on "
+                                 "each other when other processes hold the cores")
 
     def after_fit(self, loop: Any) -> None:
         if self.before is not None:
@@ -238,15 +258,15 @@ def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArr
 def outputs_of(model: nn.Module, X: Any) -> torch.Tensor:
     """Raw outputs for a split: decoded batch by batch for pictures, at once for a matrix."""
     if isinstance(X, ImageArray):
-        return predict_images(model, X)
+        with fewer_threads_when_busy():
+            return predict_images(model, X)
     return predict(model, torch.from_numpy(X))
 
 
 def measured_rows(X: Any, y: np.ndarray, seed: int) -> tuple[Any, np.ndarray]:
     """The training rows whose error is measured after an experiment: all of a table's; for
-    pictures at most TRAIN_ERROR_PICTURES of them, a seeded sample — as many as the seeds'
-    capped dev set, so the train error is as precise as the dev error it is compared with,
-    without a forward pass over every training picture."""
+    pictures a seeded sample of at most TRAIN_ERROR_PICTURES, precise enough for the
+    diagnosis without a forward pass over every training picture."""
     if not isinstance(X, ImageArray) or len(X) <= TRAIN_ERROR_PICTURES:
         return X, y
     rows = np.sort(np.random.default_rng(seed).choice(len(X), TRAIN_ERROR_PICTURES,

@@ -186,3 +186,20 @@ def test_report_shows_the_thumbnails_in_a_browser(picture_run, tmp_path: Path) -
     first = gallery["highest_loss"][0]
     assert images[0]["title"] == first["path"]
     assert f"given {first['given']}, predicted {first['predicted']}" in captions[0]
+
+
+def test_digits_saved_as_files_through_the_recipe_with_augmentation(tmp_path: Path) -> None:
+    """scikit-learn's 8×8 digits as PNG files, augmentation chosen by the user."""
+    from pictures import write_digits
+
+    root = write_digits(tmp_path / "digits", limit=400)
+    code, stdout, stderr = run_cli("run", root, "--out", tmp_path / "run", "--budget", "30s",
+                                   "--augment", "crop,rotate", "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["classes"] == [str(d) for d in range(10)]
+    assert (summary["images"]["height"], summary["images"]["width"]) == (8, 8)
+    assert summary["experiments"][0]["config"].startswith("ResNet 16,32 x1, augment crop,rotate")
+    assert summary["pictures"]["augmentations"]["used"] == ["crop", "rotate"]
+    assert summary["errors"]["dev"] < summary["baselines"][0]["dev_error"]
+    assert not any(e["change"].startswith("data augmentation") for e in summary["experiments"])
