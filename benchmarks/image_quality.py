@@ -26,6 +26,7 @@ import functools
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,8 @@ def write_folder(root: Path, images: np.ndarray, labels: np.ndarray,
 def run_cli(*args: object, timeout: float) -> dict:
     """`python -m fullcycle ...` in a subprocess (as a user runs it); its JSON summary."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = Path(str(args[args.index("--out") + 1]))
+    shutil.rmtree(out, ignore_errors=True)  # a fresh run directory each time
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "fullcycle", *map(str, args), "--json",
                            "--quiet"], capture_output=True, text=True, env=env,
@@ -125,7 +128,8 @@ def samples_per_second(summary: dict, n_train: int) -> float | None:
 
     journal = Journal(Path(summary["out"]) / "journal.sqlite")
     seconds = pictures = 0.0
-    for experiment in journal.experiments():
+    last_run = max(r["id"] for r in journal.runs())
+    for experiment in journal.experiments(run_id=last_run):
         config = experiment.get("config") or {}
         if not config.get("images"):
             continue
