@@ -36,7 +36,7 @@ import optuna
 import pandas as pd
 
 import fullcycle as fc
-from fullcycle.tuning.objective import train_config
+from fullcycle.tuning.objective import train_trial
 from fullcycle.tuning.space import suggest_log
 
 LR_LOW, LR_HIGH = 1e-5, 1e-1
@@ -92,11 +92,12 @@ def make_table(seed: int, rows: int = 1500) -> pd.DataFrame:
 
 def real_grid_vs_random(data_seeds: int, k: int, epochs: int) -> dict[str, Any]:
     """Best dev error of a k×k grid and k² random trials over (lr, tiny L2), real training."""
-    base = {"epochs": epochs, "hidden_units": 32, "layers": 1, "batch_size": 64}
+    base = {"epochs": epochs, "hidden_units": 32, "layers": 1, "batch_size": 64,
+            "schedule": None, "patience": 0}
     grid_best, random_best = [], []
     for seed in range(data_seeds):
         prepared = fc.prepare(make_table(seed), target="y")
-        grid = [train_config({**base, "lr": lr, "l2": l2}, prepared)[1]["dev_error"]
+        grid = [train_trial({**base, "lr": lr, "l2": l2}, prepared).dev_error
                 for lr in grid_values(1e-4, 1.0, k, log=True)
                 for l2 in grid_values(1e-7, 1e-5, k, log=True)]
         grid_best.append(min(grid))
@@ -128,7 +129,7 @@ def epochs_to_reach(trials: list[dict[str, Any]], target: float) -> int | None:
 
 def pruned_vs_unpruned(trials: int, epochs: int) -> dict[str, Any]:
     prepared = fc.prepare(make_table(7, rows=2000), target="y")
-    base = {"epochs": epochs}
+    base = {"epochs": epochs, "schedule": None, "patience": 0}
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for pruner in ("none", "median"):

@@ -10,6 +10,12 @@ backward, step, and the epoch's loss summed on the device.
 Prints samples/s of each (median over rounds) and the ratio; exits 1 when the ratio is
 below ``--min-ratio`` (0.95: the engine's per-batch overhead must stay within 5%).
 
+A second case measures what the NaN guard costs where it weighs most, a tiny net
+(10→16→1, 1,000 rows, batch 64: 16 batches an epoch, so a per-epoch cost shows): 50
+epochs of `fc.fit` with the guard on and off (no progress bars, no journal), in paired
+rounds, and the hand-written loop beside them. It prints the guard's ratio (on / off) and
+the engine's (guard on / hand loop); ``--skip-tiny`` leaves it out.
+
     python benchmarks/train_throughput.py [--rounds 5] [--epochs 3] [--device auto]
 """
 
@@ -27,6 +33,7 @@ import torch
 from rich.console import Console
 from torch import nn
 
+from fullcycle.engine.callbacks import NanGuard
 from fullcycle.engine.device import resolve_device
 from fullcycle.engine.fit import fit
 from fullcycle.engine.journaling import JournalCallback
@@ -106,12 +113,122 @@ def engine(X: torch.Tensor, y: torch.Tensor, epochs: int, device: torch.device,
     return seconds
 
 
+TINY_N, TINY_D, TINY_HIDDEN, TINY_BATCH, TINY_EPOCHS = 1_000, 10, 16, 64, 50
+
+
+def tiny_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(TINY_N, TINY_D, generator=g)
+    return X, (X[:, 0] + 0.3 * torch.randn(TINY_N, generator=g) > 0).float()
+
+
+def tiny_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(TINY_D, TINY_HIDDEN), nn.ReLU(), nn.Linear(TINY_HIDDEN, 1))
+
+
+def tiny_fit(X: torch.Tensor, y: torch.Tensor, device: torch.device, guard: bool) -> Timing:
+    sync(device)
+    start = clock()
+    fit(tiny_model(), (X, y), loss="bce", epochs=TINY_EPOCHS, batch_size=TINY_BATCH,
+        device=device, progress=False, nan_guard=guard)
+    sync(device)
+    return elapsed(start)
+
+
+def tiny_hand(X: torch.Tensor, y: torch.Tensor, device: torch.device) -> Timing:
+    sync(device)
+    start = clock()
+    model = tiny_model().to(device)
+    X, y = X.to(device), y.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(TINY_EPOCHS):
+        order = torch.randperm(TINY_N, generator=torch.Generator().manual_seed(epoch))
+        order = order.to(device)
+        total = torch.zeros((), device=device)
+        for i in range(0, TINY_N, TINY_BATCH):
+            idx = order[i : i + TINY_BATCH]
+            loss = nn.functional.binary_cross_entropy_with_logits(model(X[idx]).squeeze(1),
+                                                                  y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(idx)
+        float(total)
+    sync(device)
+    return elapsed(start)
+
+
+class TimedNanGuard(NanGuard):
+    """The guard, adding up the CPU time of this thread spent in its own methods."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.own = 0.0
+
+    def before_epoch(self, loop) -> None:  # noqa: ANN001 - the engine's loop
+        start = time.thread_time()
+        super().before_epoch(loop)
+        self.own += time.thread_time() - start
+
+    def after_batch(self, loop) -> None:  # noqa: ANN001
+        start = time.thread_time()
+        super().after_batch(loop)
+        self.own += time.thread_time() - start
+
+    def after_epoch(self, loop) -> None:  # noqa: ANN001
+        start = time.thread_time()
+        super().after_epoch(loop)
+        self.own += time.thread_time() - start
+
+
+def guard_share(X: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
+    """The share of one fit's thread CPU time spent inside the guard: immune to what other
+    processes on a shared machine do to the paired timings."""
+    guard = TimedNanGuard()
+    start = time.thread_time()
+    fit(tiny_model(), (X, y), loss="bce", epochs=TINY_EPOCHS, batch_size=TINY_BATCH,
+        device=device, progress=False, nan_guard=guard)
+    return guard.own / (time.thread_time() - start)
+
+
+def tiny_case(rounds: int, device: torch.device, gate: int) -> None:
+    """The NaN guard's cost on a tiny net (see the module docstring)."""
+    X, y = tiny_data()
+    tiny_fit(X, y, device, True)  # warm-up
+    tiny_hand(X, y, device)
+    on: list[Timing] = []
+    off: list[Timing] = []
+    hand: list[Timing] = []
+    for r in range(rounds):
+        runs = [("on", on), ("off", off), ("hand", hand)]
+        for name, times in runs if r % 2 == 0 else runs[::-1]:
+            times.append(tiny_hand(X, y, device) if name == "hand"
+                         else tiny_fit(X, y, device, name == "on"))
+    samples = TINY_N * TINY_EPOCHS
+    clock_name = "CPU time" if gate else "wall clock"
+    guard = statistics.median(o[gate] / g[gate] for g, o in zip(on, off, strict=True))
+    engine = statistics.median(h[gate] / g[gate] for g, h in zip(on, hand, strict=True))
+    print(f"tiny net {TINY_D}-{TINY_HIDDEN}-1, {TINY_N} rows, batch {TINY_BATCH}, "
+          f"{TINY_EPOCHS} epochs, {rounds} rounds:")
+    for label, times in (("fc.fit, NaN guard on", on), ("fc.fit, NaN guard off", off),
+                         ("hand-written loop", hand)):
+        print(f"  {label}: {statistics.median(samples / t[0] for t in times):,.0f} samples/s "
+              f"({statistics.median(t[gate] for t in times):.3f} s {clock_name})")
+    print(f"  ratio guard on / guard off ({clock_name}): {guard:.3f}")
+    share = statistics.median(guard_share(X, y, device) for _ in range(rounds))
+    print(f"  time inside the NaN guard's own methods: {100 * share:.2f}% of fc.fit's "
+          "(thread CPU time, median)")
+    print(f"  ratio fc.fit (guard on) / hand loop ({clock_name}): {engine:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--min-ratio", type=float, default=0.95)
+    parser.add_argument("--skip-tiny", action="store_true", help="leave out the tiny-net case")
     args = parser.parse_args(argv)
     if args.device in ("auto", "cpu") and not torch.cuda.is_available():
         torch.set_num_threads(1)  # a shared machine: one thread gives steadier timings
@@ -152,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
           f"CPU time: {statistics.median(ratios[1]):.3f} (medians of paired rounds)")
     print(f"gate ({'CPU time' if gate else 'wall clock'}): {ratio:.3f}, "
           f"required >= {args.min_ratio}")
+    if not args.skip_tiny:
+        tiny_case(args.rounds, device, gate)
     return 0 if ratio >= args.min_ratio else 1
 
 

@@ -38,6 +38,8 @@ _API = {
     "TabularMLP": "fullcycle.models.mlp",
     "ImageResNet": "fullcycle.models.cnn",
     "pretrained_module": "fullcycle.models.transfer",
+    "TabularResNet": "fullcycle.models.resnet",
+    "SeedEnsemble": "fullcycle.models.ensemble",
     # checks
     "gradcheck": "fullcycle.checks.gradcheck",
     "lr_find": "fullcycle.checks.lr_finder",
@@ -56,7 +58,15 @@ _API = {
     "error_analysis": "fullcycle.analysis.errors",
     # bundle
     "load_bundle": "fullcycle.models.bundle",
+    "save_bundle": "fullcycle.models.bundle",
     "Journal": "fullcycle.journal",
+    # deploy and maintain
+    "Predictor": "fullcycle.serve.predictor",
+    "export_onnx": "fullcycle.serve.export",
+    "create_app": "fullcycle.serve.app",
+    "check_drift": "fullcycle.monitor.check",
+    "dataset_drift": "fullcycle.monitor.drift",
+    "retrain_bundle": "fullcycle.monitor.retrain",
 }
 
 __all__ = ["FullcycleError", "__version__", *_API]

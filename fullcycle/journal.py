@@ -171,3 +171,15 @@ class Journal:
         if run_id is None:
             return self._rows("SELECT * FROM decisions ORDER BY id")
         return self._rows("SELECT * FROM decisions WHERE run_id = ? ORDER BY id", (run_id,))
+
+
+def experiment_error(metrics: Any, split: str) -> float | None:
+    """An experiment's error on ``split`` from its journaled metrics, whichever shape the
+    command wrote (``{"dev_error": x}``, ``{"dev": x}`` or ``{"errors": {"dev": x}}``)."""
+    if not isinstance(metrics, dict):
+        return None
+    nested = metrics.get("errors") if isinstance(metrics.get("errors"), dict) else {}
+    for value in (metrics.get(f"{split}_error"), metrics.get(split), nested.get(split)):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None

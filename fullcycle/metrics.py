@@ -218,3 +218,50 @@ def default_metric(task: str, y_train: Any = None) -> str:
     if y_train is not None and is_imbalanced(task, y_train):
         return "f1" if task == "binary" else "f1_macro"
     return "accuracy"
+
+
+# ---- multi-task -------------------------------------------------------------------------
+# Seed 003's single number for a multi-task model: the mean of the tasks' errors. Each task's
+# error is its own metric's (1 − accuracy, 1 − F1, RMSE); a regression task's RMSE is taken on
+# the standardized target (RMSE / training std, 1.0 for predicting the mean), so that a task
+# measured in dollars does not outweigh one measured in probabilities.
+MULTITASK_METRIC = "mean_task_error"
+
+
+def head_metric(task: str, y_train: Any = None) -> str:
+    """The metric of one multi-task head: the single-task default (F1 when imbalanced)."""
+    return default_metric(task, y_train)
+
+
+def task_errors(heads: list[tuple[str, int]], outputs: Any, targets: Any,
+                metrics: list[str]) -> dict[str, Any]:
+    """Per-head errors on the labelled rows of each head, and their mean (``overall``).
+
+    ``heads`` is ``(task, width)`` per head in output order, ``targets`` the (n, T) label
+    matrix (NaN = missing), ``metrics`` one metric name per head. A head with no labelled
+    row has error None and is left out of the mean.
+    """
+    out = _numpy(outputs).astype(np.float64)
+    y = _numpy(targets).astype(np.float64).reshape(len(out), -1)
+    per_head: list[float | None] = []
+    start = 0
+    for j, ((task, width), name) in enumerate(zip(heads, metrics, strict=True)):
+        part = out[:, start : start + width]
+        start += width
+        present = ~np.isnan(y[:, j])
+        if not present.any():
+            per_head.append(None)
+            continue
+        per_head.append(metric_error(name, task, part[present], y[present, j]))
+    known = [e for e in per_head if e is not None and np.isfinite(e)]
+    return {"per_head": per_head, "overall": float(np.mean(known)) if known else float("nan")}
+
+
+class MultiTaskMetric:
+    """``f(outputs, targets) -> mean task error``: the engine's metric for a multi-task net."""
+
+    def __init__(self, heads: list[tuple[str, int]], metrics: list[str]) -> None:
+        self.heads, self.metrics = list(heads), list(metrics)
+
+    def __call__(self, outputs: Any, targets: Any) -> float:
+        return task_errors(self.heads, outputs, targets, self.metrics)["overall"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,49 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:  # elsewhere the only way to read it is to set it and set it back
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def make_temp_dir(parent: Path, prefix: str) -> Path:
+    """A fresh folder in ``parent`` to fill and then rename into place; its mode follows
+    the umask like ``mkdir`` (``mkdtemp`` alone makes it 0700, private to the user)."""
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
+
+
+def follow_umask(folder: Path) -> None:
+    """Give the files in ``folder`` the mode ``open`` would (safetensors writes 0600)."""
+    mode = 0o666 & ~current_umask()
+    for path in folder.iterdir():
+        if path.is_file():
+            os.chmod(path, mode)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename (both flushed)."""
+    """Write `data` to `path` through a temporary file and a rename (both flushed).
+
+    The file gets the mode a plain ``open`` would give it (0644 under umask 022), not the
+    0600 of ``mkstemp``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

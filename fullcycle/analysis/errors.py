@@ -29,6 +29,7 @@ from fullcycle.analysis.ceiling import ceiling_table
 from fullcycle.analysis.errors_csv import write_errors_csv
 from fullcycle.analysis.label_errors import LabelIssue, find_label_issues, out_of_fold_proba
 from fullcycle.analysis.slices import Slice, error_by_slice
+from fullcycle.analysis.text import add_texts, slice_frame
 from fullcycle.errors import FullcycleError
 
 __all__ = ["ErrorAnalysis", "ceiling_table", "error_analysis", "write_errors_csv"]
@@ -54,8 +55,11 @@ class ErrorAnalysis:
     highest_loss: list[dict[str, Any]] = field(default_factory=list)
     label_issues: list[LabelIssue] | None = None
     label_confusion: list[dict[str, Any]] | None = None
+    n_label_decisions: int | None = None  # multilabel: known (example, label) pairs
+    n_wrong_labels: int | None = None  # multilabel: wrong ones (the Hamming loss's numerator)
     notes: list[str] = field(default_factory=list)
     examples: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    text_columns: list[str] = field(default_factory=list)
 
     @property
     def error_examples(self) -> pd.DataFrame:
@@ -72,12 +76,15 @@ class ErrorAnalysis:
             "confusion_matrix": self.confusion_matrix,
             "per_class": self.per_class,
             "label_confusion": self.label_confusion,
+            "n_label_decisions": self.n_label_decisions,
+            "n_wrong_labels": self.n_wrong_labels,
             "absolute_error": self.absolute_error,
             "slices": [s.to_dict() for s in self.slices],
             "highest_loss": self.highest_loss,
             "label_issues": None
             if self.label_issues is None
-            else [i.to_dict() for i in self.label_issues],
+            else add_texts([i.to_dict() for i in self.label_issues], self.examples,
+                           self.text_columns),
             "notes": list(self.notes),
         }
 
@@ -181,6 +188,7 @@ def error_analysis(
     min_slice: int = 5,
     label_issues: bool = True,
     seed: int = 0,
+    text_columns: list[str] | None = None,
 ) -> ErrorAnalysis:
     """Analyse where a model's dev-set errors come from.
 
@@ -198,6 +206,9 @@ def error_analysis(
     the training split are, so they are used by default. Pass ``label_proba`` to use
     other out-of-fold probabilities, or ``label_features`` (a numeric matrix) to compute
     them by cross-validated logistic regression.
+
+    ``text_columns`` name free-text columns of ``features``: they are sliced by their length
+    in words, and the highest-loss rows and label issues carry their text.
     """
     y = np.asarray(y_true)
     pred = np.asarray(predictions)
@@ -220,8 +231,23 @@ def error_analysis(
     if len(row_numbers) != n:
         raise FullcycleError(f"{len(row_numbers)} row numbers for {n} examples; pass one per row")
     frame = _features_frame(features, n)
+    texts = [c for c in (text_columns or []) if c in frame.columns]
+    result = _analyse(task, y, pred, frame, slice_frame(frame, texts), row_numbers, classes,
+                      label_proba, label_features, top_k, n_bins, min_slice, label_issues, seed)
+    result.text_columns = texts
+    if texts:
+        result.highest_loss = add_texts(result.highest_loss, result.examples, texts)
+        result.notes.append(f"text column(s) {', '.join(texts)} sliced by length in words")
+    return result
+
+
+def _analyse(task: str, y: np.ndarray, pred: np.ndarray, frame: pd.DataFrame,
+             sliced: pd.DataFrame, row_numbers: np.ndarray, classes: list[Any] | None,
+             label_proba: Any, label_features: Any, top_k: int, n_bins: int, min_slice: int,
+             label_issues: bool, seed: int) -> ErrorAnalysis:
+    n = len(y)
     if task == "regression":
-        return _regression(y, pred, frame, row_numbers, top_k, n_bins, min_slice)
+        return _regression(y, pred, frame, row_numbers, top_k, n_bins, min_slice, sliced)
     if task == "multilabel":
         from fullcycle.analysis.multilabel import multilabel_analysis
 
@@ -235,6 +261,7 @@ def error_analysis(
             n_bins=n_bins,
             min_slice=min_slice,
             label_issues=label_issues,
+            sliced=sliced,
         )
         return ErrorAnalysis(task="multilabel", n_examples=n, **fields)
 
@@ -263,7 +290,7 @@ def error_analysis(
         classes=names,
         confusion_matrix=matrix,
         per_class=per_class,
-        slices=error_by_slice(frame, wrong.astype(float), n_bins=n_bins, min_count=min_slice),
+        slices=error_by_slice(sliced, wrong.astype(float), n_bins=n_bins, min_count=min_slice),
         highest_loss=_top_rows(examples, top_k),
         examples=pd.concat([examples, frame.add_prefix("input.")], axis=1),
     )
@@ -300,6 +327,7 @@ def _regression(
     top_k: int,
     n_bins: int,
     min_slice: int,
+    sliced: pd.DataFrame | None = None,
 ) -> ErrorAnalysis:
     try:
         y_true = y.astype(float)
@@ -342,7 +370,8 @@ def _regression(
         n_examples=len(y_true),
         error=summary["rmse"],
         absolute_error=summary,
-        slices=error_by_slice(frame, abs_error, n_bins=n_bins, min_count=min_slice),
+        slices=error_by_slice(frame if sliced is None else sliced, abs_error, n_bins=n_bins,
+                              min_count=min_slice),
         highest_loss=_top_rows(examples, top_k),
         examples=pd.concat([examples, frame.add_prefix("input.")], axis=1),
         notes=[

@@ -110,6 +110,7 @@ def multilabel_analysis(
     n_bins: int,
     min_slice: int,
     label_issues: bool,
+    sliced: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The fields of an `ErrorAnalysis` for a multilabel task (see module docstring)."""
     y, p, known, names = _validate(y_true, proba, classes)
@@ -136,10 +137,13 @@ def multilabel_analysis(
     top = examples.sort_values("loss", ascending=False, kind="stable").head(top_k)
     return {
         "error": float(wrong.sum() / max(int(known.sum()), 1)),
+        "n_label_decisions": int(known.sum()),
+        "n_wrong_labels": int(wrong.sum()),
         "classes": [str(n) for n in names],
         "per_class": per_class,
         "label_confusion": confusion,
-        "slices": error_by_slice(frame, is_error.astype(float), n_bins=n_bins, min_count=min_slice),
+        "slices": error_by_slice(frame if sliced is None else sliced, is_error.astype(float),
+                                 n_bins=n_bins, min_count=min_slice),
         "highest_loss": top.drop(columns=["is_error"]).to_dict("records"),
         "label_issues": _label_issues(y, p, known, names, rows) if label_issues else None,
         "examples": pd.concat([examples, frame.add_prefix("input.")], axis=1),

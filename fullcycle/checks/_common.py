@@ -45,6 +45,12 @@ class CheckResult:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        value = "" if self.value is None else f", value {self.value:.4g}"
+        message = self.message if len(self.message) <= 70 else self.message[:69] + "…"
+        more = f", details: {', '.join(self.details)}" if self.details else ""
+        return f"CheckResult({self.name}: {self.status}{value}, {message!r}{more})"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form: ``{"name", "status", "value", "message", "details"}``."""
         value = self.value

@@ -46,9 +46,10 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
     copy = batch_norm_frozen(dropout_off(clone_model(model).train()))
     leaves = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
     differentiable = [t for t in leaves if t.requires_grad]
-    handle = None
-    if not differentiable:  # token ids: probe the first embedding's output instead
-        handle = _probe_first_embedding(copy, differentiable)
+    # Token ids and category codes carry no gradient: the first embedding's output is probed
+    # too (for a text model, its token embedding), so a mixing bug behind an embedding, e.g.
+    # in how padded sequences are pooled, is seen as well.
+    handle = _probe_first_embedding(copy, differentiable)
     try:
         out = forward(copy, leaves)
     finally:
@@ -68,11 +69,11 @@ def batch_independence(model: nn.Module, data: Any, *, max_examples: int = 16,
         for g in grads:
             if g is None:
                 continue
-            flat = g.reshape(n, -1).double()
-            own += float(flat[i].pow(2).sum())
-            # summed over the other rows themselves: "all rows minus row i" can round below
-            # zero when they are all zero, and the square root of that is complex
-            other += float(flat.pow(2).sum(dim=1).index_fill(0, torch.tensor([i]), 0.0).sum())
+            rows = g.reshape(n, -1).double().pow(2).sum(dim=1)
+            own += float(rows[i])
+            # summed over the other rows, not total − own: that difference can round below
+            # zero (seen on a 4-member ensemble), and its square root is then complex
+            other += float(torch.cat([rows[:i], rows[i + 1:]]).sum())
         if own + other > 0:
             reached = True
             worst = max(worst, (other / (own + other)) ** 0.5)

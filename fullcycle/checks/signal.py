@@ -60,6 +60,7 @@ class LayerStats:
     gradient_std: float = math.nan
     dead_fraction: float | None = None
     saturated_fraction: float | None = None
+    gradient_reached: bool = True  # False: needs a gradient, got none (detach / no_grad)
 
 
 def layer_statistics(model: nn.Module, data: Any, loss: str | LossFn, *,
@@ -71,6 +72,7 @@ def layer_statistics(model: nn.Module, data: Any, loss: str | LossFn, *,
     copy = dropout_off(clone_model(model).train())
     stats: dict[str, LayerStats] = {}
     handles = []
+    expecting: set[str] = set()  # layers whose output needs a gradient (not frozen)
 
     def record(name: str, module: nn.Module):
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
@@ -89,6 +91,8 @@ def layer_statistics(model: nn.Module, data: Any, loss: str | LossFn, *,
                 layer.saturated_fraction = float(((flat < low) | (flat > high)).double().mean())
             stats[name] = layer
             if output.requires_grad:
+                expecting.add(name)
+
                 def grad_hook(grad: Tensor) -> None:
                     g = grad.detach().double() * n
                     layer.gradient_std = float(g.pow(2).mean().sqrt())
@@ -106,6 +110,9 @@ def layer_statistics(model: nn.Module, data: Any, loss: str | LossFn, *,
     finally:
         for handle in handles:
             handle.remove()
+    for name in expecting:  # a gradient that never arrived: the graph is cut before it
+        if math.isnan(stats[name].gradient_std):
+            stats[name].gradient_reached = False
     return list(stats.values())
 
 
@@ -118,8 +125,15 @@ def signal_propagation(model: nn.Module, data: Any, loss: str | LossFn, *,
     """
     layers = layer_statistics(model, data, loss, max_examples=max_examples, seed=seed)
     details: dict[str, Any] = {"layers": [asdict(layer) for layer in layers]}
+    cut = [layer.name for layer in layers if not layer.gradient_reached and layer.has_weights]
+    if cut:
+        return CheckResult("signal_propagation", "fail", math.nan,
+                           f"no gradient reaches {', '.join(cut)}: something cuts the graph "
+                           "after them (a .detach(), torch.no_grad(), .item() or a NumPy round "
+                           "trip in forward); those weights would never train", details)
     weighted = [layer for layer in layers if layer.has_weights]
-    hidden = weighted[:-1]
+    # frozen layers (no gradient asked for) carry no gradient ratio
+    hidden = [layer for layer in weighted[:-1] if math.isfinite(layer.gradient_std)]
     numbers = [v for layer in layers for v in (layer.activation_std, layer.gradient_std)]
     overflow = any(math.isinf(v) for v in numbers) or any(
         math.isnan(layer.activation_std) for layer in layers)

@@ -15,6 +15,7 @@ not hide the others: it is reported as a failure naming the exception.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -92,6 +93,10 @@ def run_checks(model: nn.Module, data: Any, loss: str | LossFn, task: str | None
             result = CheckResult(name, "fail", None, f"the check itself failed on this model "
                                  f"({type(exc).__name__}: {exc}); run it alone to see "
                                  "the traceback")
+        if result.status == "pass" and result.value is not None and math.isnan(result.value):
+            # a NaN compares false with every threshold, so "no problem found" is unproven
+            result.status = "warn"
+            result.message += " (but its value is NaN, so it cannot pass)"
         result.details["seconds"] = round(time.perf_counter() - started, 4)
         results.append(result)
     return results

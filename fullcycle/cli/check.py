@@ -18,8 +18,13 @@ from fullcycle.cli.common import (
     SeedOpt,
     TargetOpt,
     TaskOpt,
+    TextColumnOpt,
+    TextLowercaseOpt,
+    TextTokenizerOpt,
+    TextUnicodeOpt,
     parse_hidden,
     prepare_data,
+    text_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.data.dataset import Prepared
@@ -31,16 +36,16 @@ _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def initial_model(prepared: Prepared, hidden: list[int] | None, activation: str,
-                  seed: int) -> tuple[torch.nn.Module, str]:
-    """The initial architecture `fc.train` and `fc.run` start from (seed 001), with its
-    output bias at the training prior, and the task's loss."""
-    from fullcycle.engine.losses import loss_for_task
+                  seed: int) -> tuple[torch.nn.Module, Any]:
+    """The initial architecture `fc.train` and `fc.run` start from (seed 001; an embedding
+    + LSTM per text column), with its output bias at the training prior, and the task's
+    loss (a name, or a multitask net's summed per-head loss)."""
     from fullcycle.recipe.config import TrainConfig
-    from fullcycle.recipe.trainer import build_model
+    from fullcycle.recipe.trainer import build_model, loss_for
 
     config = TrainConfig(hidden=None if hidden is None else tuple(hidden),
                          activation=activation, seed=seed)
-    return build_model(prepared, config), loss_for_task(prepared.task)
+    return build_model(prepared, config), loss_for(prepared)
 
 
 def _value(value: Any) -> str:
@@ -58,6 +63,10 @@ def check_command(
     task: TaskOpt = None,
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
+    text_column: TextColumnOpt = None,
+    text_tokenizer: TextTokenizerOpt = "wordpiece",
+    text_lowercase: TextLowercaseOpt = True,
+    text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -68,14 +77,22 @@ def check_command(
     from fullcycle.checks.suite import run_checks
 
     prepared = prepare_data(data, target, task=task, ignore=ignore,
-                            drop_missing_target=drop_missing_target, seed=seed)
+                            drop_missing_target=drop_missing_target, seed=seed,
+                            text_columns=text_column,
+                            text_options=text_options(text_tokenizer, text_lowercase,
+                                                      text_unicode))
     model, loss = initial_model(prepared, parse_hidden(hidden), activation, seed)
     skipped = tuple(name.strip() for name in skip.split(",") if name.strip()) if skip else ()
+    multitask = prepared.task == "multitask"
+    # the initial-loss check knows single tasks; a multitask net starts at each head's prior
+    # by construction (`prior_bias`), so it is skipped there, as the autopilot does
     results = run_checks(model, (prepared.X["train"], prepared.y["train"]), loss,
-                         prepared.task, seed=seed, skip=skipped)
+                         None if multitask else prepared.task, seed=seed,
+                         skip=(*skipped, "init_loss") if multitask else skipped)
     failed = any(r.status == "fail" for r in results)
     if json_output:
-        emit_json({"task": prepared.task, "loss": loss, "architecture": model.config,
+        emit_json({"task": prepared.task, "loss": "multitask" if multitask else loss,
+                   "architecture": model.config,
                    "checks": [r.to_dict() for r in results]})
         return 1 if failed else 0
     console = quiet_console(quiet, json_output)

@@ -10,6 +10,7 @@ import typer
 
 from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.splits import SplitOptions
+from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
 
 DataArg = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row.")]
@@ -36,6 +37,15 @@ DropMissingOpt = Annotated[bool, typer.Option(
 SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialization, batches).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+TextColumnOpt = Annotated[list[str] | None, typer.Option(
+    "--text-column", help="A column of free text (repeat for several; others are detected). "
+                          "Tokenized with a vocabulary learned on the training rows.")]
+TextTokenizerOpt = Annotated[str, typer.Option(
+    "--text-tokenizer", help="wordpiece or bpe (Hugging Face tokenizers).")]
+TextLowercaseOpt = Annotated[bool, typer.Option(
+    "--text-lowercase/--text-keep-case", help="Lower-case texts before tokenizing.")]
+TextUnicodeOpt = Annotated[str, typer.Option(
+    "--text-unicode", help="Unicode normalization of texts: NFKC, NFC, NFKD, NFD or none.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
 
 
@@ -52,11 +62,15 @@ def prepare_data(
     ignore: str | None = None,
     drop_missing_target: bool = False,
     seed: int = 0,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
 ) -> Prepared:
-    """Validate the shared flags and prepare the data (split + preprocessing)."""
+    """Validate the shared flags and prepare the data (split + preprocessing); the
+    `--text-column` names and `text_options` (see `text_options`) go to the tokenizer."""
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
-                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target)
+                   ignore=parse_columns(ignore), drop_missing_target=drop_missing_target,
+                   text_columns=text_columns, text_options=text_options)
 
 
 def split_options(dev_size: float | None, test_size: float | None, group_column: str | None,
@@ -120,3 +134,8 @@ def parse_error_rate(text: str | None, flag: str, metric: str | None = None) -> 
 def is_percent(text: str | None) -> bool:
     """Whether an error flag was written as a percentage (``11%``)."""
     return text is not None and text.strip().endswith("%")
+
+
+def text_options(tokenizer: str, lowercase: bool, unicode: str) -> TextOptions:
+    """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
+    return TextOptions(tokenizer=tokenizer, lowercase=lowercase, unicode=unicode)

@@ -32,10 +32,21 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         task, "misclassified"
     )
     label = "error" if task != "regression" else "RMSE"
-    console.print(
-        f"[bold]{doc['n_examples']}[/bold] dev examples, [bold]{doc['n_errors']}[/bold] {what}; "
-        f"{label} {_error(doc['error'], task)}"
-    )
+    if task == "multilabel" and doc.get("n_label_decisions"):
+        # two rates, each beside its own count: examples with a wrong label, and wrong
+        # label decisions (the Hamming loss, which the error figure is)
+        share = doc["n_errors"] / max(doc["n_examples"], 1)
+        console.print(
+            f"[bold]{doc['n_examples']:,}[/bold] dev examples, [bold]{doc['n_errors']:,}[/bold] "
+            f"{what} ({100 * share:.2f}% of examples); {doc['n_wrong_labels']:,} of "
+            f"{doc['n_label_decisions']:,} label decisions wrong (Hamming loss "
+            f"{_error(doc['error'], task)})"
+        )
+    else:
+        console.print(
+            f"[bold]{doc['n_examples']}[/bold] dev examples, [bold]{doc['n_errors']}[/bold] "
+            f"{what}; {label} {_error(doc['error'], task)}"
+        )
     classes, matrix = doc.get("classes"), doc.get("confusion_matrix")
     if matrix and len(classes) <= _MAX_MATRIX_CLASSES:
         table = Table(title="Confusion matrix (rows true, columns predicted)", title_justify="left")
@@ -94,6 +105,7 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         console.print(table)
     elif doc["slices"]:
         console.print("No slice holds more errors than its size predicts.")
+    _highest_loss(doc, console)
     issues = doc.get("label_issues")
     if issues:
         table = Table(
@@ -146,6 +158,28 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         f"errors to tag: [bold]{doc['files']['errors_csv']}[/bold]"
         + ("" if ceiling else " (fill 'tags', then run with --tags)")
     )
+
+
+def _highest_loss(doc: dict[str, Any], console: Console) -> None:
+    """The examples the model got most wrong (the `--top` of them), one row each."""
+    rows = doc.get("highest_loss") or []
+    if not rows:
+        return
+    table = Table(title=f"Highest-loss examples (top {len(rows)})", title_justify="left")
+    columns = [c for c in rows[0] if not c.startswith("input.")]
+    for column in columns:
+        number = isinstance(rows[0][column], int | float) and not isinstance(rows[0][column],
+                                                                              bool)
+        table.add_column(column, justify="right" if number else "left")
+    for r in rows:
+        table.add_row(*(_cell(r[c]) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 @app.command("errors")

@@ -17,7 +17,8 @@ from fullcycle.rundir import atomic_write_text
 
 @app.command("predict")
 def predict_command(
-    bundle: Annotated[Path, typer.Argument(help="A model bundle (RUN_DIR/model).")],
+    bundle: Annotated[Path, typer.Argument(
+        help="A run directory, or its model bundle (RUN_DIR/model).")],
     data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the input columns; for "
                                          "a model of pictures, a folder of pictures or a "
                                          "table of picture paths.")],
@@ -29,7 +30,7 @@ def predict_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Predict DATA with BUNDLE and write one row per input row."""
-    from fullcycle.serve.predictor import Predictor
+    from fullcycle.serve import Predictor
 
     predictor = Predictor.load(bundle)
     if predictor.is_images:

@@ -22,11 +22,16 @@ from fullcycle.cli.common import (
     SeedOpt,
     TaskOpt,
     TestSizeOpt,
+    TextColumnOpt,
+    TextLowercaseOpt,
+    TextTokenizerOpt,
+    TextUnicodeOpt,
     TimeOpt,
     parse_columns,
     parse_error_rate,
     parse_hidden,
     split_options,
+    text_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 
@@ -38,15 +43,26 @@ def _cell(value: float | None) -> str:
 def print_summary(console: Console, summary: dict) -> None:
     """The diagnosis and the experiment table, for people."""
     errors = summary["errors"]
+    satisficing = summary.get("satisficing") or {}
+    if satisficing.get("message"):
+        console.print(f"[bold red]warning:[/bold red] {satisficing['message']}")
     table = Table(title=f"{summary['task']} — {summary['metric']['name']} (errors)")
-    for column in ("human", "train", "train-dev", "dev", "test"):
+    proxy = summary.get("bayes_proxy") or {}
+    human = summary["human_level_error"]
+    for column in ("human" if human is not None else "Bayes proxy (bound)", "train",
+                   "train-dev", "dev", "test"):
         table.add_column(column, justify="right")
-    table.add_row(*(_cell(v) for v in (summary["human_level_error"], errors["train"],
+    table.add_row(*(_cell(v) for v in (human if human is not None else proxy.get("value"),
+                                       errors["train"],
                                        errors.get("train_dev"), errors["dev"], errors["test"])))
     console.print(table)
     floors = ", ".join(f"{b['name']} {_cell(b['dev_error'])}" for b in summary.get("baselines", []))
     if floors:
         console.print(f"baselines (dev error): {floors}")
+    comparison = summary.get("comparison") or {}
+    if comparison.get("verdict"):
+        style = "bold yellow" if comparison.get("baseline_wins") else "bold green"
+        console.print(f"[{style}]{comparison['verdict']}[/{style}]")
     d = summary["diagnosis"]
     console.print(f"[bold]diagnosis[/bold]: {d['primary_problem']}  (avoidable bias "
                   f"{_cell(d['avoidable_bias'])}, variance {_cell(d['variance'])}, "
@@ -103,8 +119,9 @@ def run_command(
     target: RunTargetOpt = None,
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory "
                                             "(default runs/<data name>).")] = None,
-    human_error: Annotated[str, typer.Option(
-        "--human-error", help="Human-level error, the Bayes-error proxy (0.01 or 1%).")] = "0",
+    human_error: Annotated[str | None, typer.Option(
+        "--human-error", help="Human-level error, the Bayes-error proxy (0.01 or 1%); "
+                              "default: the best baseline's dev error, as a bound.")] = None,
     budget: Annotated[str, typer.Option(help="Time budget, e.g. 90s, 5m, 1h.")] = "5m",
     metric: Annotated[str | None, typer.Option(
         help="Single evaluation metric: accuracy, f1, f1_macro, auc, log_loss, rmse, mae, r2."
@@ -121,6 +138,10 @@ def run_command(
     time_column: TimeOpt = None,
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
+    text_column: TextColumnOpt = None,
+    text_tokenizer: TextTokenizerOpt = "wordpiece",
+    text_lowercase: TextLowercaseOpt = True,
+    text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
     image_column: Annotated[str | None, typer.Option(
         "--image-column", help="Pictures: the table column of picture paths (relative to "
@@ -147,13 +168,15 @@ def run_command(
     console = quiet_console(quiet, json_output)
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     options = split_options(dev_size, test_size, group_column, time_column, seed)
+    texts = text_options(text_tokenizer, text_lowercase, text_unicode)
     with budget_bar:
         result = run(
             data, target, out=out,
-            human_level_error=parse_error_rate(human_error, "--human-error", metric) or 0.0,
+            human_level_error=parse_error_rate(human_error, "--human-error", metric),
             budget=budget, metric=metric, satisfice=satisfice, dev_data=dev_data, task=task,
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
+            text_columns=text_column, text_options=texts,
             image_column=image_column, image_size=image_size, augment=augment,
             pretrained=pretrained, refuse_unreadable=refuse_unreadable,
         )

@@ -11,7 +11,17 @@ from rich.table import Table
 from fullcycle.cli.app import app
 from fullcycle.cli.common import JsonOpt
 from fullcycle.cli.output import emit_json, quiet_console
+from fullcycle.journal import experiment_error
 from fullcycle.rundir import JOURNAL_NAME, RunDir
+
+
+def _error(value: float | None, task: str | None) -> str:
+    """A percentage for classification, 4 significant digits otherwise."""
+    if value is None:
+        return "—"
+    if task in ("binary", "multiclass", "multilabel"):
+        return f"{100 * value:.2f}%"
+    return f"{value:.4g}"
 
 
 @app.command("runs")
@@ -32,8 +42,11 @@ def runs_command(
         "directory": str(run.path), "files": files, "task": summary.get("task"),
         "errors": summary.get("errors"),
         "runs": [{k: r[k] for k in ("id", "command", "status", "started", "ended")} for r in runs],
-        "experiments": [{k: e[k] for k in ("id", "run_id", "name", "reason", "status", "kept",
-                                           "metrics")} for e in experiments],
+        "experiments": [{**{k: e[k] for k in ("id", "run_id", "name", "reason", "status",
+                                              "kept", "metrics")},
+                         "train_error": experiment_error(e["metrics"], "train"),
+                         "dev_error": experiment_error(e["metrics"], "dev")}
+                        for e in experiments],
         "decisions": len(decisions),
     }
     if json_output:
@@ -49,10 +62,12 @@ def runs_command(
     console.print(table)
     if experiments:
         table = Table(title="experiments")
-        for column in ("id", "name", "reason", "status", "kept"):
-            table.add_column(column)
+        for column in ("id", "name", "reason", "status", "train error", "dev error", "kept"):
+            table.add_column(column, justify="right" if "error" in column else "left")
+        task = document["task"]
         for e in document["experiments"]:
             table.add_row(str(e["id"]), e["name"], e["reason"] or "", e["status"],
+                          _error(e["train_error"], task), _error(e["dev_error"], task),
                           "" if e["kept"] is None else ("yes" if e["kept"] else "no"))
         console.print(table)
     console.print(f"{len(decisions)} decisions journaled")

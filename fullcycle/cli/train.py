@@ -2,7 +2,9 @@
 
 A thin wrapper over `fc.train`: the flags become one `TrainConfig`, whose defaults (the
 seeds') fill what is left out: one hidden layer at the midpoint width, the initializer of
-the activation, the task's cost function and single metric, Adam with cosine decay. Writes
+the activation, the task's cost function and single metric, Adam with cosine decay; on a
+table with text columns an embedding + LSTM per column beside them (`--text-column` names
+one, others are detected), on several mixed targets one head per task. Writes
 ``summary.json`` (errors in the target's units), the model bundle, the journal and a
 checkpoint per epoch, so ``--resume`` continues a run that was killed.
 """
@@ -33,9 +35,14 @@ from fullcycle.cli.common import (
     TargetOpt,
     TaskOpt,
     TestSizeOpt,
+    TextColumnOpt,
+    TextLowercaseOpt,
+    TextTokenizerOpt,
+    TextUnicodeOpt,
     TimeOpt,
     parse_hidden,
     prepare_data,
+    text_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.engine.journaling import JournalCallback
@@ -109,7 +116,9 @@ def train_command(
     l1: Annotated[float, typer.Option(help="L1 λ in λ/m Σ|W| (with --l2: elastic net).")] = 0.0,
     batch_norm: Annotated[bool, typer.Option("--batch-norm", help="Batch norm in every "
                                              "hidden layer.")] = False,
-    clip_norm: Annotated[float | None, typer.Option(help="Clip the gradient norm.")] = None,
+    clip_norm: Annotated[float | None, typer.Option(
+        help="Clip the gradient norm (default: 1 for a text model's LSTM, off otherwise; "
+             "0 turns it off).")] = None,
     clip_value: Annotated[float | None, typer.Option(help="Clip gradient values.")] = None,
     early_stopping: Annotated[int | None, typer.Option(
         "--early-stopping", help="Stop after this many epochs without dev improvement "
@@ -129,6 +138,10 @@ def train_command(
     time_column: TimeOpt = None,
     ignore: IgnoreOpt = None,
     drop_missing_target: DropMissingOpt = False,
+    text_column: TextColumnOpt = None,
+    text_tokenizer: TextTokenizerOpt = "wordpiece",
+    text_lowercase: TextLowercaseOpt = True,
+    text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -136,7 +149,7 @@ def train_command(
     """Train one network on a table (the seeds' first architecture unless told otherwise)."""
     from fullcycle.engine.progress import ProgressBar
     from fullcycle.metrics import check_metric
-    from fullcycle.recipe.trainer import resolved, train
+    from fullcycle.recipe.trainer import resolved, task_metric, train
     from fullcycle.rundir import RunDir
 
     console = quiet_console(quiet, json_output)
@@ -156,19 +169,34 @@ def train_command(
         )
     p = prepare_data(data, target, task=task, dev_data=dev_data, dev_size=dev_size,
                      test_size=test_size, group_column=group_column, time_column=time_column,
-                     ignore=ignore, drop_missing_target=drop_missing_target, seed=seed)
-    if metric is not None:
+                     ignore=ignore, drop_missing_target=drop_missing_target, seed=seed,
+                     text_columns=text_column,
+                     text_options=text_options(text_tokenizer, text_lowercase, text_unicode))
+    if metric is not None and p.task != "multitask":
         check_metric(metric, p.task)
+    task_metric(p, metric)  # refuses a metric on a multitask target before anything is written
     config = resolved(p, config)
     # What a resume must repeat: the knobs as trained and the rows they were trained on.
+    # The epochs may grow: `--resume --epochs N` extends a fit (finished or not) to N.
     settings = {"data": str(data), "target": target, "task": p.task, "metric": metric,
                 "config": config.to_dict(), "data_fingerprint": p.fingerprint,
-                "splits": p.sizes()}
-    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+                "splits": p.sizes}
+    if p.preprocessor.text_columns:  # a resume must tokenize the same way
+        settings["text"] = [{"name": t.name, "options": t.options, "max_length": t.max_length}
+                            for t in p.preprocessor.text_columns]
+    same = {**settings, "config": {k: v for k, v in settings["config"].items()
+                                   if k not in ("epochs", "patience")}}
+    fingerprint = hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()
     if resume and state is not None and state.get("flags_sha256") != fingerprint:
         raise FullcycleError(
             f"--resume with other settings than the run in {rundir.path}; repeat the original "
-            f"flags, or drop --resume to start over"
+            f"flags (only --epochs may grow), or drop --resume to start over"
+        )
+    done = int(state.get("epochs_run", 0)) if resume and state is not None else 0
+    if done and config.epochs is not None and config.epochs < done:
+        raise FullcycleError(
+            f"--epochs {config.epochs} is fewer than the {done} epochs the run in "
+            f"{rundir.path} already trained; pass --epochs {done} or more to extend it"
         )
     if not resume or state is None:
         shutil.rmtree(rundir.file(CHECKPOINTS), ignore_errors=True)
@@ -203,7 +231,8 @@ def train_command(
         rundir.file("model"), outcome.model,
         {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
         p.task, {"metric": metric_doc, "errors": outcome.errors},
-        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None)
+        p.preprocessor.input_schema(), classes=list(p.classes) if p.classes else None,
+        reference=p.frame_of("train"))
     arch = initial_architecture(network_inputs(p), n_outputs(p), len(p.X["train"]))
     summary = {
         "task": p.task, "targets": p.targets, "classes": p.classes,
@@ -212,8 +241,8 @@ def train_command(
         "stopped_early": outcome.stopped_early, "resumed_from": outcome.resumed_from,
         "history": outcome.history, "decisions": outcome.decisions,
         "architecture": {"config": outcome.model.config, "seeds_rule": arch.to_dict()},
-        "config": config.to_dict(), "splits": p.sizes(),
-        "test_accesses": len(p.test_accesses), "model": str(bundle),
+        "config": config.to_dict(), "splits": p.sizes,
+        "test_accesses": p.test_accesses, "model": str(bundle),
         "journal": str(journal.path),
     }
     rundir.write_json("summary.json", summary)
@@ -221,7 +250,8 @@ def train_command(
                                                        "metric": outcome.metric})
     journal.end_run(run_id, "finished")
     rundir.write_json(STATE, {"status": "finished", "run_id": run_id,
-                              "experiment_id": experiment_id, "flags_sha256": fingerprint})
+                              "experiment_id": experiment_id, "flags_sha256": fingerprint,
+                              "epochs_run": outcome.epochs_run})
     if json_output:
         emit_json(summary)
     else:

@@ -16,7 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fullcycle.data.load import TableSource, load_table
+from fullcycle.data.inputs import (
+    SplitSpec,
+    TargetSpec,
+    is_xy,
+    split_options,
+    table_and_targets,
+)
+from fullcycle.data.load import TableSource, load_table, loading_notes
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.splits import (
     SPLIT_NAMES,
@@ -25,8 +32,10 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
-from fullcycle.data.task import TaskInfo, infer_task
+from fullcycle.data.task import Head, TaskInfo, infer_task
+from fullcycle.data.text import TextOptions, text_target_hint
 from fullcycle.errors import FullcycleError
+from fullcycle.metrics import probabilities
 
 SPLIT_FILE = "split.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -43,8 +52,21 @@ class TargetEncoding:
     classes: list
     mean: float = 0.0
     std: float = 1.0
+    # multitask: one {"name", "task", "classes", "mean", "std"} per target, in output order
+    heads: list[dict] = field(default_factory=list)
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Training labels; multitask: an (n, T) float32 matrix, NaN where a label is missing
+        (classes as codes, regression targets standardized with their training mean/std)."""
+        if self.task == "multitask":
+            columns = [TargetEncoding(h["task"], [h["name"]], h["classes"], h["mean"],
+                                      h["std"]).encode(frame).astype(np.float32)
+                       for h in self.heads]
+            y = np.column_stack(columns)
+            for j, h in enumerate(self.heads):
+                if h["task"] != "regression":
+                    y[y[:, j] < 0, j] = np.nan  # missing label (code -1)
+            return y
         if self.task == "regression":
             values = pd.to_numeric(frame[self.targets[0]], errors="coerce").to_numpy(float)
             return ((values - self.mean) / self.std).astype(np.float32)
@@ -56,9 +78,42 @@ class TargetEncoding:
             return codes.astype(np.float32)
         return codes.astype(np.int64)
 
+    @property
+    def output_columns(self) -> list[str]:
+        """The columns every prediction has, in order (as `fullcycle predict` writes them)."""
+        classes = list(self.classes)
+        if self.task == "regression":
+            return ["prediction"]
+        if self.task == "multilabel":
+            return [f"prediction_{c}" for c in classes] + [f"proba_{c}" for c in classes]
+        return ["prediction"] + [f"proba_{c}" for c in classes]
+
+    def decode(self, outputs: np.ndarray) -> dict[str, np.ndarray]:
+        """Logits -> prediction columns: labels and probabilities, or target-unit values
+        (the inverse of `encode`, shared by every way of predicting)."""
+        if self.task == "regression":
+            values = outputs.reshape(-1).astype(np.float64) * self.std + self.mean
+            return {"prediction": values}
+        proba = probabilities(self.task, outputs)
+        classes = list(self.classes)
+        if self.task == "multilabel":
+            out = {f"prediction_{c}": (proba[:, j] >= 0.5).astype(int)
+                   for j, c in enumerate(classes)}
+            out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
+            return out
+        if self.task == "binary":
+            proba = np.column_stack([1 - proba, proba])
+        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        return {"prediction": labels, **{f"proba_{c}": proba[:, j]
+                                         for j, c in enumerate(classes)}}
+
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
-                "mean": self.mean, "std": self.std}
+                "mean": self.mean, "std": self.std, "heads": self.heads}
+
+    def head_list(self) -> list[Head]:
+        """The multitask heads as `Head`s (empty for a single task)."""
+        return [Head(h["name"], h["task"], tuple(h["classes"])) for h in self.heads]
 
     @classmethod
     def from_dict(cls, data: dict) -> TargetEncoding:
@@ -89,7 +144,7 @@ class Prepared:
     fingerprint: str
     duplicates: dict
     notes: list[str] = field(default_factory=list)
-    test_accesses: list[str] = field(default_factory=list)
+    test_access_reasons: list[str] = field(default_factory=list)
     n_source_rows: int = 0
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     # pictures (`fullcycle.data.images`): layout, size, channels, mean/std, unreadable
@@ -100,6 +155,22 @@ class Prepared:
     def is_images(self) -> bool:
         """True when the inputs are pictures decoded on demand rather than a matrix."""
         return self.images is not None
+
+    def __repr__(self) -> str:
+        sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return (f"Prepared({self.task}, target {', '.join(map(repr, self.targets))}, "
+                f"{self.preprocessor.n_features} features, {sizes}, "
+                f"test read {self.test_accesses}x)")
+
+    @property
+    def test_accesses(self) -> int:
+        """How many times the locked test split was read (its reasons: test_access_reasons)."""
+        return len(self.test_access_reasons)
+
+    @property
+    def heads(self) -> list[Head]:
+        """Multitask: one `Head` per target, in output order; empty otherwise."""
+        return self.target_encoding.head_list()
 
     @property
     def error_scale(self) -> float:
@@ -116,12 +187,19 @@ class Prepared:
 
     def test(self, reason: str) -> tuple[np.ndarray, np.ndarray]:
         """The locked test split; every call is counted and its reason recorded."""
-        self.test_accesses.append(reason)
+        self.test_access_reasons.append(reason)
         assert self._test is not None
         return self._test
 
+    @property
     def sizes(self) -> dict[str, int]:
+        """Rows per split: ``{"train", "train_dev", "dev", "test"}``."""
         return self.split.sizes()
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Names of the input columns tokenized as free text."""
+        return [t.name for t in self.preprocessor.text_columns]
 
     def frame_of(self, split: str) -> pd.DataFrame:
         """Raw rows of one split (train, train_dev, dev; test is locked)."""
@@ -136,7 +214,7 @@ class Prepared:
             "targets": self.targets,
             "classes": self.classes,
             "n_rows": int(len(self.frame)),
-            "splits": self.sizes(),
+            "splits": self.sizes,
             "strategy": self.split.strategy,
             "duplicates_across_splits": self.duplicates["count"],
             "duplicate_rows": self.duplicates["rows"],
@@ -163,6 +241,9 @@ class Prepared:
                                                                        strict=True)}
             elif self.task == "multilabel":
                 out[name] = {c: float(np.nanmean(y[:, i])) for i, c in enumerate(self.classes)}
+            elif self.task == "multitask":
+                out[name] = {h.name: {"labelled": int(np.isfinite(y[:, j]).sum())}
+                             for j, h in enumerate(self.heads)}
         return out
 
     def save(self, directory: str | Path) -> None:
@@ -188,24 +269,41 @@ def fingerprint_frame(frame: pd.DataFrame) -> str:
 
 
 def prepare(
-    source: TableSource,
-    target: str | list[str],
+    source: TableSource | tuple,
+    target: TargetSpec = None,
     *,
     task: str | None = None,
-    dev_data: TableSource | None = None,
-    split: SplitOptions | None = None,
+    dev_data: TableSource | tuple | None = None,
+    split: SplitSpec = None,
     ignore: list[str] | None = None,
     drop_missing_target: bool = False,
     saved_split: dict | None = None,
+    preprocessor: Preprocessor | None = None,
+    target_encoding: TargetEncoding | None = None,
+    text_columns: list[str] | None = None,
+    text_options: TextOptions | None = None,
 ) -> Prepared:
-    """Load, check, split and preprocess a table for training (see module docstring)."""
-    options = split or SplitOptions()
-    frame = load_table(source, name="data")
+    """Load, check, split and preprocess a table for training (see module docstring).
+
+    ``source`` is a CSV/Parquet path, a DataFrame, a 2-D array or ``(X, y)``; ``target`` a
+    column name or index, a list of them (multilabel) or the labels themselves (a Series
+    or array); ``split`` a `SplitOptions` or a dict of its fields (see `fullcycle.data.inputs`).
+    ``preprocessor`` / ``target_encoding``: reuse a model's fitted preprocessing instead of
+    fitting it on this training split (retraining from a bundle keeps the input scale, the
+    tokenizer and the class codes its weights were learned with).
+    `text_columns` are tokenized as free text (other free-text columns are detected);
+    `text_options` choose the tokenizer, lower-casing and unicode normalization.
+    """
+    options = split_options(split)
+    frame, targets = table_and_targets(source, target)
     n_source = len(frame)
-    targets = _parse_targets(target)
-    notes: list[str] = []
+    notes: list[str] = loading_notes(frame)
     if dev_data is not None:
-        new = load_table(dev_data, name="dev data")
+        if is_xy(dev_data):
+            new, _ = table_and_targets(dev_data, targets[0] if len(targets) == 1 else None,
+                                       name="dev data")
+        else:
+            new = load_table(dev_data, name="dev data")
         missing = [c for c in frame.columns if c not in new.columns]
         if missing:
             raise FullcycleError(
@@ -214,10 +312,14 @@ def prepare(
             )
         frame = pd.concat([frame, new[frame.columns]], ignore_index=True)
     _check_columns(frame, targets, ignore or [], options)
+    _check_text_columns(frame, targets, ignore or [], text_columns or [])
+    text_target_hint(frame, targets)
     frame, n_source, dropped_rows = _handle_missing_target(frame, targets, n_source,
                                                            drop_missing_target)
     if dropped_rows:
         notes.append(f"{dropped_rows} rows with a missing target dropped (--drop-missing-target)")
+    if target_encoding is not None:
+        _check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     features = [c for c in frame.columns
                 if c not in targets and c not in (ignore or [])
@@ -240,14 +342,40 @@ def prepare(
             times=frame[options.time_column] if options.time_column else None,
             n_target_rows=len(frame) - n_source,
         )
-    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source)
+    return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
+                     preprocessor, target_encoding, text_columns, text_options)
+
+
+def _check_known_classes(frame: pd.DataFrame, targets: list[str],
+                         encoding: TargetEncoding) -> None:
+    """Data for a fitted model must have its target columns and only classes it knows."""
+    if list(targets) != list(encoding.targets):
+        raise FullcycleError(
+            f"the target is {targets}, the model's is {encoding.targets}; give data with the "
+            f"model's target, or train a new model"
+        )
+    if encoding.task in ("binary", "multiclass"):
+        unknown = sorted(set(frame[targets[0]].map(_label_key)) - set(encoding.classes))
+        if unknown:
+            raise FullcycleError(
+                f"the data has class(es) {unknown} the model does not know (it knows "
+                f"{encoding.classes}); train a new model with fullcycle run"
+            )
 
 
 def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_split: Split,
-              fingerprint: str, notes: list[str], n_source: int) -> Prepared:
+              fingerprint: str, notes: list[str], n_source: int,
+              preprocessor: Preprocessor | None = None,
+              encoding: TargetEncoding | None = None,
+              text_columns: list[str] | None = None,
+              text_options: TextOptions | None = None) -> Prepared:
     train_frame = frame.iloc[the_split.indices["train"]]
-    preprocessor = Preprocessor.fit(train_frame, features)
-    encoding = _fit_target(info, train_frame)
+    classes = list(info.classes) if encoding is None else list(encoding.classes)
+    # the tokenizer, like every statistic, is learned from the training rows alone
+    preprocessor = preprocessor or Preprocessor.fit(train_frame, features,
+                                                    text_columns=text_columns,
+                                                    text_options=text_options)
+    encoding = encoding or _fit_target(info, train_frame)
     X, y, rows = {}, {}, {}
     for name in SPLIT_NAMES:
         idx = the_split.indices[name]
@@ -255,24 +383,20 @@ def _assemble(frame: pd.DataFrame, info: TaskInfo, features: list[str], the_spli
         rows[name] = idx
         X[name] = preprocessor.transform(part)
         y[name] = encoding.encode(part)
+        if name != "train" and name != "test":
+            for column, cut in preprocessor.last_truncated.items():
+                if cut:
+                    notes.append(f"column '{column}': {cut} of {len(idx)} {name} texts cut "
+                                 "to the training length cap")
     test = (X.pop("test"), y.pop("test"))
     duplicates = duplicates_across_splits(frame[features], the_split)
     if duplicates["count"]:
         notes.append(f"{duplicates['count']} feature rows appear in more than one split "
                      "(leakage): see duplicates_across_splits")
-    return Prepared(task=info.task, targets=list(info.targets), classes=list(info.classes),
+    return Prepared(task=info.task, targets=list(info.targets), classes=classes,
                     frame=frame, features=features, split=the_split, preprocessor=preprocessor,
                     target_encoding=encoding, X=X, y=y, rows=rows, fingerprint=fingerprint,
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test)
-
-
-def _parse_targets(target: str | list[str]) -> list[str]:
-    if isinstance(target, str):
-        target = [t.strip() for t in target.split(",")]
-    targets = [t for t in target if t]
-    if not targets:
-        raise FullcycleError("no target column given; pass --target COLUMN")
-    return targets
 
 
 def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
@@ -286,6 +410,21 @@ def _check_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
             raise FullcycleError(f"{flag} column '{name}' not found; columns are: {shown}")
     if options.group_column and options.time_column:
         raise FullcycleError("give --group-column or --time-column, not both")
+
+
+def _check_text_columns(frame: pd.DataFrame, targets: list[str], ignore: list[str],
+                        text_columns: list[str]) -> None:
+    columns = list(frame.columns)
+    shown = ", ".join(columns[:20]) + (", …" if len(columns) > 20 else "")
+    for name in text_columns:
+        if name not in frame.columns:
+            raise FullcycleError(f"--text-column '{name}' not found; columns are: {shown}")
+        if name in targets:
+            raise FullcycleError(f"--text-column '{name}' is also the target; a text column "
+                                 "is an input: pass a label column as --target")
+        if name in ignore:
+            raise FullcycleError(f"--text-column '{name}' is also in --ignore; keep it in "
+                                 "one of the two")
 
 
 def _handle_missing_target(frame: pd.DataFrame, targets: list[str], n_source: int,
@@ -322,6 +461,18 @@ def _strata(frame: pd.DataFrame, info: TaskInfo) -> np.ndarray | None:
 
 
 def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
+    if info.task == "multitask":
+        heads = []
+        for head in info.heads:
+            column = train[head.name]
+            if column.notna().sum() == 0:
+                raise FullcycleError(f"target '{head.name}' has no label in the training rows; "
+                                     "label some of them or drop it from --target")
+            labelled = train[column.notna()]
+            one = _fit_target(TaskInfo(head.task, (head.name,), head.classes), labelled)
+            heads.append({"name": head.name, "task": head.task, "classes": one.classes,
+                          "mean": one.mean, "std": one.std})
+        return TargetEncoding("multitask", list(info.targets), list(info.targets), heads=heads)
     if info.task == "regression":
         values = pd.to_numeric(train[info.targets[0]], errors="coerce").to_numpy(float)
         if not np.isfinite(values).all():
@@ -342,8 +493,10 @@ def _fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
         present = set(train[info.targets[0]].map(_label_key))
         absent = [c for c in classes if c not in present]
         if absent:
+            shown = ", ".join(map(repr, absent[:5])) + (
+                f" and {len(absent) - 5:,} more" if len(absent) > 5 else "")
             raise FullcycleError(
-                f"class(es) {absent} have no training rows after the split; add data for "
-                "them or merge rare classes"
+                f"{len(absent):,} class(es) ({shown}) have no training rows after the split; "
+                "add data for them or merge rare classes"
             )
     return TargetEncoding(info.task, list(info.targets), classes)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,23 @@ class ImagePreprocessor:
     @property
     def shape(self) -> tuple[int, int, int]:
         return (self.channels, self.height, self.width)
+
+    # a picture has no table columns of these kinds (the recipe asks every preprocessor)
+    numeric: ClassVar[tuple] = ()
+    categorical_columns: ClassVar[tuple] = ()
+    text_columns: ClassVar[tuple] = ()
+    text: ClassVar[tuple] = ()
+    dates: ClassVar[tuple] = ()
+    n_tabular: ClassVar[int] = 0
+    last_truncated: ClassVar[dict] = {}
+
+    @property
+    def used_columns(self) -> list[str]:
+        return [self.column]
+
+    def transform_records(self, rows: list[dict]) -> ImageArray:
+        """The pictures named by `rows` (dicts holding the path column), lazily."""
+        return self.transform(pd.DataFrame(rows), strict=True)
 
     def input_schema(self) -> dict:
         return {self.column: {"type": "image", "height": self.height, "width": self.width,

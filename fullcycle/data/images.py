@@ -32,12 +32,12 @@ from fullcycle.data.dataset import (
     _check_columns,
     _fit_target,
     _handle_missing_target,
-    _parse_targets,
     _strata,
     fingerprint_frame,
 )
 from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor
 from fullcycle.data.image_scan import Scan, as_chw, scan_pictures
+from fullcycle.data.inputs import target_names
 from fullcycle.data.load import load_table
 from fullcycle.data.splits import (
     SPLIT_NAMES,
@@ -211,7 +211,7 @@ def _load_layout(source: str | Path | pd.DataFrame, options: ImageOptions,
     if target is None:
         raise FullcycleError("a table of pictures needs --target (the label column)")
     frame = path_table(source, options.image_column, name)
-    targets = _parse_targets(target)
+    targets = target_names(target)
     _check_columns(frame, targets, [], split)
     return frame, options.image_column, targets, []
 

@@ -7,13 +7,16 @@ malformed — ends here as a `FullcycleError` that names the file and the fix.
 from __future__ import annotations
 
 import csv
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fullcycle.errors import FullcycleError
 
-TableSource = str | Path | pd.DataFrame
+TableSource = str | Path | pd.DataFrame | np.ndarray | Mapping | list
 
 _PARQUET = {".parquet", ".pq"}
 _CSV = {".csv", ".tsv", ".txt", ".gz", ".bz2", ".zip", ".xz"}
@@ -23,27 +26,57 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     """Return the table as a DataFrame with a fresh 0..n-1 index.
 
     `source` may be a path to a CSV (any delimiter pandas sniffs: comma, tab, semicolon)
-    or Parquet file, or a DataFrame (copied, never modified). `name` is how the table is
-    called in error messages ("data", "dev data").
+    or Parquet file, a DataFrame (copied, never modified), a 2-D NumPy array (columns
+    named "0", "1", ... as `pd.DataFrame(array)` names them, so ``target=0`` is the first),
+    or rows as dicts (one dict, or a list of them: what a JSON request holds).
+    `name` is how the table is called in error messages ("data", "dev data").
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         label = f"the {name} DataFrame"
-    else:
+    elif isinstance(source, np.ndarray):
+        if source.ndim != 2:
+            raise FullcycleError(
+                f"the {name} array has {source.ndim} dimension(s); give a 2-D array "
+                "(rows, columns), or (X, y) with X 2-D"
+            )
+        frame = pd.DataFrame(source)
+        label = f"the {name} array"
+    elif isinstance(source, Mapping) or (isinstance(source, list) and source
+                                         and all(isinstance(r, Mapping) for r in source)):
+        frame = _records(source, name)  # one row as a dict, or a list of them (JSON rows)
+        label = f"the {name}"
+    elif isinstance(source, str | Path):
         path = Path(source)
         label = str(path)
         frame = _read_file(path)
+    else:
+        raise FullcycleError(
+            f"cannot read the {name} from a {type(source).__name__}; give a path to a CSV or "
+            "Parquet file, a pandas DataFrame, a 2-D NumPy array, or rows as dicts"
+        )
     if frame.shape[0] == 0:
         raise FullcycleError(f"{label} has no rows; give a file with a header and data rows")
     if frame.shape[1] == 0:
         raise FullcycleError(f"{label} has no columns; give a file with a header row")
+    notes = loading_notes(frame)
     frame.columns = [str(c).strip() for c in frame.columns]
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
         raise FullcycleError(
             f"{label} has duplicate column names {duplicated}; rename them so each is unique"
         )
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs[NOTES] = notes
+    return frame
+
+
+def _records(rows: Mapping | list[Mapping], name: str) -> pd.DataFrame:
+    rows = [rows] if isinstance(rows, Mapping) else rows
+    if any(isinstance(v, list | tuple | dict) for r in rows for v in r.values()):
+        raise FullcycleError(f"each row of the {name} must map a column name to one value, "
+                             "e.g. {'age': 41, 'city': 'Lyon'}")
+    return pd.DataFrame.from_records(rows)
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -71,7 +104,19 @@ def _read_file(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     sep = _sniff_separator(path)
     try:
-        return pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+        frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False)
+        if sep != ",":
+            comma = _decimal_comma_columns(frame)
+            if comma:
+                thousands = "." if any(
+                    frame[c].astype(str).str.contains(_GROUPED).any() for c in comma) else None
+                frame = pd.read_csv(path, sep=sep, skipinitialspace=True, low_memory=False,
+                                    decimal=",", thousands=thousands)
+                frame.attrs[NOTES] = [
+                    f"{path.name}: {sep!r}-separated with a decimal comma (a European "
+                    f"export): read {len(comma)} column(s) as numbers ({', '.join(comma[:5])})"
+                ]
+        return frame
     except pd.errors.EmptyDataError:
         raise FullcycleError(
             f"{path} has no data; give a file with a header and data rows"
@@ -85,6 +130,33 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise FullcycleError(f"{path} is not UTF-8 text; save it as UTF-8 CSV") from None
     except (OSError, ValueError) as exc:
         raise FullcycleError(f"{path} could not be read ({_short(exc)})") from None
+
+
+# "1,5", "-0,25", "1.234,5": numbers written with a decimal comma (and "." grouping)
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?\s*$")
+_GROUPED = re.compile(r"\d\.\d{3}(?:,|$)")
+NOTES = "fullcycle_notes"  # DataFrame.attrs key: what loading noticed, for Prepared.notes
+_DECIMAL_SHARE = 0.9
+
+
+def _decimal_comma_columns(frame: pd.DataFrame) -> list[str]:
+    """Text columns that are numbers written with a decimal comma (some cell has a comma)."""
+    found = []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            continue
+        values = column.dropna().astype(str).iloc[:1000]
+        if values.empty or not values.str.contains(",").any():
+            continue
+        if values.str.match(_DECIMAL_COMMA).mean() >= _DECIMAL_SHARE:
+            found.append(str(name))
+    return found
+
+
+def loading_notes(frame: pd.DataFrame) -> list[str]:
+    """What `load_table` noticed about the file (e.g. a decimal comma), for the user."""
+    return list(frame.attrs.get(NOTES, []))
 
 
 def _sniff_separator(path: Path) -> str:

@@ -2,24 +2,56 @@
 
 A float target with many distinct values is regression; a target with two values is binary;
 a few discrete values (integers or strings) make a multiclass task; several 0/1 columns make
-a multilabel task. `--task` overrides the guess, and the checks that follow (one class only,
-non-numeric regression target) still apply.
+a multilabel task; several targets of mixed kinds (a 0/1 label, a class, a number) make a
+multi-task problem (seed 003: one network, one trunk, one head per task, each task's loss
+summed with its missing labels left out). `--task` overrides the guess, and the checks that
+follow (one class only, non-numeric regression target) still apply, per target.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from fullcycle.errors import FullcycleError
 
-TASKS = ("regression", "binary", "multiclass", "multilabel")
+TASKS = ("regression", "binary", "multiclass", "multilabel", "multitask")
+HEAD_TASKS = ("regression", "binary", "multiclass")
 
 # An integer target with more distinct values than this is treated as regression (counts,
 # prices in whole units); below it, as classes. Users override with --task.
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# A text target with more distinct values than this, most rows having their own, names rows
+# (a customer id, a free-text comment) rather than classes.
+MAX_TEXT_CLASSES = 100
+
+
+@dataclass(frozen=True)
+class Head:
+    """One task of a multi-task problem: its target column, kind and label space."""
+
+    name: str
+    task: str  # regression | binary | multiclass
+    classes: tuple = ()
+
+    @property
+    def width(self) -> int:
+        """Outputs this head takes: C logits for C classes, one otherwise."""
+        return len(self.classes) if self.task == "multiclass" else 1
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "task": self.task, "classes": list(self.classes)}
+
+
+def head_slices(heads: tuple[Head, ...] | list[Head]) -> list[slice]:
+    """Where each head's outputs sit in the model's concatenated output vector."""
+    out, start = [], 0
+    for head in heads:
+        out.append(slice(start, start + head.width))
+        start += head.width
+    return out
 
 
 @dataclass(frozen=True)
@@ -29,12 +61,18 @@ class TaskInfo:
     task: str
     targets: tuple[str, ...]
     classes: tuple  # class labels (binary / multiclass) or label columns (multilabel)
+    heads: tuple[Head, ...] = field(default=())  # multitask: one per target
 
 
 def infer_task(frame: pd.DataFrame, targets: list[str], override: str | None = None) -> TaskInfo:
     """Decide regression / binary / multiclass / multilabel from the target values."""
     if override is not None and override not in TASKS:
         raise FullcycleError(f"unknown task '{override}'; use one of: {', '.join(TASKS)}")
+    if override == "multitask" and len(targets) < 2:
+        raise FullcycleError("--task multitask needs several targets; pass --target a,b,c")
+    if len(targets) > 1 and override in (None, "multitask") and (
+            override == "multitask" or not _all_zero_one(frame, targets)):
+        return _multitask(frame, targets)
     if len(targets) > 1 or override == "multilabel":
         return _multilabel(frame, targets, override)
     column = targets[0]
@@ -53,6 +91,13 @@ def infer_task(frame: pd.DataFrame, targets: list[str], override: str | None = N
                 "regression; convert it to numbers or use --task multiclass"
             )
         return TaskInfo("regression", (column,), ())
+    if not numeric and len(distinct) > MAX_TEXT_CLASSES and len(distinct) > 0.5 * len(values):
+        examples = ", ".join(repr(v) for v in distinct[:3])
+        raise FullcycleError(
+            f"target '{column}' has {len(distinct):,} distinct values in {len(values):,} rows "
+            f"({examples}, …): an identifier or free text, not a label; choose another "
+            "--target"
+        )
     if len(distinct) < 2:
         raise FullcycleError(
             f"target '{column}' has only one class ({distinct[0]!r}); a classifier needs at "
@@ -77,6 +122,19 @@ def _guess(values: pd.Series, distinct: np.ndarray, numeric: bool) -> str:
     if is_integral and len(distinct) <= MAX_CLASSES_FOR_INTEGER_TARGET:
         return "multiclass"
     return "regression"
+
+
+def _all_zero_one(frame: pd.DataFrame, targets: list[str]) -> bool:
+    return all(set(pd.unique(frame[c].dropna())).issubset({0, 1}) for c in targets)
+
+
+def _multitask(frame: pd.DataFrame, targets: list[str]) -> TaskInfo:
+    """One head per target, each inferred (and checked) as a single-target task would be."""
+    heads = []
+    for column in targets:
+        info = infer_task(frame, [column])
+        heads.append(Head(column, info.task, info.classes))
+    return TaskInfo("multitask", tuple(targets), tuple(targets), tuple(heads))
 
 
 def _multilabel(frame: pd.DataFrame, targets: list[str], override: str | None) -> TaskInfo:

@@ -30,6 +30,9 @@ from fullcycle.errors import FullcycleError
 #: dev 1% (Bayes ≈ 0) "low bias and low variance", so half a percentage point is fine.
 DEFAULT_TOLERANCE = 0.005
 
+#: Errors that are rates in [0, 1], whose noise follows the binomial standard error.
+RATE_METRICS = ("accuracy", "f1", "f1_macro", "auc")
+
 PROBLEMS = ("avoidable_bias", "variance", "data_mismatch", "dev_overfit")
 """The gaps in the recipe's order of attack (bias first, seed 003)."""
 
@@ -132,6 +135,24 @@ def _check_error(name: str, value: float | None, *, required: bool) -> float | N
     return number
 
 
+def noise_tolerance(metric: str, error: float, n_dev: int,
+                    floor: float = DEFAULT_TOLERANCE) -> float:
+    """How big a gap must be, in `metric`'s own units, before it is more than noise.
+
+    One standard error of the dev error: for a rate (1 − accuracy, 1 − F1) measured on
+    `n_dev` examples, the binomial ``sqrt(e (1 − e) / n)``, never below `floor` (half a
+    point, seed 002's "low bias, low variance" example); for an error in the target's units
+    (RMSE, MAE, log loss) a relative one, ``e / sqrt(2 n)`` (the standard error of a sample
+    standard deviation), never below 1% of the error. Targets in the tens then get
+    tolerances in the tenths, not 0.005.
+    """
+    n = max(1, int(n_dev))
+    e = max(0.0, float(error)) if math.isfinite(error) else 0.0
+    if metric in RATE_METRICS:
+        return max(floor, math.sqrt(min(e, 1.0) * (1.0 - min(e, 1.0)) / n))
+    return max(0.01 * e, e / math.sqrt(2 * n), 1e-12)
+
+
 def _gap(high: float | None, low: float | None) -> float | None:
     if high is None or low is None:
         return None
@@ -147,6 +168,7 @@ def diagnose(
     tolerance: float = DEFAULT_TOLERANCE,
     *,
     more_data_helps: bool | None = None,
+    proxy: str | None = None,
 ) -> Diagnosis:
     """Split the error into avoidable bias, variance, data mismatch and dev overfitting.
 
@@ -163,6 +185,10 @@ def diagnose(
             "get more training data" stays first if the dev curve still falls and moves
             last if it has flattened (seed 001 puts more data after regularization when
             it is costly; the curve says whether it pays).
+        proxy: where `human_level_error` comes from when it is not a human-level error,
+            e.g. "the best baseline's dev error (gradient_boosting)": an error known to be
+            achievable bounds the Bayes error from above, so the avoidable bias is reported
+            as a bound ("at least").
 
     Returns:
         A `Diagnosis`. Raises `FullcycleError` for a negative, infinite or missing error.
@@ -189,6 +215,10 @@ def diagnose(
     primary = problems[0] if problems else "none"
 
     notes = _notes(train, dev, human, train_dev, test, tol, gaps, primary)
+    if proxy is not None:
+        notes.insert(0, f"no human-level error given: the Bayes-error proxy is {proxy} "
+                        f"({human:g}), an upper bound, so avoidable bias is at least "
+                        f"{avoidable_bias:g}")
     if primary == "none":
         actions: tuple[str, ...] = (
             "do error analysis on the remaining dev errors to find what is left to fix",

@@ -202,8 +202,11 @@ def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerL
     gap = dev[-1] - train[-1]
     if fit is not None:
         gain = float(fit.predict(m) - fit.predict(2 * m))
-        falls = (f"the fitted dev curve falls {gain:.3g} from {m} to {2 * m} rows "
-                 f"(toward {fit.c:.3g} with unlimited data)")
+        # A floor at ~0 is the fit's bound, not a measurement: say so rather than print
+        # "toward 1.98e-16".
+        floor = (f"toward {fit.c:.3g} with unlimited data" if fit.c > 0.01 * min(dev)
+                 else "no floor visible over these sizes")
+        falls = f"the fitted dev curve falls {gain:.3g} from {m} to {2 * m} rows ({floor})"
     elif len(sizes) >= 2:  # no fit: the last observed slope per doubling of the data
         gain = (dev[-2] - dev[-1]) / max(math.log2(sizes[-1] / sizes[-2]), 1e-12)
         falls = f"the dev error fell {gain:.3g} per doubling over the last two sizes (no fit)"

@@ -5,7 +5,9 @@ Tabular data held in memory is batched by indexing whole tensors with a slice of
 Dataset's ``__getitem__`` and a collate, which is what lets `fit` keep pace with a
 hand-written loop. The permutation comes from a generator seeded by ``(seed, epoch)``, so an
 epoch sees the same order whether or not training was interrupted and resumed before it.
-A `DataLoader` (images from disk, text) is used as given, each batch moved to the device.
+A `DataLoader` (images from disk, text) is used as given, each batch moved to the device;
+a `TensorDataset` is batched in memory like ``(X, y)``, any other `Dataset` through a
+`DataLoader` of ``batch_size``. Keras' ``([x1, x2], y)`` is ``(x1, x2, y)``.
 """
 
 from __future__ import annotations
@@ -16,25 +18,22 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 
 from fullcycle.errors import FullcycleError
 
 Batch = tuple[Tensor, ...]
 
 
-def _tensor(a: Any, name: str) -> Tensor:
+def _tensor(a: Any, name: str, targets: bool = False) -> Tensor:
     if isinstance(a, Tensor):
         t = a.detach()
     else:
         if hasattr(a, "to_numpy"):  # pandas
             a = a.to_numpy()
         arr = np.asarray(a)
-        if arr.dtype == object:
-            raise FullcycleError(
-                f"{name} holds non-numeric values; encode it as numbers first "
-                f"(fullcycle.prepare does this for tables)"
-            )
+        if arr.dtype.kind in "OUSM":  # objects, text, bytes, dates
+            raise FullcycleError(_text_message(arr, name, targets))
         t = torch.from_numpy(np.ascontiguousarray(arr))
     if t.dtype == torch.float64:
         t = t.float()  # float32 is the training precision; float64 only halves the speed
@@ -43,13 +42,38 @@ def _tensor(a: Any, name: str) -> Tensor:
     return t
 
 
+def _text_message(arr: np.ndarray, name: str, targets: bool) -> str:
+    what = f"{name} targets" if targets else f"{name} inputs"
+    if arr.dtype.kind == "M":
+        return (f"{what} hold dates; turn them into numbers first (fc.prepare derives year, "
+                "month, weekday and elapsed days from a date column)")
+    flat = arr.reshape(-1)
+    examples = ", ".join(repr(v) for v in list(dict.fromkeys(flat[:50].tolist()))[:3])
+    if targets:
+        return (f"{name} targets are text ({examples}, …); encode them as class codes 0..C-1 "
+                "first, e.g. codes, classes = pd.factorize(y) (fc.prepare does this for "
+                "tables)")
+    return (f"{name} inputs hold text ({examples}, …); encode them as numbers first "
+            "(fc.prepare does this for tables)")
+
+
+def _is_array(a: Any) -> bool:
+    return isinstance(a, Tensor | np.ndarray) or hasattr(a, "to_numpy")
+
+
 def as_tensors(data: Sequence[Any], name: str = "train") -> Batch:
-    """``(X, y)`` or ``(*inputs, y)`` arrays/tensors as tensors with equal first dimension."""
+    """``(X, y)``, ``(*inputs, y)`` or Keras' ``([x1, x2], y)`` as tensors with equal first
+    dimension."""
     if not isinstance(data, list | tuple) or len(data) < 2:
         raise FullcycleError(
-            f"{name} data must be (X, y), (*inputs, y) or a DataLoader; got {type(data).__name__}"
+            f"{name} data must be (X, y), (*inputs, y), a Dataset or a DataLoader; got "
+            f"{type(data).__name__}"
         )
-    tensors = tuple(_tensor(a, name) for a in data)
+    if (len(data) == 2 and isinstance(data[0], list | tuple) and data[0]
+            and all(_is_array(a) for a in data[0])):
+        data = (*data[0], data[1])  # Keras: a list of input arrays, then the labels
+    last = len(data) - 1
+    tensors = tuple(_tensor(a, name, targets=i == last) for i, a in enumerate(data))
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
         sizes = ", ".join(str(len(t)) for t in tensors)
@@ -95,6 +119,12 @@ class InMemoryBatches:
                 yield tuple(t[index] for t in self.tensors)
 
 
+def _on_device(t: Tensor, device: torch.device) -> Tensor:
+    """A loader's tensor on the device, float64 as float32 (as `_tensor` does in memory)."""
+    t = t.to(device, non_blocking=True)
+    return t.float() if t.dtype == torch.float64 else t
+
+
 class LoaderBatches:
     """A user's `DataLoader`, its batches moved to the training device."""
 
@@ -118,14 +148,21 @@ class LoaderBatches:
                     "each DataLoader batch must be (x, y) or (*inputs, y); "
                     "return a tuple from the Dataset"
                 )
-            yield tuple(t.to(self.device, non_blocking=True) for t in batch)
+            yield tuple(_on_device(t, self.device) for t in batch)
 
 
 def make_batches(data: Any, batch_size: int, device: torch.device, *, shuffle: bool,
                  seed: int, name: str, drop_singleton: bool = False
                  ) -> InMemoryBatches | LoaderBatches:
-    """Wrap ``data`` (arrays, tensors or a DataLoader) for the loop."""
+    """Wrap ``data`` (arrays, tensors, a Dataset or a DataLoader) for the loop."""
     if isinstance(data, DataLoader):
         return LoaderBatches(data, device)
+    if isinstance(data, TensorDataset):
+        data = data.tensors
+    elif isinstance(data, Dataset):
+        generator = torch.Generator().manual_seed(seed)
+        shuffled = shuffle and not isinstance(data, IterableDataset)
+        return LoaderBatches(DataLoader(data, batch_size=batch_size, shuffle=shuffled,
+                                        generator=generator), device)
     return InMemoryBatches(as_tensors(data, name), batch_size, device, shuffle=shuffle,
                            seed=seed, drop_singleton=drop_singleton)

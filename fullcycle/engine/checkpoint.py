@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from fullcycle.errors import FullcycleError
-from fullcycle.rundir import atomic_write_text, fsync_dir
+from fullcycle.rundir import atomic_write_text, follow_umask, fsync_dir, make_temp_dir
 
 if TYPE_CHECKING:
     from fullcycle.engine.loop import TrainingLoop
@@ -135,11 +134,12 @@ def save_checkpoint(directory: str | Path, loop: TrainingLoop, keep: int = 1) ->
         "rng": rng_plain, "callbacks": callbacks,
     }
     name = f"epoch-{loop.epoch:06d}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
+    tmp = make_temp_dir(root, prefix=f".{name}.")
     try:
         save_file(tensors, str(tmp / "tensors.safetensors"))
         with open(tmp / "state.json", "w") as fh:
             json.dump(state, fh)
+        follow_umask(tmp)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())

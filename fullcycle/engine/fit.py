@@ -11,6 +11,7 @@ Progressive disclosure, as in Keras: one call with the seeds' defaults (Adam, β
 
 from __future__ import annotations
 
+import inspect
 import math
 import secrets
 import time
@@ -42,9 +43,16 @@ from fullcycle.engine.optimizers import OptimizerSpec, make_optimizer
 from fullcycle.engine.penalties import Penalty
 from fullcycle.engine.progress import ProgressBar
 from fullcycle.engine.schedules import Schedule, lr_scheduler, parse_schedule
+from fullcycle.engine.validate import check_fit_data
 from fullcycle.errors import FullcycleError
 
 __all__ = ["FitResult", "TrainingDiverged", "fit"]
+
+# Gradient clipping is on by default for recurrent networks, whose gradients explode through
+# time (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural
+# networks"; seed 001: clipping is "a blunt but effective way of dealing with exploding
+# gradients"). A global norm of 1 leaves ordinary steps alone and cuts only the spikes.
+RECURRENT_CLIP_NORM = 1.0
 
 
 @dataclass
@@ -102,15 +110,39 @@ def _early_stopping(spec: Any) -> EarlyStopping | None:
     )
 
 
+def _callbacks(items: Sequence[Callback | type[Callback]]) -> list[Callback]:
+    """Callback instances; a Callback class that needs no argument is instantiated."""
+    out = []
+    for item in items:
+        if isinstance(item, type) and issubclass(item, Callback):
+            required = [p.name for p in inspect.signature(item).parameters.values()
+                        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL,
+                                                                   p.VAR_KEYWORD)]
+            if required:
+                raise FullcycleError(
+                    f"callbacks=: {item.__name__} needs arguments ({', '.join(required)}); "
+                    f"pass an instance, {item.__name__}(...)"
+                )
+            item = item()
+        if not isinstance(item, Callback):
+            raise FullcycleError(
+                f"callbacks= takes fullcycle Callback instances (subclasses of fc.Callback), "
+                f"got {item!r:.60}"
+            )
+        out.append(item)
+    return out
+
+
 def fit(model: nn.Module, train: Any, dev: Any = None, *,
         loss: str | LossFn, optimizer: OptimizerSpec = "adam", lr: float = 1e-3,
         schedule: str | Schedule | dict[str, Any] | None = None, epochs: int = 10,
         batch_size: int = 64, l2: float = 0.0, l1: float = 0.0,
-        clip_norm: float | None = None, clip_value: float | None = None,
+        clip_norm: float | str | None = "auto", clip_value: float | None = None,
         early_stopping: int | bool | dict[str, Any] | EarlyStopping | None = None,
         metric: str | Callable[..., float] | None = None,
-        callbacks: Sequence[Callback] = (), device: str | torch.device = "auto",
-        precision: str | None = None, seed: int | None = None,
+        callbacks: Sequence[Callback | type[Callback]] = (),
+        device: str | torch.device = "auto", precision: str | None = None,
+        seed: int | None = None,
         checkpoint_dir: str | Path | None = None, resume: bool = False,
         journal: JournalCallback | None = None, progress: bool | Callback = True,
         task: str | None = None,
@@ -129,7 +161,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         schedule: a name from `fullcycle.engine.schedules` (``"cosine"``,
             ``"staircase:drop=0.5,every=10"``...), a `Schedule`, a dict or None (constant).
         l2, l1: λ of ``λ/(2m)Σ‖W‖²`` and ``λ/m Σ|W|`` (biases and norm layers excluded).
-        clip_norm, clip_value: gradient clipping thresholds.
+        clip_norm, clip_value: gradient clipping thresholds. ``clip_norm="auto"`` (the
+            default) clips recurrent networks (any `nn.RNNBase` inside) at a global norm of
+            `RECURRENT_CLIP_NORM` and says so in ``result.decisions``; None turns it off.
         early_stopping: patience in epochs, or an `EarlyStopping`. With dev data the best
             epoch's weights are restored at the end in any case.
         metric: a `fullcycle.metrics` name (default: the task's, see `default_metric`) or a
@@ -164,16 +198,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
             raise FullcycleError(f"{name} must be zero or positive, got {value}")
     loss_fn = get_loss(loss)
     task = task or task_for_loss(loss)
-    if isinstance(metric, str):
-        if task is None:
-            raise FullcycleError(f"metric {metric!r} needs task=...; pass the task name")
-        allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
-        if metric not in allowed:
-            raise FullcycleError(
-                f"metric {metric!r} does not fit a {task} task; use one of: {', '.join(allowed)}"
-            )
-    elif metric is None and task is not None:
-        metric = M.default_metric(task)
+    if isinstance(metric, str) and metric not in M.METRICS:
+        raise FullcycleError(f"unknown metric {metric!r}; use one of: {', '.join(M.METRICS)}")
+    extra_callbacks = _callbacks(callbacks)
     precision = check_precision(precision)
     dev_device = resolve_device(device)
     if seed is None:
@@ -187,6 +214,16 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         dev, eval_batch_size, dev_device, shuffle=False, seed=seed, name="dev")
     if len(train_batches) == 0:
         raise FullcycleError("the training data yields no batch; pass at least one example")
+    task = check_fit_data(model, train_batches, dev_batches, loss=loss, task=task,
+                          metric=metric)
+    if isinstance(metric, str):
+        allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
+        if metric not in allowed:
+            raise FullcycleError(
+                f"metric {metric!r} does not fit a {task} task; use one of: {', '.join(allowed)}"
+            )
+    elif metric is None and task is not None:
+        metric = M.default_metric(task)
 
     opt = make_optimizer(optimizer, model, lr, **(optimizer_options or {}))
     sched = lr_scheduler(opt, parse_schedule(schedule), len(train_batches), int(epochs))
@@ -198,8 +235,19 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     cbs: list[Callback] = []
     if nan_guard:
         cbs.append(nan_guard if isinstance(nan_guard, NanGuard) else NanGuard())
+    clip_reason = None
+    if clip_norm == "auto":
+        recurrent = any(isinstance(m, nn.RNNBase) for m in model.modules())
+        clip_norm = RECURRENT_CLIP_NORM if recurrent and clip_value is None else None
+        if clip_norm is not None:
+            clip_reason = ("recurrent networks' gradients explode through time (Pascanu et "
+                           "al. 2013); clipping is on by default for them, pass clip_norm=None "
+                           "to turn it off")
+    elif isinstance(clip_norm, str):
+        raise FullcycleError(f"clip_norm takes a positive number, None or 'auto', got "
+                             f"{clip_norm!r}")
     if clip_norm is not None or clip_value is not None:
-        cbs.append(GradientClipping(clip_norm, clip_value))
+        cbs.append(GradientClipping(clip_norm, clip_value, reason=clip_reason))
     if stopper is not None:
         cbs.append(stopper)
     journal_cb = _journal_callback(journal)
@@ -207,7 +255,7 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         cbs.append(journal_cb)
     if progress:
         cbs.append(progress if isinstance(progress, Callback) else ProgressBar())
-    cbs.extend(callbacks)
+    cbs.extend(extra_callbacks)
     if checkpoint_dir is not None:
         cbs.append(Checkpoint(checkpoint_dir))
 

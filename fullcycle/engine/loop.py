@@ -81,6 +81,9 @@ class TrainingLoop:
                 self.logs = {"epoch": self.epoch}
                 started = time.perf_counter()
                 self.events("before_epoch", self)
+                # the rate this epoch runs at (its first batch's, for per-step schedules);
+                # read after the scheduler stepped, it would be the next epoch's
+                self.logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                 self._train_epoch()
                 if self.restart_epoch:  # a guard restored the epoch's starting state
                     self.restart_epoch = False
@@ -158,7 +161,6 @@ class TrainingLoop:
         if self.penalty.active:
             with torch.no_grad():
                 logs["penalty"] = float(self.penalty())
-        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if self.dev is not None:
             outputs, targets = outputs_and_targets(self.model, self.dev, self.precision)
             result = score(outputs, targets, loss=self.loss_spec, task=self.task,

@@ -67,6 +67,50 @@ def multilabel_bce(outputs: Tensor, targets: Tensor) -> Tensor:
     return (losses * present).sum() / present.sum()
 
 
+class MultiTaskLoss:
+    """Several tasks on one trunk (seed 003): each head's loss on its labelled rows, summed.
+
+    ``heads`` lists ``(task, width)`` per head, in the order of the model's outputs (a
+    binary or regression head takes one output, a C-class head C). ``targets`` is an (n, T)
+    matrix with one column per head (class codes as floats, NaN where that label is
+    missing): a missing label contributes neither loss nor gradient, and a head with no
+    label in the batch adds nothing. Each head's loss is its task's usual mean (MSE, BCE,
+    softmax cross-entropy) over its labelled rows, so the sum weighs tasks equally.
+    """
+
+    def __init__(self, heads: list[tuple[str, int]]) -> None:
+        if not heads:
+            raise FullcycleError("a multi-task loss needs at least one head")
+        for task, width in heads:
+            if task not in ("regression", "binary", "multiclass") or width < 1:
+                raise FullcycleError(f"a multi-task head is regression, binary or multiclass "
+                                     f"with a positive width, got ({task!r}, {width})")
+        self.heads = [(str(t), int(w)) for t, w in heads]
+        self.width = sum(w for _, w in self.heads)
+
+    def __call__(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        if outputs.ndim != 2 or outputs.shape[1] != self.width:
+            raise FullcycleError(f"the model gives {tuple(outputs.shape)} outputs; the "
+                                 f"{len(self.heads)} task heads need (n, {self.width})")
+        targets = targets.reshape(len(outputs), -1)
+        total = outputs.sum() * 0.0  # keeps a graph when no label is present at all
+        start = 0
+        for j, (task, width) in enumerate(self.heads):
+            out = outputs[:, start : start + width]
+            start += width
+            present = ~torch.isnan(targets[:, j])
+            if not bool(present.any()):
+                continue
+            y = targets[present, j]
+            if task == "regression":
+                total = total + mse(out[present], y)
+            elif task == "binary":
+                total = total + bce(out[present], y)
+            else:
+                total = total + cross_entropy(out[present], y)
+        return total
+
+
 LOSSES: dict[str, LossFn] = {
     "mse": mse,
     "bce": bce,

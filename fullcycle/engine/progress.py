@@ -5,7 +5,10 @@ millisecond of Rich rendering; between redraws a batch costs one clock read), an
 loss is read from the device only at those moments, so the bars cost a hand-written loop's
 speed nothing measurable (see benchmarks/train_throughput.py).
 A line per epoch is printed above the bars, as Keras does, so the history stays on screen
-(at most one a second when epochs are faster than that; always the last one).
+(at most one a second when epochs are faster than that; always the last one). Outside a
+terminal (a log file, CI) there are no bars to watch, so every epoch gets its line, as
+Keras' ``verbose=2`` does; each line ends with the epoch's time at its own scale (12ms,
+3.46s, 1m15s).
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ if TYPE_CHECKING:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration people read at a glance: ``12ms``, ``0.4ms``, ``3.46s``, ``1m15s``."""
+    if seconds < 0.001:
+        return f"{seconds * 1000:.1f}ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
 
 
 class ProgressBar(Callback):
@@ -87,7 +102,8 @@ class ProgressBar(Callback):
         self._progress.update(self._epochs, completed=loop.epoch, info=info)
         self._progress.update(self._batches, completed=loop.steps_per_epoch)
         now = time.monotonic()
-        if self.epoch_lines and (now >= self._next_line or loop.epoch == loop.epochs
+        every = not self.console.is_terminal  # a log keeps every line, a screen scrolls
+        if self.epoch_lines and (every or now >= self._next_line or loop.epoch == loop.epochs
                                  or loop.stop_training):
             # at most one line a second (and always the last): epochs of a fraction of a
             # second would scroll the history away and spend their time rendering.
@@ -96,7 +112,7 @@ class ProgressBar(Callback):
             mark = " *" if logs.get("best") else ""
             self._progress.console.print(
                 f"epoch {loop.epoch}/{loop.epochs}  {info}  lr {_fmt(logs.get('lr'))}  "
-                f"{logs.get('seconds', 0.0):.1f}s{mark}", soft_wrap=True
+                f"{format_seconds(logs.get('seconds', 0.0))}{mark}", soft_wrap=True
             )
         elif now >= self._next:  # redraws stay within refresh_seconds, epochs or batches
             self._progress.refresh()

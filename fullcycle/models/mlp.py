@@ -13,7 +13,9 @@ dropout (seed 002: survivors scaled by 1/keep_prob, nothing dropped at evaluatio
 loss applies the sigmoid / softmax.
 
 Categorical columns arrive inside ``x`` as float codes and are embedded with fastai's size
-rule ``min(600, round(1.6 · n^0.56))`` for ``n`` categories; numeric columns pass through.
+rule ``min(600, round(1.6 · n^0.56))`` for ``n`` categories; numeric columns pass through, or
+through a numeric-feature embedding (piecewise-linear or periodic, Gorishniy et al. 2022):
+the front end shared with `fullcycle.models.resnet`, in `fullcycle.models.embeddings`.
 """
 
 from __future__ import annotations
@@ -28,19 +30,20 @@ import torch
 from torch import Tensor, nn
 
 from fullcycle.errors import FullcycleError
+from fullcycle.models.embeddings import TabularNetwork, embedding_size
 from fullcycle.models.init import init_for_activation, init_layer, warn_zeros
 
-_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh,
+__all__ = ["ACTIVATIONS", "OUTPUT_WEIGHT_SCALE", "InitialArchitecture", "TabularMLP",
+           "as_floats", "dropout_rates", "embedding_size", "init_output_bias",
+           "init_output_layer", "initial_architecture", "midpoint_width", "output_layer",
+           "prior_bias", "set_output_bias"]
+
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "tanh": nn.Tanh,
                 "sigmoid": nn.Sigmoid}
 
 
 # Scale of the output layer's initial weights relative to the variance-1/n rule.
 OUTPUT_WEIGHT_SCALE = 0.1
-
-
-def embedding_size(n_categories: int) -> int:
-    """fastai's embedding width rule, ``min(600, round(1.6 · n^0.56))``."""
-    return int(min(600, round(1.6 * n_categories**0.56)))
 
 
 def midpoint_width(n_inputs: int, n_outputs: int) -> int:
@@ -82,65 +85,47 @@ def initial_architecture(n_inputs: int, n_outputs: int, n_samples: int) -> Initi
                                (midpoint_width(n_inputs, n_outputs),), rule)
 
 
-class TabularMLP(nn.Module):
+class TabularMLP(TabularNetwork):
     """Embeddings for categorical columns, then fully connected hidden layers, then logits.
 
     ``hidden=None`` is the seeds' single midpoint layer; ``hidden=[]`` is a linear model.
     ``dropout`` is one probability for every hidden layer or one per hidden layer (seed 001
     starts with 0.25 before the last linear layer only: ``[0, ..., 0.25]``).
+    ``numeric_embedding`` (from `fullcycle.models.embeddings.numeric_embedding_spec`) embeds
+    the numeric columns; None passes them through.
     """
 
     def __init__(self, n_inputs: int, n_outputs: int, hidden: Sequence[int] | None = None,
                  activation: str = "relu", init: str = "auto",
                  dropout: float | Sequence[float] = 0.0, batch_norm: bool = False,
                  categorical: Sequence[tuple[int, int]] = (),
-                 output_bias: float | Sequence[float] | None = None) -> None:
+                 output_bias: float | Sequence[float] | None = None,
+                 numeric_embedding: dict | None = None,
+                 with_output: bool = True) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
+        if activation not in ACTIVATIONS:
             raise FullcycleError(
-                f"unknown activation {activation!r}; use one of: {', '.join(_ACTIVATIONS)}"
+                f"unknown activation {activation!r}; use one of: {', '.join(ACTIVATIONS)}"
             )
         if n_inputs < 1 or n_outputs < 1:
             raise FullcycleError("the network needs at least one input and one output column")
         categorical = [(int(c), int(k)) for c, k in categorical]
-        for column, cardinality in categorical:
-            if not 0 <= column < n_inputs or cardinality < 1:
-                raise FullcycleError(
-                    f"categorical column {column} (cardinality {cardinality}) is outside the "
-                    f"{n_inputs} input columns; pass (column index, number of categories)"
-                )
-        cat_columns = {c for c, _ in categorical}
-        numeric = [i for i in range(n_inputs) if i not in cat_columns]
-        emb_sizes = [embedding_size(k) for _, k in categorical]
-        width_in = len(numeric) + sum(emb_sizes)
+        width_in = self.build_inputs(n_inputs, categorical, numeric_embedding)
         hidden = [midpoint_width(width_in, n_outputs)] if hidden is None else list(hidden)
         if any(int(h) < 1 for h in hidden):
             raise FullcycleError(f"hidden sizes must be positive integers, got {hidden}")
         hidden = [int(h) for h in hidden]
-        drops = [float(dropout)] * len(hidden) if isinstance(dropout, int | float) \
-            else [float(p) for p in dropout]
-        if len(drops) != len(hidden) or any(not 0.0 <= p < 1.0 for p in drops):
-            raise FullcycleError(
-                f"dropout must be one probability in [0, 1) or one per hidden layer "
-                f"({len(hidden)}), got {dropout}"
-            )
+        drops = dropout_rates(dropout, len(hidden))
         scheme = init_for_activation(activation) if init == "auto" else init
         self._config = {
             "n_inputs": n_inputs, "n_outputs": n_outputs, "hidden": hidden,
             "activation": activation, "init": init, "dropout": drops,
             "batch_norm": bool(batch_norm), "categorical": [list(c) for c in categorical],
-            "output_bias": None if output_bias is None else _as_list(output_bias),
+            "output_bias": None if output_bias is None else as_floats(output_bias),
+            "numeric_embedding": numeric_embedding,
         }
-        self.has_categorical = bool(categorical)
-        self.register_buffer("numeric_index", torch.tensor(numeric, dtype=torch.long),
-                             persistent=False)
-        self.register_buffer("categorical_index",
-                             torch.tensor([c for c, _ in categorical], dtype=torch.long),
-                             persistent=False)
-        self.cardinalities = [k for _, k in categorical]
-        self.embeddings = nn.ModuleList(
-            nn.Embedding(k, d) for (_, k), d in zip(categorical, emb_sizes, strict=True)
-        )
+        if not with_output:  # a trunk inside a larger net (text + table), which has the head
+            self._config["with_output"] = False
         blocks: list[nn.Module] = []
         width = width_in
         for size, p in zip(hidden, drops, strict=True):
@@ -149,26 +134,20 @@ class TabularMLP(nn.Module):
             blocks.append(linear)
             if batch_norm:
                 blocks.append(nn.BatchNorm1d(size))
-            blocks.append(_ACTIVATIONS[activation]())
+            blocks.append(ACTIVATIONS[activation]())
             if p > 0:
                 blocks.append(nn.Dropout(p))
             width = size
         self.body = nn.Sequential(*blocks)
+        self.out_features = width
+        if not with_output:
+            return
         self.output = nn.Linear(width, n_outputs)
-        # No activation follows the output layer, so the ReLU factor 2 of He does not apply:
-        # it gets the variance-1/n rule unless the user asked for small or zero weights.
-        init_layer(self.output, scheme if scheme in ("zeros", "small") else "xavier",
-                   activation)
-        if scheme not in ("zeros", "small"):
-            # Logits of unit spread put the initial loss well above ln C (1.31 against 0.69
-            # seen on a 4-unit binary net); a tenth of that spread starts the network at the
-            # output bias, i.e. the class prior (issue 4: built-in nets start well).
-            with torch.no_grad():
-                self.output.weight.mul_(OUTPUT_WEIGHT_SCALE)
+        init_output_layer(self.output, scheme, activation)
         if scheme == "zeros":
             warn_zeros()
         if output_bias is not None:
-            set_output_bias(self, _as_list(output_bias))
+            set_output_bias(self, as_floats(output_bias))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -183,17 +162,43 @@ class TabularMLP(nn.Module):
         return cls(**cfg)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.has_categorical:
-            codes = x.index_select(1, self.categorical_index).round().long()
-            parts = [x.index_select(1, self.numeric_index)]
-            for j, emb in enumerate(self.embeddings):
-                # unseen codes map to the last ("unknown") category instead of crashing
-                parts.append(emb(codes[:, j].clamp(0, self.cardinalities[j] - 1)))
-            x = torch.cat(parts, dim=1)
-        return self.output(self.body(x))
+        trunk = self.trunk(x)
+        return self.output(trunk) if hasattr(self, "output") else trunk
+
+    def trunk(self, x: Tensor) -> Tensor:
+        """The hidden representation before the output layer (embedded, then the body)."""
+        return self.body(self.encode(x))
 
 
-def _as_list(value: float | Sequence[float]) -> list[float]:
+def init_output_layer(layer: nn.Linear, scheme: str, activation: str) -> None:
+    """Initialize the layer that emits the logits.
+
+    No activation follows it, so the ReLU factor 2 of He does not apply: it gets the
+    variance-1/n rule unless the user asked for small or zero weights. Logits of unit spread
+    put the initial loss well above ln C (1.31 against 0.69 seen on a 4-unit binary net); a
+    tenth of that spread starts the network at the output bias, i.e. the class prior
+    (issue 4: built-in nets start well).
+    """
+    init_layer(layer, scheme if scheme in ("zeros", "small") else "xavier", activation)
+    if scheme not in ("zeros", "small"):
+        with torch.no_grad():
+            layer.weight.mul_(OUTPUT_WEIGHT_SCALE)
+
+
+def dropout_rates(dropout: float | Sequence[float], n_layers: int) -> list[float]:
+    """One dropout probability per hidden layer, from one for all or one per layer."""
+    drops = [float(dropout)] * n_layers if isinstance(dropout, int | float) \
+        else [float(p) for p in dropout]
+    if len(drops) != n_layers or any(not 0.0 <= p < 1.0 for p in drops):
+        raise FullcycleError(
+            f"dropout must be one probability in [0, 1) or one per hidden layer "
+            f"({n_layers}), got {dropout}"
+        )
+    return drops
+
+
+def as_floats(value: float | Sequence[float]) -> list[float]:
+    """One number or several, as a list of floats (an output bias)."""
     return [float(value)] if isinstance(value, int | float) else [float(v) for v in value]
 
 
@@ -222,7 +227,8 @@ def set_output_bias(model: nn.Module, values: Sequence[float]) -> None:
     layer.bias.copy_(bias.expand_as(layer.bias))
 
 
-def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
+def prior_bias(task: str, y_train: Any, n_outputs: int,
+               heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """The output bias an uninformed model should have: the prior in logit space.
 
     Binary: ``log(p / (1 − p))``; multiclass: log class frequencies (softmax of them is the
@@ -233,6 +239,16 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     y = np.asarray(y_train.detach().cpu() if isinstance(y_train, Tensor) else y_train,
                    dtype=np.float64)
     eps = 1e-6
+    if task == "multitask":
+        columns = y.reshape(len(y), -1)
+        values: list[float] = []
+        for j, (head, width) in enumerate(heads):
+            known = columns[~np.isnan(columns[:, j]), j]
+            values += prior_bias(head, known if len(known) else np.zeros(1), width)
+        if len(values) != n_outputs:
+            raise FullcycleError(f"the heads take {len(values)} outputs, the model has "
+                                 f"{n_outputs}")
+        return values
     if task == "binary":
         p = float(np.clip(np.nanmean(y), eps, 1 - eps))
         return [math.log(p / (1 - p))] * n_outputs
@@ -250,8 +266,9 @@ def prior_bias(task: str, y_train: Any, n_outputs: int) -> list[float]:
     raise FullcycleError(f"unknown task {task!r}; use regression, binary, multiclass or multilabel")
 
 
-def init_output_bias(model: nn.Module, task: str, y_train: Any) -> list[float]:
+def init_output_bias(model: nn.Module, task: str, y_train: Any,
+                     heads: Sequence[tuple[str, int]] = ()) -> list[float]:
     """Set the output bias to the training prior (see `prior_bias`); returns the values."""
-    values = prior_bias(task, y_train, output_layer(model).out_features)
+    values = prior_bias(task, y_train, output_layer(model).out_features, heads)
     set_output_bias(model, values)
     return values

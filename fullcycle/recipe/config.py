@@ -9,8 +9,20 @@ field left at ``None`` is chosen from the data by the rules in `resolve` — sta
 * ``batch_size=None``: a power of two giving at least ~50 steps an epoch, 32 to 512
   (seed 003: mini-batches of 64 to 512, powers of two);
 * ``epochs=None``: about `TARGET_STEPS` optimizer steps, 10 to 200 epochs;
-* ``patience=None``: early stopping after an eighth of the epochs without dev improvement
-  (at least 5); ``patience=0`` turns early stopping off.
+* ``patience=None``: early stopping after a quarter of the epochs without dev improvement
+  (at least 8: the best epoch's weights are restored anyway, so a longer wait costs only
+  time, while a short one stops a bigger network before it has fit the training set);
+  ``patience=0`` turns early stopping off.
+
+On a table with text columns (the embedding + LSTM of `fullcycle.models.text`) three more:
+
+* ``text_embedding=None`` / ``text_hidden=None``: `text_sizes` of the largest vocabulary and
+  the training-set size (seed 001, step 2: "an embedding followed by an LSTM");
+* ``batch_size=None``: at least `TEXT_MIN_BATCH`;
+* ``clip_norm=None``: `RECURRENT_CLIP_NORM` (unless ``clip_value`` is set), the engine's
+  default for recurrent nets; ``clip_norm=0`` turns clipping off.
+
+On a table of text only, ``hidden=None`` is ``()``: the table's body has no column to read.
 """
 
 from __future__ import annotations
@@ -19,7 +31,10 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from fullcycle.engine.fit import RECURRENT_CLIP_NORM
 from fullcycle.errors import FullcycleError
+from fullcycle.models.embeddings import NUMERIC_EMBEDDINGS
+from fullcycle.models.text import text_sizes
 
 if TYPE_CHECKING:
     from fullcycle.recipe.images import ImageKnobs
@@ -28,11 +43,16 @@ if TYPE_CHECKING:
 # steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
 TARGET_STEPS = 2000
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
+ARCHITECTURE_NAMES = ("mlp", "resnet")
+# An LSTM step costs about as much at 128 rows as at 32 on the CPU (measured 6x the
+# samples/s), so text batches start at 128, within seed 003's 64-512.
+TEXT_MIN_BATCH = 128
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every knob of one training run of the built-in tabular network.
+    """Every knob of one training run of the built-in network (the tabular net, with an
+    embedding + LSTM path per text column when the table has them).
 
     Defaults are the seeds' starting point: Adam (β1 0.9, β2 0.999, ε 1e-8), cosine decay
     (seed 000), mini-batches of a power of two, no regularization until the diagnosis asks
@@ -59,9 +79,27 @@ class TrainConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     seed: int = 0
-    images: ImageKnobs | None = None  # pictures: the ResNet's and augmentation's knobs
+    # "mlp" (`TabularMLP`) or "resnet" (`TabularResNet`, Gorishniy et al. 2021); numeric
+    # columns embedded "ple" (piecewise-linear) or "periodic" (Gorishniy et al. 2022), or not
+    architecture: str = "mlp"
+    numeric_embedding: str | None = None
+    # text columns (`fullcycle.models.text`, used only when the data has them): None sizes
+    # are chosen from the vocabulary and the data (see `resolve`)
+    text_embedding: int | None = None
+    text_hidden: int | None = None
+    text_layers: int = 1
+    bidirectional: bool = False
+    text_dropout: float = 0.0
+    # pictures (`fullcycle.recipe.images`): the ResNet's and augmentation's knobs
+    images: ImageKnobs | None = None
 
     def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURE_NAMES:
+            raise FullcycleError(f"unknown architecture {self.architecture!r}; use one of: "
+                                 f"{', '.join(ARCHITECTURE_NAMES)}")
+        if self.numeric_embedding not in (None, *NUMERIC_EMBEDDINGS):
+            raise FullcycleError(f"unknown numeric embedding {self.numeric_embedding!r}; use "
+                                 f"one of: {', '.join(NUMERIC_EMBEDDINGS)} (or none)")
         # Lists from JSON or a user become tuples, so configs compare and hash as values.
         if self.hidden is not None and not isinstance(self.hidden, tuple):
             object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -102,10 +140,14 @@ class TrainConfig:
 
     def describe(self) -> str:
         """A short human description: "hidden 64,32 relu, adam lr 3e-3, dropout 0.25"."""
-        hidden = "midpoint" if self.hidden is None else ",".join(map(str, self.hidden))
+        hidden = "midpoint" if self.hidden is None else ",".join(map(str, self.hidden)) or "-"
         network = (self.images.describe() if self.images is not None
                    else f"hidden {hidden} {self.activation}")
         parts = [network, f"{self.optimizer} lr {self.lr:.2g}"]
+        if self.architecture != "mlp":
+            parts.insert(0, self.architecture)
+        if self.numeric_embedding:
+            parts.append(f"{self.numeric_embedding} numeric embedding")
         if self.batch_size is not None:
             parts.append(f"batch {self.batch_size}")
         if self.epochs is not None:
@@ -118,6 +160,11 @@ class TrainConfig:
             parts.append(f"L1 {self.l1:.2g}")
         if self.batch_norm:
             parts.append("batch norm")
+        if self.text_hidden:
+            kind = "BiLSTM" if self.bidirectional else "LSTM"
+            parts.insert(0, f"text: embedding {self.text_embedding}, {self.text_layers}-layer "
+                            f"{kind} {self.text_hidden}"
+                         + (f", text dropout {self.text_dropout:g}" if self.text_dropout else ""))
         return ", ".join(parts)
 
 
@@ -133,25 +180,38 @@ def choose_epochs(n_train: int, batch_size: int) -> tuple[int, int]:
     """(epochs, early-stopping patience) for about TARGET_STEPS optimizer steps."""
     steps_per_epoch = max(1, math.ceil(n_train / batch_size))
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch)))
-    return epochs, max(5, epochs // 8)
+    return epochs, max(8, epochs // 4)
 
 
-def resolve(config: TrainConfig, n_train: int, first_hidden: int) -> TrainConfig:
+def resolve(config: TrainConfig, n_train: int, first_hidden: int,
+            text_vocabulary: int | None = None) -> TrainConfig:
     """`config` with every ``None`` chosen from the data (see the module docstring).
 
     `first_hidden` is the midpoint width of the network that will be built (its input width
-    after embeddings), so the rule lives in one place (`fullcycle.recipe.trainer`).
+    after embeddings; 0 when the table has only text columns), so the rule lives in one place
+    (`fullcycle.recipe.trainer`). `text_vocabulary` is the largest text column's vocabulary,
+    None without text columns.
     """
     changes: dict[str, Any] = {}
     if config.hidden is None:
-        changes["hidden"] = (first_hidden,)
+        changes["hidden"] = (first_hidden,) if first_hidden else ()
     batch = config.batch_size or choose_batch_size(n_train)
+    if text_vocabulary is not None:
+        if config.batch_size is None:
+            batch = max(batch, TEXT_MIN_BATCH)
+        embedding, hidden = text_sizes(text_vocabulary, n_train)
+        if config.text_embedding is None:
+            changes["text_embedding"] = embedding
+        if config.text_hidden is None:
+            changes["text_hidden"] = hidden
+        if config.clip_norm is None and config.clip_value is None:
+            changes["clip_norm"] = RECURRENT_CLIP_NORM
     changes["batch_size"] = batch
     epochs, patience = choose_epochs(n_train, batch)
     if config.epochs is None:
         changes["epochs"] = epochs
     else:
-        patience = max(5, config.epochs // 8)
+        patience = max(8, config.epochs // 4)
     if config.patience is None:
         changes["patience"] = patience
     return config.with_changes(**changes)

@@ -38,11 +38,13 @@ def image_bias_moves(config: Any) -> list[Any]:
         moves.append(Move(f"blocks:{knobs.blocks + 1}", BIAS, f"more blocks: {knobs.blocks} "
                           f"→ {knobs.blocks + 1} per stage", config.with_changes(
                               images=knobs.with_changes(blocks=knobs.blocks + 1))))
-    if config.epochs < MAX_EPOCHS:
+    if config.epochs and config.epochs < MAX_EPOCHS:
         longer = min(MAX_EPOCHS, config.epochs * 2)
         moves.append(Move(f"longer:{longer}", BIAS, f"train longer: {config.epochs} → "
-                          f"{longer} epochs",
-                          config.with_changes(epochs=longer, patience=config.patience * 2)))
+                          f"{longer} epochs with cosine decay",
+                          config.with_changes(epochs=longer, schedule="cosine",
+                                              patience=max(config.patience or 0,
+                                                           longer // 4))))
     if config.optimizer != "adam":
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))

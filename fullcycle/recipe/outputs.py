@@ -24,34 +24,97 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
     """Dev rows with the true label and the model's probabilities (or predicted values)."""
     p = pilot.p
     outputs = steps.predict_outputs(best.model, p.X["dev"])
-    frame = pd.DataFrame({"row": p.rows["dev"]})
-    frame = _with_inputs(frame, p)
+    columns: dict[str, Any] = {"row": p.rows["dev"]}  # built whole, then framed once:
+    # inserting columns one by one into a wide frame fragments it (pandas warns)
+    if p.task == "multitask":
+        return _multitask_predictions(columns, p, outputs.numpy())
     if p.task == "regression":
         pred = outputs.numpy().reshape(-1) * p.target_std + p.target_mean
-        frame["y_true"] = p.y["dev"] * p.target_std + p.target_mean
-        frame["y_pred"] = pred
-        return frame, pred
+        columns["y_true"] = p.y["dev"] * p.target_std + p.target_mean
+        columns["y_pred"] = pred
+        return _with_inputs(columns, p), pred
     proba = probabilities(p.task, outputs)
     if p.task == "binary":
         proba = np.column_stack([1 - proba, proba])
     if p.task == "multilabel":
         for j, label in enumerate(p.classes):
-            frame[f"y_true_{label}"] = p.y["dev"][:, j]
-            frame[f"proba_{label}"] = proba[:, j]
-        return frame, proba
-    frame["y_true"] = [p.classes[int(c)] for c in p.y["dev"]]
-    frame["y_pred"] = [p.classes[int(c)] for c in proba.argmax(axis=1)]
+            columns[f"y_true_{label}"] = p.y["dev"][:, j]
+            columns[f"proba_{label}"] = proba[:, j]
+        return _with_inputs(columns, p), proba
+    columns["y_true"] = [p.classes[int(c)] for c in p.y["dev"]]
+    columns["y_pred"] = [p.classes[int(c)] for c in proba.argmax(axis=1)]
     for j, label in enumerate(p.classes):
-        frame[f"proba_{label}"] = proba[:, j]
-    return frame, proba
+        columns[f"proba_{label}"] = proba[:, j]
+    return _with_inputs(columns, p), proba
 
 
-def _with_inputs(frame: pd.DataFrame, p: Any) -> pd.DataFrame:
-    """The dev rows' raw input columns as `input.<col>`, so `fullcycle errors` can slice
-    them even when the data came from a DataFrame or --dev-data."""
+def _multitask_predictions(columns: dict[str, Any], p: Any, outputs: np.ndarray
+                           ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per task: ``y_true_<target>`` (blank where unlabelled), ``y_pred_<target>`` and, for
+    classes, ``proba_<target>_<class>``; returns the raw outputs for error analysis."""
+    from fullcycle.analysis.multitask import head_predictions
+    from fullcycle.data.task import head_slices
+
+    y = p.y["dev"]
+    for j, (head, where) in enumerate(zip(p.heads, head_slices(p.heads), strict=True)):
+        enc = p.target_encoding.heads[j]
+        pred = head_predictions(head, outputs[:, where], enc["mean"], enc["std"])
+        known = ~np.isnan(y[:, j])
+        if head.task == "regression":
+            columns[f"y_true_{head.name}"] = np.where(known, y[:, j] * enc["std"] + enc["mean"],
+                                                    np.nan)
+            columns[f"y_pred_{head.name}"] = pred
+            continue
+        classes = list(head.classes)
+        proba = np.column_stack([1 - pred, pred]) if head.task == "binary" else pred
+        columns[f"y_true_{head.name}"] = [classes[int(c)] if k else None
+                                        for c, k in zip(np.nan_to_num(y[:, j]), known,
+                                                        strict=True)]
+        columns[f"y_pred_{head.name}"] = [classes[int(i)] for i in proba.argmax(axis=1)]
+        for c, label in enumerate(classes):
+            columns[f"proba_{head.name}_{label}"] = proba[:, c]
+    return _with_inputs(columns, p), outputs
+
+
+def task_sections(pilot: Autopilot, best: Outcome) -> dict:
+    """Multitask: each task's errors per split and its own diagnosis, beside the overall."""
+    from fullcycle.diagnosis.diagnosis import DEFAULT_TOLERANCE, diagnose, noise_tolerance
+    from fullcycle.metrics import task_errors
+    from fullcycle.recipe.trainer import head_metrics, head_specs
+
+    p = pilot.p
+    names = head_metrics(p)
+    per_split = {}
+    for split in ("train", "train_dev", "dev"):
+        if len(p.X[split]) == 0:
+            continue
+        outputs = steps.predict_outputs(best.model, p.X[split])
+        per_split[split] = task_errors(head_specs(p), outputs, p.y[split], names)["per_head"]
+    test = (pilot.sections.get("task_test") or {}).get("test")
+    tasks = {}
+    for j, head in enumerate(p.heads):
+        scale = p.target_encoding.heads[j]["std"] if head.task == "regression" else 1.0
+        errors = {s: (None if v[j] is None else v[j] * scale) for s, v in per_split.items()}
+        errors["test"] = None if not test or test[j] is None else test[j] * scale
+        # per-task human-level error is unknown (the flag is the overall one): 0, a bound
+        tolerance = DEFAULT_TOLERANCE if pilot.tolerance is None else pilot.tolerance
+        if pilot.tolerance is None and errors["dev"] is not None:  # this task's dev noise
+            n_dev = int((~np.isnan(np.asarray(p.y["dev"], dtype=np.float64)[:, j])).sum())
+            tolerance = noise_tolerance(names[j], errors["dev"], n_dev)
+        found = diagnose(errors["train"], errors["dev"], 0.0,
+                         errors.get("train_dev"), errors["test"], tolerance=tolerance)
+        tasks[head.name] = {"task": head.task, "metric": names[j], "errors": errors,
+                            "diagnosis": found.to_dict()}
+    return tasks
+
+
+def _with_inputs(columns: dict[str, Any], p: Any) -> pd.DataFrame:
+    """``row``, the dev rows' raw input columns as `input.<col>` (so `fullcycle errors` can
+    slice them even when the data came from a DataFrame or --dev-data), then ``columns``."""
     inputs = p.frame_of("dev")[p.features].reset_index(drop=True)
     inputs.columns = [f"input.{c}" for c in inputs.columns]
-    return pd.concat([frame, inputs], axis=1)
+    row = pd.DataFrame({"row": columns.pop("row")})
+    return pd.concat([row, inputs, pd.DataFrame(columns)], axis=1)
 
 
 def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> dict | None:
@@ -64,6 +127,14 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
         from fullcycle.analysis.pictures import describe_pictures
 
         features = pd.concat([features, describe_pictures(p.X["dev"])], axis=1)
+    if p.task == "multitask":
+        from fullcycle.analysis.multitask import multitask_analysis
+
+        doc, combined = multitask_analysis(p.heads, p.target_encoding.heads, p.y["dev"], proba,
+                                           features=features, rows=p.rows["dev"],
+                                           text_columns=p.text_columns, seed=pilot.seed)
+        write_errors_csv(combined, pilot.rundir.file("errors.csv"))
+        return doc
     if p.task == "regression":
         y_true = p.y["dev"] * p.target_std + p.target_mean
     elif p.task == "multilabel":
@@ -72,7 +143,8 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
         y_true = p.y["dev"].astype(int)
     analysis = error_analysis(y_true, proba, task=p.task,
                               classes=list(map(str, p.classes)) if p.classes else None,
-                              features=features, rows=p.rows["dev"], seed=pilot.seed)
+                              features=features, rows=p.rows["dev"], seed=pilot.seed,
+                              text_columns=p.text_columns)
     write_errors_csv(analysis, pilot.rundir.file("errors.csv"))
     return analysis.to_dict()
 
@@ -98,7 +170,7 @@ def save_model_bundle(pilot: Autopilot, best: Outcome, metrics: dict) -> str:
     directory = pilot.rundir.file("model")
     save_bundle(directory, best.model,
                 {"features": p.preprocessor.to_dict(), "target": p.target_encoding.to_dict()},
-                p.task, metrics, p.preprocessor.input_schema())
+                p.task, metrics, p.preprocessor.input_schema(), reference=p.frame_of("train"))
     return str(directory)
 
 
@@ -116,17 +188,22 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "classes": p.classes,
         "metric": metric_doc,
         "errors": errors,
-        "human_level_error": pilot.human,
+        "human_level_error": pilot.user_human,
+        "bayes_proxy": {"value": pilot.human,
+                        "source": pilot.proxy or ("human-level error" if pilot.user_human
+                                                  is not None else "none (0)"),
+                        "bound": pilot.proxy is not None},
         "baselines": pilot.sections.get("baselines", []),
         "diagnosis": found.to_dict(),
         "recommendations": recommendations,
         "experiments": pilot.experiments,
+        "satisficing": _satisficing(pilot, best),
         "chosen": {"config": best.config.to_dict(), "description": best.config.describe(),
                    "experiment_id": best.experiment_id, "params": best.n_parameters,
                    "latency_ms": best.latency_ms},
-        "test_accesses": len(p.test_accesses),
-        "test_access_reasons": list(p.test_accesses),
-        "splits": p.sizes(),
+        "test_accesses": p.test_accesses,
+        "test_access_reasons": list(p.test_access_reasons),
+        "splits": p.sizes,
         "split_strategy": p.split.strategy,
         "duplicates_across_splits": p.duplicates["count"],
         "class_balance": p.class_balance(),
@@ -137,6 +214,8 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
         "budget": pilot.budget.seconds,
     }
+    if p.task == "multitask":
+        summary["tasks"] = task_sections(pilot, best)
     summary["error_analysis"] = _optional("error analysis", summary,
                                           lambda: run_error_analysis(pilot, best, proba))
     if p.is_images:
@@ -148,6 +227,18 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
     if summary["report"]:
         pilot.rundir.update_summary(report=summary["report"])
     return summary
+
+
+def _satisficing(pilot: Autopilot, best: Outcome) -> dict:
+    """Whether the shipped model meets every `--satisfice` constraint, said at the top."""
+    constraints = [str(c) for c in pilot.constraints]
+    broken = next((e["violations"] for e in pilot.experiments
+                   if e["id"] == best.experiment_id), [])
+    met = not broken
+    return {"constraints": constraints, "met": met, "violations": broken,
+            "message": None if met else
+            f"no candidate met the satisficing constraints ({'; '.join(broken)}); the model "
+            "shipped breaks them: relax --satisfice or change the architecture"}
 
 
 def _optional(what: str, summary: dict, step: Any) -> Any:

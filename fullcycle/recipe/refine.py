@@ -122,7 +122,7 @@ def refine_search(pilot: Autopilot, best: Outcome) -> Outcome:
             "stop", {"trials": limit, "seconds_left": round(pilot.time_left(), 1)},
             f"search finished after {limit} trials",
             f"more comparisons on {len(pilot.p.X['dev'])} dev rows would fit the dev set's "
-            "noise; the rest of the budget is left unused"))
+            "noise; what is left of the budget goes to a longer final training"))
     return experiments.best
 
 

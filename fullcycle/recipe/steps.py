@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,10 +16,17 @@ import torch
 from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.baselines import baselines
 from fullcycle.diagnosis.learning_curves import learning_curve
-from fullcycle.engine.losses import loss_for_task
+from fullcycle.engine.device import cpu_threads
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
-from fullcycle.recipe.trainer import build_model, split_error, train
+from fullcycle.recipe.trainer import (
+    build_model,
+    head_metrics,
+    head_specs,
+    loss_for,
+    split_error,
+    train,
+)
 
 DEFAULT_LR = 1e-3
 # The range of Adam rates the autopilot accepts from the LR finder. The finder measures a
@@ -33,28 +38,23 @@ ADAM_LR_RANGE = (3e-4, 3e-2)
 IMPLAUSIBLE_LR = 1e-5
 
 
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run tiny-batch work on one thread: intra-op threads cost more than they save on
-    batches of 32 (measured 3x slower checks with two threads on a busy 2-core machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
     """Majority / mean and a linear model, errors in the target's units (seed 001 step 2)."""
-    if prepared.is_images:  # pictures: a linear model on 8×8 thumbnails
+    pre = prepared.preprocessor
+    texts = ({name: prepared.frame_of(name)[prepared.text_columns]
+              for name in ("train", "train_dev", "dev")} if pre.text_columns else None)
+    multitask = prepared.task == "multitask"
+    if prepared.is_images:  # pictures: a linear model on 8×8 thumbnails (recipe/images)
         from fullcycle.recipe.images import image_baselines
 
         rows = image_baselines(prepared, metric, seed)
     else:
         rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"],
-                         prepared.X["dev"], prepared.y["dev"], metric,
-                         categorical=prepared.preprocessor.categorical, seed=seed)
+                         prepared.X["dev"], prepared.y["dev"], None if multitask else metric,
+                         categorical=pre.categorical, seed=seed,
+                         text_start=pre.n_tabular if pre.text_columns else None, texts=texts,
+                         heads=head_specs(prepared),
+                         head_metrics=head_metrics(prepared) if multitask else ())
     if metric in ("rmse", "mae"):
         for row in rows:
             row["train_error"] *= prepared.error_scale
@@ -78,9 +78,13 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
         from fullcycle.recipe.images import CHECK_OPTIONS, check_sample
 
         data, options = check_sample(prepared, seed), CHECK_OPTIONS
-    with single_thread():
-        results = run_checks(model, data, loss=loss_for_task(prepared.task), task=prepared.task,
-                             seed=seed, **options)
+    with cpu_threads(1):  # tiny batches: one thread is faster (engine.device)
+        # the initial-loss check knows single tasks; a multitask net starts at each head's
+        # prior by construction (`prior_bias`), so it is skipped there, and said so
+        results = run_checks(model, data, loss=loss_for(prepared),
+                             task=None if prepared.task == "multitask" else prepared.task,
+                             seed=seed, **options,
+                             skip=("init_loss",) if prepared.task == "multitask" else ())
     rows = [r.to_dict() for r in results]
     failed = [r["name"] for r in rows if r["status"] == "fail"]
     warned = [r["name"] for r in rows if r["status"] == "warn"]
@@ -146,15 +150,23 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
 
 
 def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
-    from fullcycle.recipe.images import outputs_of
+    from fullcycle.recipe.images import outputs_of  # a matrix at once, pictures by batches
 
     return outputs_of(model, X)
 
 
-def test_error(prepared: Prepared, model: torch.nn.Module, metric: str) -> tuple[float, float]:
-    """The one access to the locked test split (seed 003: one unbiased final estimate)."""
+def test_error(prepared: Prepared, model: torch.nn.Module, metric: str,
+               per_task: dict | None = None) -> tuple[float, float]:
+    """The one access to the locked test split (seed 003: one unbiased final estimate).
+
+    A multitask run's per-task test errors come from the same access, into `per_task`."""
     X, y = prepared.test("final evaluation of the chosen model")
     value, error = split_error(prepared, model, metric, X, y)
+    if per_task is not None and prepared.task == "multitask":
+        from fullcycle.metrics import task_errors
+
+        per_task["test"] = task_errors(head_specs(prepared), predict_outputs(model, X), y,
+                                       head_metrics(prepared))["per_head"]
     return float(value), float(error)
 
 

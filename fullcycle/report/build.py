@@ -10,6 +10,7 @@ missing. Plots are PNGs embedded as base64 and the page loads nothing from the n
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import jinja2
 from fullcycle import __version__
 from fullcycle.analysis.run import ERROR_ANALYSIS_NAME
 from fullcycle.errors import FullcycleError
-from fullcycle.journal import Journal
+from fullcycle.journal import Journal, experiment_error
 from fullcycle.report import plots
 from fullcycle.rundir import JOURNAL_NAME, RunDir, atomic_write_text
 
@@ -92,25 +93,14 @@ def _diagnose_plot(name: str, *args: Any) -> str | None:
         return None
 
 
-def _journal_error(metrics: Any, split: str) -> float | None:
-    """An experiment's error on a split, from the shapes the commands journal."""
-    if not isinstance(metrics, dict):
-        return None
-    nested = metrics.get("errors") if isinstance(metrics.get("errors"), dict) else {}
-    for value in (metrics.get(f"{split}_error"), metrics.get(split), nested.get(split)):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
 def _journal_experiment(experiment: dict[str, Any]) -> dict[str, Any]:
     """A row of the experiment table rebuilt from the journal (change, reason, errors, kept)."""
     metrics = experiment.get("metrics")
     return {
         "change": experiment.get("name"),
         "reason": experiment.get("reason") or "",
-        "train_error": _journal_error(metrics, "train"),
-        "dev_error": _journal_error(metrics, "dev"),
+        "train_error": experiment_error(metrics, "train"),
+        "dev_error": experiment_error(metrics, "dev"),
         "kept": experiment.get("kept"),
     }
 
@@ -128,15 +118,18 @@ def _journal_records(run: RunDir) -> tuple[list[dict], list[dict], list[dict]]:
             epochs = journal.epochs(experiment["id"])
             if not epochs:
                 continue
-            curves.append(
-                {
-                    "id": experiment["id"],
-                    "name": experiment.get("name") or f"experiment {experiment['id']}",
-                    "epochs": [e["epoch"] for e in epochs],
-                    "train_loss": [e.get("train_loss") for e in epochs],
-                    "dev_loss": [e.get("dev_loss") for e in epochs],
-                }
-            )
+            curve = {
+                "id": experiment["id"],
+                "name": experiment.get("name") or f"experiment {experiment['id']}",
+                "epochs": [e["epoch"] for e in epochs],
+                "train_loss": [e.get("train_loss") for e in epochs],
+                "dev_loss": [e.get("dev_loss") for e in epochs],
+                "measure": "loss",
+            }
+            if not any(v is not None for v in curve["train_loss"] + curve["dev_loss"]):
+                # search trials journal only their dev error per epoch (what they minimize)
+                curve.update(dev_loss=[e.get("dev_error") for e in epochs], measure="error")
+            curves.append(curve)
         rows = [_journal_experiment(e) for e in experiments if e.get("status") != "running"]
         return curves, rows, journal.decisions()
     finally:
@@ -202,7 +195,8 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             lr.get("chosen_lr"),
         )
     if curves:
-        figures["loss_curves"] = _plot(plots.loss_curves_plot, curves)
+        figures["loss_curves"] = _plot(plots.loss_curves_plot, curves,
+                                       "dev error" if _errors_only(curves) else "loss")
     lc = summary.get("learning_curve") or {}
     if lc.get("sizes"):
         figures["learning_curve"] = _diagnose_plot("learning_curve_figure", lc) or _plot(
@@ -263,11 +257,43 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
     return {key: value for key, value in figures.items() if value}
 
 
+def _errors_only(curves: list[dict]) -> bool:
+    return bool(curves) and all(c.get("measure") == "error" for c in curves)
+
+
+_ROUND = re.compile(r"^search round (\d+): (.*)$")
+
+
+def _autopilot_search(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The search section of a run whose autopilot ran its own search rounds (its
+    experiments named "search round N: ..."), which writes no `search` section."""
+    trials = []
+    for index, e in enumerate(summary.get("experiments") or []):
+        match = _ROUND.match(str(e.get("change", ""))) if isinstance(e, dict) else None
+        if match:
+            trials.append({"number": index + 1, "round": f"round {match.group(1)}",
+                           "description": match.group(2), "params": {},
+                           "dev_error": e.get("dev_error"), "state": "complete"})
+    if not trials:
+        return None
+    finished = sorted((t for t in trials if isinstance(t["dev_error"], int | float)
+                       and math.isfinite(t["dev_error"])), key=lambda t: t["dev_error"])
+    rounds = len({t["round"] for t in trials})
+    return {
+        "best": finished[0] if finished else None, "top": finished[:10], "counts": {},
+        "plot": None,
+        "line": (f"The autopilot ran {len(trials)} trials in {rounds} round"
+                 f"{'s' if rounds > 1 else ''} of random search around its best configuration "
+                 "once the recipe's moves were spent (numbers are rows of the experiments "
+                 "table)."),
+    }
+
+
 def _search(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
     """The search section: best trial, the ten best finished trials, its own slice plot."""
     search = summary.get("search")
     if not isinstance(search, dict) or not search:
-        return None
+        return _autopilot_search(summary)
     trials = search.get("trials") or search.get("best_trials") or []
     finished = [
         t
@@ -286,7 +312,29 @@ def _search(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
         "top": finished[:10],
         "counts": search.get("counts") or {},
         "plot": plot,
+        "line": None,
     }
+
+
+def _from_search(summary: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A `fullcycle search` directory's summary holds only its search section: take the
+    task, the errors (of the best trial) and the diagnosis from there. Returns the summary
+    to render and where its errors came from (None: the summary's own)."""
+    search = summary.get("search")
+    if summary.get("errors") or not isinstance(search, dict):
+        return summary, None
+    best = search.get("best") if isinstance(search.get("best"), dict) else {}
+    errors = {k: best.get(f"{k}_error") for k in ("train", "train_dev", "dev")}
+    errors = {k: v for k, v in errors.items() if isinstance(v, int | float)}
+    filled = {
+        "task": summary.get("task") or search.get("task"),
+        "errors": errors,
+        "diagnosis": summary.get("diagnosis") or search.get("diagnosis"),
+        "human_level_error": summary.get("human_level_error",
+                                         search.get("human_level_error")),
+    }
+    source = f"best search trial (#{best.get('number')})" if errors else None
+    return {**summary, **{k: v for k, v in filled.items() if v is not None}}, source
 
 
 def _pictures(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
@@ -342,10 +390,14 @@ def render_report(run_dir: str | Path) -> str:
     if not summary.get("experiments") and journaled:
         # `fullcycle report` rebuilds from the journal what the summary does not hold.
         summary = {**summary, "experiments": journaled}
+    summary, errors_source = _from_search(summary)
     analysis = _error_analysis(run, summary)
     task = summary.get("task")
     context = {
         "name": run.path.resolve().name,
+        "path": str(run.path),
+        "errors_source": errors_source,
+        "curves_measure": "error" if _errors_only(curves) else "loss",
         "version": __version__,
         "written": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "s": summary,

@@ -8,8 +8,10 @@ A plot is only drawn when its data exists; the caller shows "not run" otherwise.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +21,10 @@ matplotlib.use("Agg")  # no display, no GUI toolkit: the report is built on serv
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.category import StrCategoryConverter  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 # One palette for every plot, so "train" and "dev" look the same everywhere.
 COLORS = {
@@ -42,6 +47,7 @@ def _figure(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
 
 def _encode(fig: Any) -> str:
     buffer = io.BytesIO()
+    _fonts_for(fig)
     fig.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -50,8 +56,60 @@ def _encode(fig: Any) -> str:
 def encode_figure(fig: Any) -> str:
     """A data URI of a bare ``matplotlib.figure.Figure`` (as `fullcycle.diagnosis.plots` draws)."""
     buffer = io.BytesIO()
+    _fonts_for(fig)
     fig.savefig(buffer, format="png", dpi=110)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# matplotlib's own font that draws every code point as a box naming its script: the last
+# fallback, so a label in a script no installed font has shows as that, without warnings
+LAST_RESORT = "Last Resort High-Efficiency"
+
+
+def _fonts_for(fig: Any) -> None:
+    """Let texts with characters the default font lacks (column or class names in CJK,
+    Arabic...) fall back to an installed font that has them, then to `LAST_RESORT`."""
+    if any(isinstance(axis.get_converter(), StrCategoryConverter)
+           for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)):
+        # category tick labels (class or column names) exist only once drawn
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig.canvas.draw()
+    texts = [t for t in fig.findobj(Text) if not t.get_text().isascii()]
+    if not texts:
+        return
+    chars = frozenset(c for t in texts for c in t.get_text() if not c.isascii())
+    families = list(fallback_families(chars))
+    for text in texts:
+        text.set_fontfamily(families)
+
+
+@functools.lru_cache(maxsize=64)
+def fallback_families(chars: frozenset[str]) -> tuple[str, ...]:
+    """The default sans-serif font, then installed fonts covering ``chars`` not in it."""
+    default = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    families = [font_manager.get_font(default).family_name]
+    missing = {ord(c) for c in chars} - set(_charmap(default))
+    for entry in font_manager.fontManager.ttflist:
+        if not missing:
+            break
+        if entry.name in families or entry.name == LAST_RESORT:
+            continue
+        covered = missing & set(_charmap(entry.fname))
+        if covered:
+            families.append(entry.name)
+            missing -= covered
+    if missing and any(e.name == LAST_RESORT for e in font_manager.fontManager.ttflist):
+        families.append(LAST_RESORT)
+    return tuple(families)
+
+
+@functools.lru_cache(maxsize=256)
+def _charmap(path: str) -> frozenset[int]:
+    try:
+        return frozenset(font_manager.get_font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
 
 
 def encode_png_file(path: Any) -> str:
@@ -108,51 +166,40 @@ def _short(name: str, width: int = 42) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
+def loss_curves_plot(curves: Sequence[dict[str, Any]], ylabel: str = "loss") -> str:
     """Training (solid) and dev (dashed) loss per epoch of every experiment.
 
     The first experiments (the recipe's own moves) get a colour and a legend entry each;
     beyond ``MAX_NAMED_CURVES`` (typically search trials) they are drawn faint grey, dev
     loss only, under one legend entry, so the page stays readable with dozens of them.
+    A curve with no finite value draws nothing and gets no legend entry. ``ylabel`` says
+    what the series are ("dev error" for search trials, which journal no loss).
     """
+    curves = [c for c in curves if _has_data(c.get("train_loss")) or _has_data(c.get("dev_loss"))]
     named = list(curves[:MAX_NAMED_CURVES])
-    rest = list(curves[MAX_NAMED_CURVES:])
+    rest = [c for c in curves[MAX_NAMED_CURVES:] if _has_data(c.get("dev_loss"))]
     rows = -(-(len(named) + bool(rest)) // 2)  # legend rows under the plot
     fig, ax = _figure(7.2, 3.6 + 0.2 * rows)
     for curve in rest:
-        if any(v is not None for v in curve.get("dev_loss", [])):
-            ax.plot(
-                curve["epochs"],
-                _finite(curve["dev_loss"]),
-                color="#9ca3af",
-                linewidth=0.8,
-                alpha=0.5,
-            )
+        ax.plot(curve["epochs"], _finite(curve["dev_loss"]), color="#9ca3af", linewidth=0.8,
+                alpha=0.5)
     handles = []
     for i, curve in enumerate(named):
         color = SERIES[i % len(SERIES)]
         for key, style in (("train_loss", "-"), ("dev_loss", "--")):
-            if any(v is not None for v in curve.get(key, [])):
-                ax.plot(
-                    curve["epochs"],
-                    _finite(curve[key]),
-                    color=color,
-                    linewidth=1.6,
-                    linestyle=style,
-                )
+            if _has_data(curve.get(key)):
+                values = _finite(curve[key])
+                single = np.isfinite(values).sum() == 1  # a trial pruned after one epoch
+                ax.plot(curve["epochs"], values, color=color, linewidth=1.6, linestyle=style,
+                        marker="o" if single else None, markersize=4)
         handles.append(Line2D([], [], color=color, linewidth=2, label=_short(curve["name"])))
     if rest:
         handles.append(
-            Line2D(
-                [],
-                [],
-                color="#9ca3af",
-                linewidth=1,
-                label=f"{len(rest)} more experiments (dev loss)",
-            )
+            Line2D([], [], color="#9ca3af", linewidth=1,
+                   label=f"{len(rest)} more experiments (dev {ylabel.replace('dev ', '')})")
         )
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set_ylabel(ylabel)
     # Under the axes: inside, a long legend would hide the curves.
     ax.legend(
         handles=handles,
@@ -163,6 +210,10 @@ def loss_curves_plot(curves: Sequence[dict[str, Any]]) -> str:
         bbox_to_anchor=(0.5, -0.16),
     )
     return _encode(fig)
+
+
+def _has_data(values: Sequence[Any] | None) -> bool:
+    return bool(values) and bool(np.isfinite(_finite(values)).any())
 
 
 def learning_curve_plot(

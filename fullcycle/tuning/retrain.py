@@ -47,7 +47,8 @@ def retrain_best(result: SearchResult, prepared: Any, out: str | Path, *,
     save_bundle(directory, outcome.model,
                 {"features": prepared.preprocessor.to_dict(),
                  "target": prepared.target_encoding.to_dict()},
-                prepared.task, metrics, prepared.preprocessor.input_schema())
+                prepared.task, metrics, prepared.preprocessor.input_schema(),
+                reference=prepared.frame_of("train"))
     record = {"trial": result.best["number"], "config": config, **metrics,
               "search_dev_error": result.best["dev_error"], "best_epoch": errors["best_epoch"],
               "diagnosis": found.to_dict(), "bundle": str(directory)}

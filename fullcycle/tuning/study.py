@@ -105,6 +105,7 @@ def search(
     """
     if workers < 1:
         raise FullcycleError(f"--workers {workers} is too small; pass 1 or more")
+    prepared = _as_prepared(prepared)
     budget_s = None if budget is None else parse_duration(budget)
     in_memory = out is None and storage is None
     if in_memory and (workers > 1 or join):
@@ -150,6 +151,7 @@ def search(
     result = collect(st, name, plan, _redact(url))
     result.extra["seconds"] = time.time() - started
     result.extra["human_level_error"] = human_level_error
+    result.extra["task"] = getattr(prepared, "task", None)  # the report's header and units
     result.extra["diagnosis"] = best_diagnosis(result, human_level_error)
     if say is not None:
         say(_best_line(result))
@@ -200,6 +202,24 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
     plan = with_budget(plan, budget_s, fine_started)
     write_plan(study, plan)
     return plan
+
+
+def _as_prepared(data: Any) -> Any:
+    """A `Prepared`, or `(X, y)` / a frame-and-target turned into one the way `fc.prepare`
+    does (scikit-learn habits); anything else is refused with what to pass."""
+    if data is None or hasattr(data, "X"):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        from fullcycle.data.dataset import prepare
+
+        try:
+            return prepare(data)  # type: ignore[call-arg]
+        except TypeError:
+            pass
+    raise FullcycleError(
+        f"fc.search got {type(data).__name__}; pass prepared data: "
+        "fc.search(fc.prepare(data, target='y'), trials=20)"
+    )
 
 
 def data_fingerprint(prepared: Any) -> str | None:

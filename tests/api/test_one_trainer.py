@@ -84,7 +84,7 @@ def test_defaults_are_chosen_from_the_data_by_one_rule() -> None:
     config = resolved(p)
     # 4 numeric inputs + a 3-category embedding of width 3, one output: midpoint (7+1)/2
     assert config.hidden == (first_hidden(p),) == (4,)
-    assert config.batch_size == 32 and config.epochs == 200 and config.patience == 25
+    assert config.batch_size == 32 and config.epochs == 200 and config.patience == 50
 
 
 def test_fit_without_a_seed_leaves_the_global_rng_alone() -> None:

@@ -55,3 +55,8 @@ def test_search_runs_in_memory_without_out_or_storage() -> None:
     with pytest.raises(fc.FullcycleError, match="database"):
         fc.search(objective=objective, space=lambda t: {"x": t.suggest_float("x", 0, 1)},
                   trials=2, workers=2)
+
+
+def test_search_refuses_raw_data_it_cannot_prepare_with_what_to_pass() -> None:
+    with pytest.raises(fc.FullcycleError, match="fc.prepare"):
+        fc.search([[1, 2], [3, 4]], trials=2)

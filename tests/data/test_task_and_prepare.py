@@ -45,8 +45,8 @@ def test_test_split_is_locked_and_every_access_counted():
     p = prepare(_table(), "y")
     assert "test" not in p.X
     X, y = p.test("final evaluation")
-    assert len(X) == len(y) == p.sizes()["test"] == 60
-    assert p.test_accesses == ["final evaluation"]
+    assert len(X) == len(y) == p.sizes["test"] == 60
+    assert p.test_access_reasons == ["final evaluation"] and p.test_accesses == 1
 
 
 def test_rows_map_back_to_the_input_file():

@@ -141,3 +141,20 @@ def test_sigkill_mid_epoch_then_resume_ends_with_all_epochs_and_an_intact_journa
     (exp,) = journal.experiments()
     assert [r["epoch"] for r in journal.epochs(exp["id"])] == list(range(1, 6))
     assert exp["status"] == "finished" and len(journal.runs()) == 1
+
+
+def test_resume_with_more_epochs_extends_a_finished_fit(cli, tmp_path):
+    data = _easy_csv(tmp_path / "easy.csv", n=120)
+    args = ["train", data, "--target", "label", "--ignore", "price", "--out", tmp_path / "run",
+            "--hidden", "8", "--early-stopping", "0", "--quiet"]
+    code, _, err = cli(*args, "--epochs", "3")
+    assert code == 0, err
+    code, out, err = cli(*args, "--epochs", "5", "--resume", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["resumed_from"] == 3 and [h["epoch"] for h in summary["history"]] == [
+        1, 2, 3, 4, 5]
+    code, _, err = cli(*args, "--epochs", "2", "--resume")
+    assert code == 2 and "fewer than the 5 epochs" in err
+    code, _, err = cli(*args, "--epochs", "6", "--lr", "0.5", "--resume")
+    assert code == 2 and "only --epochs may grow" in err

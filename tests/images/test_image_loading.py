@@ -27,13 +27,13 @@ def test_folder_of_class_folders_is_a_multiclass_task(shapes_dir: Path) -> None:
     p = prepare_images(shapes_dir)
     assert p.task == "multiclass" and p.classes == ["bar", "cross", "disc"]
     assert p.is_images and p.features == ["path"]
-    assert sum(p.sizes().values()) == 120 and p.sizes()["test"] == 24
+    assert sum(p.sizes.values()) == 120 and p.sizes["test"] == 24
     assert isinstance(p.X["train"], ImageArray) and p.X["train"].shape == (72, 1, 16, 16)
     assert p.images["channels"] == 1 and (p.images["height"], p.images["width"]) == (16, 16)
     batch = p.X["dev"].decode([0, 1, 2])
     assert batch.shape == (3, 1, 16, 16) and batch.dtype == np.float32
     X_test, y_test = p.test("checking the lock")
-    assert len(X_test) == 24 and p.test_accesses == ["checking the lock"]
+    assert len(X_test) == 24 and p.test_access_reasons == ["checking the lock"]
 
 
 def test_colour_pictures_get_three_channels(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_unreadable_files_are_listed_and_skipped_with_a_note(shapes_dir: Path) -
     good = next((shapes_dir / "bar").glob("*.png")).read_bytes()
     (shapes_dir / "bar" / "truncated.png").write_bytes(good[: len(good) // 2])
     p = prepare_images(shapes_dir)
-    assert sum(p.sizes().values()) == 120
+    assert sum(p.sizes.values()) == 120
     assert sorted(Path(f).name for f in p.images["unreadable"]) == ["notes.png", "truncated.png"]
     assert any("2 unreadable file(s) skipped" in n for n in p.summary()["notes"])
 
@@ -157,7 +157,7 @@ def test_dev_data_folder_gives_dev_test_and_a_train_dev_set(tmp_path: Path) -> N
     web = write_shapes(tmp_path / "web", 30, seed=1)
     app = write_shapes(tmp_path / "app", 12, seed=2, color=False)
     p = prepare_images(web, dev_data=app)
-    sizes = p.sizes()
+    sizes = p.sizes
     assert p.split.strategy == "dev-data" and sizes["train_dev"] > 0
     dev_paths = p.frame["path"].to_numpy()[p.split.indices["dev"]]
     assert all(str(tmp_path / "app") in path for path in dev_paths)

@@ -10,7 +10,7 @@ import pytest
 import fullcycle as fc
 from fullcycle.journal import Journal
 
-BIAS_MOVES = ("wider", "deeper", "train longer", "optimizer", "remove regularization")
+BIAS_MOVES = ("bigger", "deeper", "train longer", "optimizer", "remove regularization")
 VARIANCE_MOVES = ("dropout", "L2", "batch norm")
 
 
@@ -86,3 +86,35 @@ def test_run_refuses_a_bad_budget_through_the_command_line(circle_csv, tmp_path,
     code, out, err = cli("run", circle_csv, "--target", "inside", "--budget", "soon",
                          "--out", tmp_path / "run")
     assert code == 2 and "budget" in err and out == ""
+
+
+def test_a_size_constraint_makes_the_autopilot_try_smaller_networks(circle_csv, tmp_path):
+    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="20s",
+                    hidden=[64, 64], satisfice="params<=200")
+    summary = result.summary
+    smaller = [e for e in summary["experiments"] if e["change"].startswith("smaller")]
+    assert smaller, [e["change"] for e in summary["experiments"]]
+    assert summary["satisficing"]["met"]
+    assert summary["chosen"]["params"] <= 200
+
+
+def test_without_human_error_the_best_baseline_is_the_bayes_proxy(circle_csv, tmp_path):
+    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="12s")
+    summary = result.summary
+    assert summary["human_level_error"] is None
+    best_baseline = min(b["dev_error"] for b in summary["baselines"])
+    assert summary["bayes_proxy"] == {"value": best_baseline, "bound": True,
+                                      "source": summary["bayes_proxy"]["source"]}
+    assert "at least" in " ".join(summary["diagnosis"]["notes"])
+    comparison = summary["comparison"]
+    assert comparison["baseline_dev_error"] == best_baseline
+    assert comparison["baseline_wins"] == (summary["errors"]["dev"] > best_baseline)
+
+
+def test_the_report_says_who_wins_against_the_strongest_baseline(circle_csv, tmp_path):
+    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="12s")
+    html = (tmp_path / "run" / "report.html").read_text()
+    comparison = result.summary["comparison"]
+    assert 'id="comparison"' in html and comparison["baseline"] in html
+    assert ("The baseline wins." in html) == comparison["baseline_wins"]
+    assert "at least" in html  # no human-level error: the proxy is a bound

@@ -1,0 +1,216 @@
+"""Orthogonalization, in the seeds' order: fit the training set, then the dev set.
+
+Seed 001 (steps 3 and 4) and seed 003 ("Orthogonalization", "Basic recipe"): first make the
+training error reach the Bayes proxy — bigger network, train longer with decay, better
+optimization, another architecture — and judge each of those moves by the **training**
+error, since that is the knob they turn; only then fit the dev set — regularization, more
+data, averaging — and judge those by the **dev** error. Judging a bias move by dev error
+(as a naive "keep if dev improves" does) stops the network growing whenever dev is noisy,
+which is how a checkerboard stays at chance.
+
+A move counts only when it shrinks its gap by more than noise (`noise_tolerance`: one
+standard error of the error it is judged by). Each decision is journaled with what was
+seen and why.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from fullcycle.diagnosis.diagnosis import noise_tolerance
+from fullcycle.recipe.moves import BIAS, VARIANCE, Decision, Move, bias_moves, variance_moves
+from fullcycle.recipe.trainer import Outcome
+
+if TYPE_CHECKING:
+    from fullcycle.recipe.autopilot import Autopilot
+
+# A bias move that fails (train error not lower by more than noise) is not retried; after
+# this many failures in a row the training set is as fit as these moves can make it.
+MAX_FAILED_BIAS_MOVES = 3
+
+
+def train_noise(pilot: Autopilot, outcome: Outcome) -> float:
+    """Noise of a training error: one standard error on the training rows."""
+    return noise_tolerance(pilot.metric, float(outcome.errors["train"]),
+                           len(pilot.p.X["train"]))
+
+
+def dev_noise(pilot: Autopilot, outcome: Outcome) -> float:
+    """Noise of a dev error: one standard error on the dev rows."""
+    return noise_tolerance(pilot.metric, outcome.dev_error, len(pilot.p.X["dev"]))
+
+
+def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
+    """Bias moves, each kept when it lowers the training error by more than noise, until the
+    avoidable bias is within tolerance, the moves are spent or the time is."""
+    tried: set[str] = set()
+    failures = 0
+    while pilot.can_afford(current):
+        found = pilot.diagnosis_of(current)
+        bias = found.avoidable_bias
+        if bias <= found.tolerance:
+            pilot.decide(Decision(
+                "phase", {"avoidable_bias": bias, "tolerance": found.tolerance},
+                "training set fit: move on to the dev set",
+                f"avoidable bias {bias:.4g} is within tolerance {found.tolerance:.3g} "
+                "(seed 003: fix bias first, then variance)"))
+            return current
+        moves = [m for m in bias_moves(current.config, len(pilot.p.X["train"]))
+                 if m.key not in tried]
+        if not moves or failures >= MAX_FAILED_BIAS_MOVES:
+            pilot.decide(Decision(
+                "phase", {"avoidable_bias": bias, "failed_moves": failures},
+                "bias moves spent: move on to the dev set",
+                f"{failures} bias moves in a row did not lower the training error by more "
+                "than noise" if failures else "no bias move left to try"))
+            return current
+        move = moves[0]
+        tried.add(move.key)
+        reason = _reason(move, bias, "avoidable bias", "train")
+        pilot.decide(Decision("experiment", {"primary_problem": BIAS, "avoidable_bias": bias,
+                                             "judged_by": "train error"}, move.change, reason))
+        outcome = pilot.experiment(move.config, move.change, reason, current,
+                                   judge="train", margin=train_noise(pilot, current))
+        if pilot.experiments[-1]["kept"]:
+            current, failures = outcome, 0
+        else:
+            failures += 1
+    return current
+
+
+def fit_dev_set(pilot: Autopilot, current: Outcome) -> Outcome:
+    """Variance moves, each kept when it lowers the dev error, while variance is above
+    tolerance and time is left."""
+    tried: set[str] = set()
+    while pilot.can_afford(current):
+        found = pilot.diagnosis_of(current)
+        variance = found.variance
+        if variance <= found.tolerance:
+            pilot.decide(Decision(
+                "phase", {"variance": variance, "tolerance": found.tolerance},
+                "dev set fit", f"variance {variance:.4g} is within tolerance "
+                f"{found.tolerance:.3g}"))
+            return current
+        moves = [m for m in variance_moves(current.config, len(pilot.p.X["train"]))
+                 if m.key not in tried]
+        if not moves:
+            return current
+        move = moves[0]
+        tried.add(move.key)
+        reason = _reason(move, variance, "variance", "dev")
+        pilot.decide(Decision("experiment", {"primary_problem": VARIANCE, "variance": variance,
+                                             "judged_by": "dev error"}, move.change, reason))
+        outcome = pilot.experiment(move.config, move.change, reason, current,
+                                   judge="dev", margin=0.0)
+        if pilot.experiments[-1]["kept"]:
+            current = outcome
+    return current
+
+
+def _reason(move: Move, gap: float, name: str, judged_by: str) -> str:
+    return (f"{name} {gap:.4g} is the gap to close: {move.change}, one knob, judged by the "
+            f"{judged_by} error")
+
+
+def finite(outcome: Outcome) -> bool:
+    return math.isfinite(outcome.dev_error) and not outcome.diverged
+
+
+def use_the_time_left(pilot: Autopilot, best: Outcome) -> Outcome:
+    """Spend what is left of the budget on work that cannot overfit the dev set much: one
+    longer final training of the chosen configuration (seed 000: longer training with
+    decay), kept only if the dev error improves."""
+    if isinstance(best.model, _ensemble_type()):
+        return best
+    config = best.config
+    epochs = config.epochs or 0
+    # a doubled fit takes about twice as long: start it only if that fits
+    if not epochs or best.stopped_early or pilot.time_left() < 2.2 * max(best.seconds, 1.0):
+        return average_seeds(pilot, best)
+    longer = config.with_changes(epochs=min(2 * epochs, 4 * 200), schedule="cosine",
+                                 patience=max(config.patience or 0, epochs // 2))
+    change = f"final training: {epochs} → {longer.epochs} epochs with cosine decay"
+    reason = ("budget left after the recipe's moves: a longer final training of the chosen "
+              "configuration, which tunes nothing against the dev set")
+    pilot.decide(Decision("final", {"seconds_left": round(pilot.time_left(), 1)}, change,
+                          reason))
+    outcome = pilot.experiment(longer, change, reason, best, judge="dev")
+    best = outcome if pilot.experiments[-1]["kept"] else best
+    return average_seeds(pilot, best)
+
+
+def _ensemble_type() -> type:
+    from fullcycle.models.ensemble import SeedEnsemble
+
+    return SeedEnsemble
+
+
+def satisfy_constraints(pilot: Autopilot, current: Outcome) -> Outcome:
+    """When the network breaks a size or latency constraint (`--satisfice`), try smaller
+    ones: a quarter of the width, then one layer fewer, until one satisfies or none is left.
+
+    Seed 003: satisficing metrics are thresholds a candidate must meet before the
+    optimizing metric counts, so a model that breaks them is no candidate at all.
+    """
+    broken = pilot.experiments[-1]["violations"] if pilot.experiments else []
+    if not broken or not any(v.startswith(("params", "latency_ms")) for v in broken):
+        return current
+    config = current.config
+    while pilot.best is None and pilot.can_afford(current):
+        hidden = config.hidden or (1,)
+        if max(hidden) > 1:
+            smaller = tuple(max(1, w // 4) for w in hidden)
+        elif len(hidden) > 1:
+            smaller = hidden[:-1]
+        else:
+            break
+        config = config.with_changes(hidden=smaller, dropout=config.dropout[: len(smaller)])
+        change = f"smaller: hidden {','.join(map(str, hidden))} → {','.join(map(str, smaller))}"
+        reason = f"the network breaks {'; '.join(broken)}: a smaller one may satisfy it"
+        pilot.decide(Decision("satisficing", {"violations": broken}, change, reason))
+        current = pilot.experiment(config, change, reason, None)
+        broken = pilot.experiments[-1]["violations"]
+    return pilot.best or current
+
+
+#: Members of a seed average (the chosen network included); more gain little (Lakshminarayanan
+#: et al. 2017 report most of the ensemble's gain from the first five).
+MAX_MEMBERS = 5
+
+
+def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
+    """A variance move that needs no choice on the dev set: train the chosen configuration
+    again from other seeds while the budget allows, and average the members' predictions
+    (`SeedEnsemble`); kept only if the average's dev error is lower."""
+    from fullcycle.models.ensemble import SeedEnsemble
+    from fullcycle.recipe.images import example_input
+    from fullcycle.recipe.trainer import measure_latency_ms, split_errors
+
+    if pilot.p.task == "multitask":
+        # `SeedEnsemble` averages one task's outputs; a multitask net's heads mix tasks
+        pilot.decide(Decision("final", {"task": "multitask"}, "no seed average",
+                              "averaging seeds is not built for a multi-task net's heads "
+                              "yet; the chosen network is kept as trained"))
+        return best
+    members = [best]
+    while len(members) < MAX_MEMBERS and pilot.time_left() > 1.3 * max(best.seconds, 1.0):
+        config = best.config.with_changes(seed=best.config.seed + 1000 + len(members))
+        change = f"seed average: member {len(members) + 1} (seed {config.seed})"
+        reason = ("budget left: another seed of the chosen configuration, for an average of "
+                  "predictions (lower variance without another comparison on dev)")
+        outcome = pilot.experiment(config, change, reason, None, judge="dev", candidate=False)
+        if finite(outcome):
+            members.append(outcome)
+    if len(members) < 2:
+        return best
+    ensemble = SeedEnsemble([m.model for m in members], pilot.p.task).eval()
+    errors, metrics = split_errors(pilot.p, ensemble, pilot.metric)
+    averaged = Outcome(config=best.config, model=ensemble, errors=errors, metrics=metrics,
+                       metric=pilot.metric, seconds=sum(m.seconds for m in members),
+                       best_epoch=best.best_epoch,
+                       n_parameters=sum(m.n_parameters for m in members),
+                       latency_ms=measure_latency_ms(ensemble, example_input(pilot.p)),
+                       experiment_id=best.experiment_id)
+    kept = pilot.consider(averaged, f"average of {len(members)} seeds", best)
+    return averaged if kept else best
