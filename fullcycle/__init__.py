@@ -29,12 +29,15 @@ _API = {
     "make_split": "fullcycle.data.splits",
     "Preprocessor": "fullcycle.data.preprocess",
     "prepare": "fullcycle.data.dataset",
+    "prepare_images": "fullcycle.data.images",
     # engine
     "fit": "fullcycle.engine.fit",
     "Callback": "fullcycle.engine.events",
     "JournalCallback": "fullcycle.engine.journaling",
     # models
     "TabularMLP": "fullcycle.models.mlp",
+    "ImageResNet": "fullcycle.models.cnn",
+    "pretrained_module": "fullcycle.models.transfer",
     "TabularResNet": "fullcycle.models.resnet",
     "SeedEnsemble": "fullcycle.models.ensemble",
     # checks

@@ -19,7 +19,9 @@ from fullcycle.rundir import atomic_write_text
 def predict_command(
     bundle: Annotated[Path, typer.Argument(
         help="A run directory, or its model bundle (RUN_DIR/model).")],
-    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the input columns.")],
+    data: Annotated[Path, typer.Argument(help="CSV or Parquet file with the input columns; for "
+                                         "a model of pictures, a folder of pictures or a "
+                                         "table of picture paths.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the predictions "
                                       "(CSV).")] = Path("predictions.csv"),
     keep_columns: Annotated[bool, typer.Option(
@@ -31,8 +33,16 @@ def predict_command(
     from fullcycle.serve import Predictor
 
     predictor = Predictor.load(bundle)
-    frame = load_table(data)
+    if predictor.is_images:
+        from fullcycle.data.images import picture_inputs
+
+        frame = picture_inputs(data, predictor.preprocessor.column)
+    else:
+        frame = load_table(data)
     predictions = predictor.predict_frame(frame)
+    if predictor.is_images and not keep_columns:  # which picture each row is about
+        predictions.insert(0, predictor.preprocessor.column,
+                           frame[predictor.preprocessor.column].to_numpy())
     if keep_columns:
         predictions = pd.concat([frame.reset_index(drop=True), predictions], axis=1)
     atomic_write_text(out, predictions.to_csv(index=False))

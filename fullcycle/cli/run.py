@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,6 @@ from rich.table import Table
 
 from fullcycle.cli.app import app
 from fullcycle.cli.common import (
-    DataArg,
     DevDataOpt,
     DevSizeOpt,
     DropMissingOpt,
@@ -21,7 +21,6 @@ from fullcycle.cli.common import (
     MlflowOpt,
     QuietOpt,
     SeedOpt,
-    TargetOpt,
     TaskOpt,
     TensorboardOpt,
     TestSizeOpt,
@@ -109,10 +108,18 @@ class BudgetProgress:
         self.progress.update(self.task, description=f"{self.experiments} experiments")
 
 
+RunDataArg = Annotated[Path, typer.Argument(
+    help="CSV or Parquet file with a header row, or a folder of pictures with one sub-folder "
+         "per class.")]
+RunTargetOpt = Annotated[str | None, typer.Option(
+    "--target", "-t", help="Target column (several, comma-separated, make a multilabel "
+                           "task); not needed for a folder of class folders.")]
+
+
 @app.command("run")
 def run_command(
-    data: DataArg,
-    target: TargetOpt,
+    data: RunDataArg,
+    target: RunTargetOpt = None,
     out: Annotated[str | None, typer.Option("--out", "-o", help="Run directory "
                                             "(default runs/<data name>).")] = None,
     human_error: Annotated[str | None, typer.Option(
@@ -141,6 +148,21 @@ def run_command(
     seed: SeedOpt = 0,
     mlflow: MlflowOpt = False,
     tensorboard: TensorboardOpt = None,
+    image_column: Annotated[str | None, typer.Option(
+        "--image-column", help="Pictures: the table column of picture paths (relative to "
+                               "the table's folder).")] = None,
+    image_size: Annotated[str | None, typer.Option(
+        "--image-size", help="Pictures: resize to this side (64) or height x width (48x64); "
+                             "default: chosen from the pictures.")] = None,
+    augment: Annotated[str, typer.Option(
+        help="Pictures: auto (the recipe decides), none, or a list of flip, rotate, crop, "
+             "color, noise, erase, contrast.")] = "auto",
+    pretrained: Annotated[Path | None, typer.Option(
+        "--pretrained", help="Pictures: start from the model/ bundle of an earlier run "
+                             "(transfer learning).")] = None,
+    refuse_unreadable: Annotated[bool, typer.Option(
+        "--refuse-unreadable", help="Pictures: stop at a file that cannot be decoded "
+                                    "(default: skip it with a note).")] = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -162,6 +184,8 @@ def run_command(
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
             text_columns=text_column, text_options=texts,
             tracking=tracking,
+            image_column=image_column, image_size=image_size, augment=augment,
+            pretrained=pretrained, refuse_unreadable=refuse_unreadable,
         )
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})

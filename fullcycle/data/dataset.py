@@ -147,6 +147,14 @@ class Prepared:
     test_access_reasons: list[str] = field(default_factory=list)
     n_source_rows: int = 0
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # pictures (`fullcycle.data.images`): layout, size, channels, mean/std, unreadable
+    # files; then X[split] are lazy `ImageArray`s and `preprocessor` an `ImagePreprocessor`
+    images: dict | None = None
+
+    @property
+    def is_images(self) -> bool:
+        """True when the inputs are pictures decoded on demand rather than a matrix."""
+        return self.images is not None
 
     def __repr__(self) -> str:
         sizes = " ".join(f"{k}={v}" for k, v in self.sizes.items())
@@ -217,6 +225,7 @@ class Prepared:
             "fingerprint": self.fingerprint,
             "class_balance": self.class_balance(),
             "notes": self.notes + self.split.notes + self.preprocessor.notes,
+            **({"images": self.images} if self.images is not None else {}),
         }
 
     def class_balance(self) -> dict:

@@ -39,6 +39,7 @@ from torch import nn
 from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import dumps
+from fullcycle.models.cnn import ImageResNet
 from fullcycle.models.ensemble import SeedEnsemble
 from fullcycle.models.mlp import TabularMLP
 from fullcycle.models.resnet import TabularResNet
@@ -70,6 +71,7 @@ ARCHITECTURES: dict[str, Any] = {"TabularMLP": TabularMLP,
                                  "TabularResNet": TabularResNet,
                                  "SeedEnsemble": SeedEnsemble,
                                  "TextMLP": TextMLP,
+                                 "ImageResNet": ImageResNet,
                                  "Sequential": SequentialArchitecture}
 
 
@@ -150,7 +152,8 @@ class Bundle:
 
     @torch.no_grad()
     def outputs(self, x: Any) -> torch.Tensor:
-        """Raw model outputs (logits) for a preprocessed float32 feature matrix."""
+        """Raw model outputs (logits) for a preprocessed float32 feature matrix (or a
+        float32 batch of normalized pictures, (n, C, H, W))."""
         tensor = torch.as_tensor(x, dtype=torch.float32)
         return self.model(tensor).float()
 

@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fullcycle.engine.fit import RECURRENT_CLIP_NORM
 from fullcycle.errors import FullcycleError
 from fullcycle.models.embeddings import NUMERIC_EMBEDDINGS
 from fullcycle.models.text import text_sizes
+
+if TYPE_CHECKING:
+    from fullcycle.recipe.images import ImageKnobs
 
 # Enough optimizer steps for a first fit to converge on small data (where an epoch is a few
 # steps) without many epochs on large data; early stopping ends it sooner when dev stalls.
@@ -87,6 +90,8 @@ class TrainConfig:
     text_layers: int = 1
     bidirectional: bool = False
     text_dropout: float = 0.0
+    # pictures (`fullcycle.recipe.images`): the ResNet's and augmentation's knobs
+    images: ImageKnobs | None = None
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURE_NAMES:
@@ -103,6 +108,10 @@ class TrainConfig:
             rates = [rates] * len(self.hidden or (0,)) if isinstance(rates, int | float) \
                 else rates
             object.__setattr__(self, "dropout", tuple(float(r) for r in rates))
+        if isinstance(self.images, dict):  # from JSON (a journal): no pretrained network
+            from fullcycle.recipe.images import ImageKnobs
+
+            object.__setattr__(self, "images", ImageKnobs.from_dict(self.images))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -123,15 +132,18 @@ class TrainConfig:
         return rates[: len(hidden)]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, images=None))
         data["hidden"] = None if self.hidden is None else list(self.hidden)
         data["dropout"] = list(self.dropout)
+        data["images"] = self.images.to_dict() if self.images is not None else None
         return data
 
     def describe(self) -> str:
         """A short human description: "hidden 64,32 relu, adam lr 3e-3, dropout 0.25"."""
         hidden = "midpoint" if self.hidden is None else ",".join(map(str, self.hidden)) or "-"
-        parts = [f"hidden {hidden} {self.activation}", f"{self.optimizer} lr {self.lr:.2g}"]
+        network = (self.images.describe() if self.images is not None
+                   else f"hidden {hidden} {self.activation}")
+        parts = [network, f"{self.optimizer} lr {self.lr:.2g}"]
         if self.architecture != "mlp":
             parts.insert(0, self.architecture)
         if self.numeric_embedding:

@@ -111,6 +111,10 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
     numeric embedding and residual blocks are tabular-only networks, not proposed there,
     and a table of text only (``hidden == ()``) has no body to widen or deepen.
     """
+    if config.images is not None:  # pictures: channels, blocks, unfreezing (image_moves)
+        from fullcycle.recipe.image_moves import image_bias_moves
+
+        return image_bias_moves(config)
     moves = text_bias_moves(config)
     text = bool(config.text_hidden)
     tabular = not (text and not config.hidden)
@@ -161,6 +165,10 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
 
 def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
     """Regularization in the seeds' order: dropout late then early, L2 on a log scale, BN."""
+    if config.images is not None:  # pictures: augmentation first (image_moves)
+        from fullcycle.recipe.image_moves import image_variance_moves
+
+        return image_variance_moves(config, n_train)
     moves = text_variance_moves(config)
     rates = config.dropout_per_layer()
     for rate in DROPOUT_LAST if rates else ():

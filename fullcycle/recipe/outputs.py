@@ -123,6 +123,10 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
 
     p = pilot.p
     features = p.frame_of("dev")[p.features].reset_index(drop=True)
+    if p.is_images:  # slices by what a person sees: dark, washed-out pictures
+        from fullcycle.analysis.pictures import describe_pictures
+
+        features = pd.concat([features, describe_pictures(p.X["dev"])], axis=1)
     if p.task == "multitask":
         from fullcycle.analysis.multitask import multitask_analysis
 
@@ -143,6 +147,20 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
                               text_columns=p.text_columns)
     write_errors_csv(analysis, pilot.rundir.file("errors.csv"))
     return analysis.to_dict()
+
+
+def picture_gallery(pilot: Autopilot, best: Outcome, analysis: dict | None) -> dict:
+    """Thumbnails of the worst dev pictures and suspected label errors, the augmentation
+    grid (`fullcycle.analysis.pictures`)."""
+    from fullcycle.analysis.pictures import write_gallery
+    from fullcycle.engine.augment import AUGMENTATIONS
+
+    p = pilot.p
+    kinds = tuple(k for k in AUGMENTATIONS if k != "color" or p.preprocessor.channels == 3)
+    used = best.config.images.augment if best.config.images is not None else ()
+    return write_gallery(pilot.rundir.path, p.X["dev"], p.rows["dev"], analysis or {},
+                         p.frame[p.features[0]].to_numpy(), p.X["train"], kinds, used,
+                         seed=pilot.seed)
 
 
 def save_model_bundle(pilot: Autopilot, best: Outcome, metrics: dict) -> str:
@@ -191,6 +209,7 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         "class_balance": p.class_balance(),
         "profile": _profile(p),
         "notes": p.notes + p.split.notes + p.preprocessor.notes,
+        **({"images": _images_section(p.images)} if p.is_images else {}),
         "decisions": [d.to_dict() for d in pilot.decisions],
         **{k: v for k, v in pilot.sections.items() if k not in ("baselines",)},
         "budget": pilot.budget.seconds,
@@ -199,6 +218,9 @@ def write_outputs(pilot: Autopilot, best: Outcome, found: Diagnosis, test_value:
         summary["tasks"] = task_sections(pilot, best)
     summary["error_analysis"] = _optional("error analysis", summary,
                                           lambda: run_error_analysis(pilot, best, proba))
+    if p.is_images:
+        summary["pictures"] = _optional("picture gallery", summary, lambda: picture_gallery(
+            pilot, best, summary["error_analysis"]))
     summary["model"] = save_model_bundle(pilot, best, {"metric": metric_doc, "errors": errors})
     pilot.rundir.write_json("summary.json", summary)
     summary["report"] = _optional("report", summary, lambda: _report(pilot))
@@ -227,6 +249,12 @@ def _optional(what: str, summary: dict, step: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - reported in the summary, never silent
         summary.setdefault("notes", []).append(f"{what} failed: {type(exc).__name__}: {exc}")
         return None
+
+
+def _images_section(images: dict) -> dict:
+    """The pictures' layout, size, channels and statistics; unreadable files listed (20)."""
+    unreadable = list(images.get("unreadable") or [])
+    return {**images, "unreadable": unreadable[:20], "n_unreadable": len(unreadable)}
 
 
 def _profile(p: Any) -> dict:

@@ -184,6 +184,7 @@ def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
     again from other seeds while the budget allows, and average the members' predictions
     (`SeedEnsemble`); kept only if the average's dev error is lower."""
     from fullcycle.models.ensemble import SeedEnsemble
+    from fullcycle.recipe.images import example_input
     from fullcycle.recipe.trainer import measure_latency_ms, split_errors
 
     if pilot.p.task == "multitask":
@@ -209,8 +210,7 @@ def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
                        metric=pilot.metric, seconds=sum(m.seconds for m in members),
                        best_epoch=best.best_epoch,
                        n_parameters=sum(m.n_parameters for m in members),
-                       latency_ms=measure_latency_ms(ensemble,
-                                                     pilot.p.preprocessor.n_features),
+                       latency_ms=measure_latency_ms(ensemble, example_input(pilot.p)),
                        experiment_id=best.experiment_id)
     kept = pilot.consider(averaged, f"average of {len(members)} seeds", best)
     return averaged if kept else best

@@ -42,6 +42,10 @@ LR_SPAN = 8.0
 def local_space(center: TrainConfig) -> Any:
     """A define-by-run space around `center`: rate within ×/÷ `LR_SPAN`, width ×/÷ 2, depth
     ±1, dropout 0–0.5, L2 (λ/m) on or off, batch ×/÷ 2 with the optimizer steps kept."""
+    if center.images is not None:  # pictures: channels and blocks (recipe/image_moves)
+        from fullcycle.recipe.image_moves import image_local_space
+
+        return image_local_space(center)
     hidden = center.hidden or (1,)
 
     def space(trial: Any) -> dict[str, Any]:
@@ -82,8 +86,13 @@ class _Experiments:
         self.first = first_hidden(pilot.p)
 
     def __call__(self, values: dict[str, Any], report: TrialReport) -> float:
-        config = trial_config(values, self.best.config, n_train=self.n_train,
-                              first_hidden=self.first)
+        if self.best.config.images is not None:  # pictures (recipe/image_moves)
+            from fullcycle.recipe.image_moves import image_trial_config
+
+            config = image_trial_config(values, self.best.config, self.n_train)
+        else:
+            config = trial_config(values, self.best.config, n_train=self.n_train,
+                                  first_hidden=self.first)
         tag = "coarse" if report.round == "coarse" else "fine"
         change = f"search trial {report.number + 1} ({tag}): {config.describe()}"
         reason = ("the recipe's moves are spent: random search on the right scales around the "

@@ -44,12 +44,17 @@ def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict
     texts = ({name: prepared.frame_of(name)[prepared.text_columns]
               for name in ("train", "train_dev", "dev")} if pre.text_columns else None)
     multitask = prepared.task == "multitask"
-    rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"], prepared.X["dev"],
-                     prepared.y["dev"], None if multitask else metric,
-                     categorical=pre.categorical, seed=seed,
-                     text_start=pre.n_tabular if pre.text_columns else None, texts=texts,
-                     heads=head_specs(prepared),
-                     head_metrics=head_metrics(prepared) if multitask else ())
+    if prepared.is_images:  # pictures: a linear model on 8×8 thumbnails (recipe/images)
+        from fullcycle.recipe.images import image_baselines
+
+        rows = image_baselines(prepared, metric, seed)
+    else:
+        rows = baselines(prepared.task, prepared.X["train"], prepared.y["train"],
+                         prepared.X["dev"], prepared.y["dev"], None if multitask else metric,
+                         categorical=pre.categorical, seed=seed,
+                         text_start=pre.n_tabular if pre.text_columns else None, texts=texts,
+                         heads=head_specs(prepared),
+                         head_metrics=head_metrics(prepared) if multitask else ())
     if metric in ("rmse", "mae"):
         for row in rows:
             row["train_error"] *= prepared.error_scale
@@ -68,13 +73,17 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
     from fullcycle.checks.suite import run_checks
 
     model = build_model(prepared, config)
+    data, options = (prepared.X["train"], prepared.y["train"]), {"batch_size": config.batch_size}
+    if prepared.is_images:  # pictures: a decoded sample; a CNN's steps cost more (recipe/images)
+        from fullcycle.recipe.images import CHECK_OPTIONS, check_sample
+
+        data, options = check_sample(prepared, seed), CHECK_OPTIONS
     with cpu_threads(1):  # tiny batches: one thread is faster (engine.device)
         # the initial-loss check knows single tasks; a multitask net starts at each head's
         # prior by construction (`prior_bias`), so it is skipped there, and said so
-        results = run_checks(model, (prepared.X["train"], prepared.y["train"]),
-                             loss=loss_for(prepared),
+        results = run_checks(model, data, loss=loss_for(prepared),
                              task=None if prepared.task == "multitask" else prepared.task,
-                             seed=seed, batch_size=config.batch_size,
+                             seed=seed, **options,
                              skip=("init_loss",) if prepared.task == "multitask" else ())
     rows = [r.to_dict() for r in results]
     failed = [r["name"] for r in rows if r["status"] == "fail"]
@@ -119,13 +128,18 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
     deadline_at = time.monotonic() + seconds
     short = config.with_changes(epochs=max(5, config.epochs // 2))
 
+    # pictures are decoded on demand: the curve draws row numbers, which pick the pictures
+    X_all = (np.arange(len(prepared.X["train"])) if prepared.is_images
+             else prepared.X["train"])
+
     def train_fn(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         share = max(1.0, deadline_at - time.monotonic()) / 2
+        X = prepared.X["train"][X] if prepared.is_images else X
         outcome = train(prepared, short, metric=metric, deadline=time.monotonic() + share,
                         train_data=(X, y))
         return float(outcome.errors["train"]), float(outcome.errors["dev"])
 
-    curve = learning_curve(train_fn, prepared.X["train"], prepared.y["train"],
+    curve = learning_curve(train_fn, X_all, prepared.y["train"],
                            budget=seconds, seed=config.seed,
                            human_level_error=human_level_error, tolerance=tolerance)
     data = curve.to_dict()
@@ -136,9 +150,9 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
 
 
 def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
-    from fullcycle.engine.evaluate import predict
+    from fullcycle.recipe.images import outputs_of  # a matrix at once, pictures by batches
 
-    return predict(model, torch.from_numpy(X))
+    return outputs_of(model, X)
 
 
 def test_error(prepared: Prepared, model: torch.nn.Module, metric: str,

@@ -33,7 +33,6 @@ import torch
 from fullcycle.data.dataset import Prepared
 from fullcycle.engine.callbacks import TrainingDiverged
 from fullcycle.engine.device import cpu_threads, threads_for
-from fullcycle.engine.evaluate import predict
 from fullcycle.engine.events import Callback
 from fullcycle.engine.fit import fit
 from fullcycle.engine.journaling import JournalCallback
@@ -53,6 +52,7 @@ from fullcycle.models.mlp import TabularMLP, embedding_size, init_output_bias, m
 from fullcycle.models.resnet import TabularResNet
 from fullcycle.models.text import TextMLP
 from fullcycle.recipe.config import TrainConfig, resolve
+from fullcycle.recipe.images import example_input, measured_rows, outputs_of
 
 SPLITS = ("train", "train_dev", "dev")
 
@@ -188,7 +188,12 @@ def build_model(prepared: Prepared, config: TrainConfig) -> torch.nn.Module:
 
     `TextMLP` (an embedding + LSTM per text column beside the table's body) when the data
     has text columns; otherwise the ResNet (``architecture="resnet"``) or `TabularMLP`, with
-    the numeric embedding `config` names."""
+    the numeric embedding `config` names; pictures get `ImageResNet` or the network they are
+    transferred from (`fullcycle.recipe.images`)."""
+    if config.images is not None:
+        from fullcycle.recipe.images import build_image_model
+
+        return build_image_model(prepared, config)
     pre = prepared.preprocessor
     config = resolved(prepared, config)  # a no-op on a resolved config
     hidden = config.hidden if config.hidden is not None else (first_hidden(prepared),)
@@ -232,7 +237,7 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     """(metric value, error) of `model` on one split; (None, None) for an empty split."""
     if len(X) == 0:
         return None, None
-    outputs = predict(model, torch.from_numpy(X))
+    outputs = outputs_of(model, X)
     if prepared.task == "multitask":  # the mean of the tasks' errors (see metrics.task_errors)
         error = task_errors(head_specs(prepared), outputs, y, head_metrics(prepared))["overall"]
         return float(error), float(error)
@@ -251,14 +256,19 @@ def split_errors(prepared: Prepared, model: torch.nn.Module, metric: str,
     for name in SPLITS:
         X, y = ((train_data or (prepared.X["train"], prepared.y["train"])) if name == "train"
                 else (prepared.X[name], prepared.y[name]))
+        if name == "train":  # pictures: a sample of the training pictures (recipe/images)
+            X, y = measured_rows(X, y, 0)
         metrics[name], errors[name] = split_error(prepared, model, metric, X, y)
     return errors, metrics
 
 
-def measure_latency_ms(model: torch.nn.Module, n_features: int, repeats: int = 20) -> float:
-    """Median time of one single-example prediction, for satisficing constraints."""
+def measure_latency_ms(model: torch.nn.Module, example: torch.Tensor | int,
+                       repeats: int = 20) -> float:
+    """Median time of one single-example prediction, for satisficing constraints.
+
+    `example` is one input (a picture, a row) or the number of features of a row."""
     model.eval()
-    x = torch.zeros(1, n_features)
+    x = torch.zeros(1, example) if isinstance(example, int) else example
     times = []
     with torch.inference_mode():
         for _ in range(repeats):
@@ -297,7 +307,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
         if unknown:
             raise FullcycleError(f"unknown training setting(s) {', '.join(sorted(unknown))}; "
                                  f"known: {', '.join(sorted(known))}")
-        config = TrainConfig.from_dict({**config.to_dict(), **changes})
+        config = config.with_changes(**changes)  # keeps a pretrained network (pictures)
     config = resolved(prepared, config)
     metric = task_metric(prepared, metric)
     multitask = prepared.task == "multitask"
@@ -309,18 +319,24 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
     threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
+    data: dict[str, Any] = {"train": (X_train, y_train), "optimizer": config.optimizer,
+                            "dev": (prepared.X["dev"], prepared.y["dev"]), "callbacks": []}
+    if config.images is not None:  # pictures: loaders, augmentation, frozen layers
+        from fullcycle.recipe.images import fit_arguments
+
+        data = fit_arguments(prepared, config, model, X_train, y_train, deadline)
     try:
         with cpu_threads(threads):
             result = fit(
-                model, fit_on, (prepared.X["dev"], prepared.y["dev"]),
-                loss=loss_for(prepared), optimizer=config.optimizer,
+                model, data["train"] if config.images is not None else fit_on, data["dev"],
+                loss=loss_for(prepared), optimizer=data["optimizer"],
                 optimizer_options=_optimizer_options(config), lr=config.lr,
                 schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
                 l2=config.l2, l1=config.l1, clip_norm=config.clip_norm or None,  # 0: off
                 clip_value=config.clip_value, early_stopping=config.patience or None,
                 metric=MultiTaskMetric(head_specs(prepared), head_metrics(prepared))
                 if multitask else metric,
-                callbacks=[*([stop] if stop else []), *callbacks],
+                callbacks=[*([stop] if stop else []), *data["callbacks"], *callbacks],
                 seed=config.seed, progress=progress, task=None if multitask else prepared.task,
                 device=device, precision=precision, checkpoint_dir=checkpoint_dir,
                 resume=resume, journal=journal,
@@ -333,7 +349,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
         config=config, model=model, errors=errors, metrics=metrics, metric=metric,
         history=list(result.history), seconds=time.monotonic() - start,
         best_epoch=result.best_epoch, n_parameters=_parameters(model),
-        latency_ms=measure_latency_ms(model, prepared.preprocessor.n_features),
+        latency_ms=measure_latency_ms(model, example_input(prepared)),
         experiment_id=getattr(journal, "experiment_id", None),
         stopped_by_deadline=bool(stop and stop.hit), stopped_early=result.stopped_early,
         resumed_from=result.resumed_from, decisions=list(result.decisions),

@@ -337,6 +337,29 @@ def _from_search(summary: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     return {**summary, **{k: v for k, v in filled.items() if v is not None}}, source
 
 
+def _pictures(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The pictures section with every thumbnail embedded (the page loads no file)."""
+    doc = summary.get("pictures")
+    if not isinstance(doc, dict):
+        return None
+
+    def embed(entry: Any) -> dict[str, Any] | None:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts \
+                or not run.has(name):
+            return None
+        src = _plot(plots.encode_png_file, run.file(name))
+        return {**entry, "src": src} if src else None
+
+    out: dict[str, Any] = {}
+    for key in ("highest_loss", "label_issues"):
+        out[key] = [e for e in map(embed, doc.get(key) or []) if e]
+    grid = embed(doc.get("augmentations"))
+    if grid:
+        out["augmentations"] = grid
+    return out if any(out.values()) else None
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -391,6 +414,7 @@ def render_report(run_dir: str | Path) -> str:
         "analysis": analysis,
         "figures": _figures(summary, curves, analysis),
         "search": _search(run, summary),
+        "pictures": _pictures(run, summary),
         "err": lambda value: format_error(value, task),
         "aerr": lambda value: format_error(value, (analysis or {}).get("task", task)),
     }

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from fullcycle.data.dataset import TargetEncoding
+from fullcycle.data.image_dataset import ImagePreprocessor, load_preprocessor
 from fullcycle.data.load import TableSource, load_table
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
@@ -32,7 +33,7 @@ class Predictor:
     """A loaded bundle, ready to predict tables or rows."""
 
     bundle: Bundle
-    preprocessor: Preprocessor
+    preprocessor: Preprocessor | ImagePreprocessor
     target: TargetEncoding
     runtime: Runtime
 
@@ -53,9 +54,16 @@ class Predictor:
         except TypeError:
             raise FullcycleError(f"bundle {directory} has a malformed target encoding; "
                                  "re-create it with fullcycle run") from None
-        engine = TorchRuntime(bundle.model) if runtime == "torch" else choose_runtime(bundle,
-                                                                                      runtime)
-        return cls(bundle, Preprocessor.from_dict(doc["features"]), target, engine)
+        preprocessor = load_preprocessor(doc["features"])
+        pictures = isinstance(preprocessor, ImagePreprocessor)  # read from files by PyTorch
+        engine = (TorchRuntime(bundle.model) if runtime == "torch" or pictures
+                  else choose_runtime(bundle, runtime))
+        return cls(bundle, preprocessor, target, engine)
+
+    @property
+    def is_images(self) -> bool:
+        """True for a bundle trained on pictures: rows then name picture files."""
+        return isinstance(self.preprocessor, ImagePreprocessor)
 
     @property
     def task(self) -> str:

@@ -43,6 +43,10 @@ class TorchRuntime:
         self.model = model.eval().cpu()
 
     def outputs(self, X: np.ndarray) -> np.ndarray:
+        from fullcycle.data.image_dataset import ImageArray, predict_images
+
+        if isinstance(X, ImageArray):  # pictures: decoded from their files batch by batch
+            return predict_images(self.model, X).numpy().reshape(len(X), -1)
         parts = []
         with torch.inference_mode():
             for start in range(0, len(X), CHUNK_ROWS):

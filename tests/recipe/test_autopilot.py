@@ -25,7 +25,7 @@ def test_high_bias_first_move_is_a_bias_move_and_dev_error_falls(circle_csv, tmp
 
 
 def test_high_variance_first_move_is_a_variance_move(noisy_csv, tmp_path):
-    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="15s")
+    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="25s")
     experiments = result.summary["experiments"]
     first_move = experiments[1]["change"]
     assert first_move.startswith(VARIANCE_MOVES), (first_move, experiments[0])
@@ -109,3 +109,12 @@ def test_without_human_error_the_best_baseline_is_the_bayes_proxy(circle_csv, tm
     comparison = summary["comparison"]
     assert comparison["baseline_dev_error"] == best_baseline
     assert comparison["baseline_wins"] == (summary["errors"]["dev"] > best_baseline)
+
+
+def test_the_report_says_who_wins_against_the_strongest_baseline(circle_csv, tmp_path):
+    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="12s")
+    html = (tmp_path / "run" / "report.html").read_text()
+    comparison = result.summary["comparison"]
+    assert 'id="comparison"' in html and comparison["baseline"] in html
+    assert ("The baseline wins." in html) == comparison["baseline_wins"]
+    assert "at least" in html  # no human-level error: the proxy is a bound

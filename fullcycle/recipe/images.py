@@ -1,0 +1,374 @@
+"""The recipe's part for pictures: the first ResNet, and how an image experiment trains.
+
+The autopilot is the same for tables and pictures; where a step must know it has pictures
+(building the network, feeding it batches, baselines, checks) it asks this module, and the
+move table asks `fullcycle.recipe.image_moves`. The knobs of an image experiment are
+`ImageKnobs`, held by `TrainConfig.images`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fullcycle.data.dataset import Prepared
+from fullcycle.data.image_dataset import ImageArray, predict_images
+from fullcycle.engine.evaluate import predict
+from fullcycle.engine.events import Callback
+from fullcycle.errors import FullcycleError
+from fullcycle.models.cnn import ImageResNet, initial_cnn
+from fullcycle.models.mlp import init_output_bias
+from fullcycle.models.transfer import (
+    TransferPlan,
+    apply_plan,
+    layer_groups,
+    optimizer_factory,
+    replace_head,
+    transfer_rule,
+)
+
+# Mini-batches of at most 64 pictures (seed 003: powers of two, 64 and up): on a CPU a larger
+# batch buys little throughput, and a run of a few epochs needs the updates (He et al.'s
+# CIFAR ResNets used 128 over 64,000 steps; a 10-minute run gets about 1,000).
+IMAGE_BATCH = 64
+MAX_BLOCKS = 3
+CHECK_PICTURES = 256  # decoded for the sanity checks (each check subsamples further)
+# A CNN step costs tens of times an MLP's: the checks take smaller batches and run the
+# gradient check on 4 pictures (still every parameter tensor, along random directions).
+CHECK_OPTIONS = {"batch_size": 16, "gradcheck_examples": 4}
+BASELINE_PICTURES = 20_000  # thumbnails the linear baseline is fitted on, at most
+THUMBNAIL_SIDE = 8
+# The train error is measured on at most this many pictures: ±0.4% (one standard error) at
+# a 10% error, below the tolerance the diagnosis rounds gaps to.
+TRAIN_ERROR_PICTURES = 5_000
+# The first experiment may use this share of the time left (the rest: the learning curve
+# and a move); a run on many pictures and a short budget gets one good experiment.
+FIRST_EXPERIMENT_SHARE = 0.8
+DROPOUT_STEPS = (0.25, 0.5)
+AUGMENT_LADDER = (("geometric", ("crop", "rotate")), ("mirror", ("flip",)),
+                  ("photometric", ("contrast", "erase", "color")))
+
+
+def machine_is_busy() -> bool:
+    """True when other processes hold the cores (load average ≥ cores − 1, several cores).
+
+    Threads of one convolution wait on each other at every operation; when other processes
+    hold the cores they wait long: a ResNet step on 28×28 pictures measured 42 pictures/s
+    with two threads against 129 with one at load 8 on 2 cores (714 against 459 on the idle
+    machine, where the second thread helps). Training and evaluating pictures then use one.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return cores > 1 and os.getloadavg()[0] >= cores - 1 and torch.get_num_threads() > 1
+
+
+@contextmanager
+def fewer_threads_when_busy() -> Iterator[None]:
+    """One intra-op thread inside the block while the machine is busy (`machine_is_busy`)."""
+    before = torch.get_num_threads()
+    if machine_is_busy():
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class BusyMachineThreads(Callback):
+    """`fewer_threads_when_busy` around a fit, written down as a decision."""
+
+    def __init__(self) -> None:
+        self.before: int | None = None
+
+    def before_fit(self, loop: Any) -> None:
+        if machine_is_busy():
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            loop.record_decision("threads", f"load average {os.getloadavg()[0]:.1f}",
+                                 "train with one thread", "threads of one operation wait on "
+                                 "each other when other processes hold the cores")
+
+    def after_fit(self, loop: Any) -> None:
+        if self.before is not None:
+            torch.set_num_threads(self.before)
+            self.before = None
+
+
+class PretrainedSource:
+    """The task-A network to transfer from (a bundle's or the user's module) and its name.
+
+    Held by the configuration but never copied: every experiment deep-copies the module
+    itself before changing it.
+    """
+
+    def __init__(self, module: nn.Module, description: str) -> None:
+        self.module, self.description = module, description
+        self.bundle_features: dict | None = None  # a bundle's picture preprocessing
+
+    def __deepcopy__(self, memo: dict) -> PretrainedSource:
+        return self
+
+    def __repr__(self) -> str:
+        return f"PretrainedSource({self.description})"
+
+
+@dataclass(frozen=True)
+class ImageKnobs:
+    """What an image experiment's network and data pipeline look like."""
+
+    widths: tuple[int, ...]
+    blocks: int = 1
+    dropout: float = 0.0
+    stem_stride: int = 1
+    channels: int = 1  # of the pictures: colour shifts need 3
+    augment: tuple[str, ...] = ()
+    augment_fixed: bool = False  # the user chose --augment: the recipe does not change it
+    transfer: str | None = None  # regime (small / medium / large) when transferring
+    pretrained: PretrainedSource | None = field(default=None, compare=False)
+
+    def with_changes(self, **changes: Any) -> ImageKnobs:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageKnobs:
+        """Knobs from `to_dict` (a journal): the pretrained network is only named there."""
+        values = {k: v for k, v in data.items() if k != "pretrained"}
+        values["widths"] = tuple(values.get("widths", ()))
+        values["augment"] = tuple(values.get("augment", ()))
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(replace(self, pretrained=None))
+        data["widths"] = list(self.widths)
+        data["augment"] = list(self.augment)
+        data["pretrained"] = self.pretrained.description if self.pretrained else None
+        return data
+
+    def describe(self) -> str:
+        network = (f"ResNet {','.join(map(str, self.widths))} x{self.blocks}" if self.widths
+                   else type(self.pretrained.module).__name__ if self.pretrained else "CNN")
+        parts = [network]
+        if self.transfer:
+            parts.append(f"transfer ({self.transfer})")
+        parts.append("augment " + (",".join(self.augment) or "none"))
+        if self.dropout:
+            parts.append(f"dropout {self.dropout:g}")
+        return ", ".join(parts)
+
+
+# ---- the first experiment -----------------------------------------------------------------------
+def initial_image_config(prepared: Prepared, base: Any, augment: tuple[str, ...] | None,
+                         pretrained: PretrainedSource | None) -> tuple[Any, dict, str]:
+    """(TrainConfig, architecture section, reason) of the first image experiment.
+
+    `base` is the TrainConfig the autopilot would start a table with (epochs, seed, ...);
+    `augment` None lets the recipe decide (no augmentation until variance asks for it).
+    """
+    from fullcycle.recipe.trainer import n_outputs
+
+    pre = prepared.preprocessor
+    arch = initial_cnn(pre.height, pre.width, pre.channels, n_outputs(prepared))
+    knobs = ImageKnobs(widths=arch.widths, blocks=arch.blocks, stem_stride=arch.stem_stride,
+                       channels=pre.channels, augment=augment or (),
+                       augment_fixed=augment is not None)
+    doc, reason = arch.to_dict(), arch.reason
+    if pretrained is not None:
+        plan = plan_for(prepared, pretrained.module, None)
+        knobs = knobs.with_changes(transfer=plan.regime, pretrained=pretrained,
+                                   widths=tuple(getattr(pretrained.module, "config", {})
+                                                .get("widths", ())))
+        doc = {"pretrained": pretrained.description, "transfer": plan.to_dict()}
+        reason = f"transfer learning from {pretrained.description}: {plan.reason}"
+    from fullcycle.recipe.config import choose_epochs
+
+    batch = min(IMAGE_BATCH, base.batch_size or IMAGE_BATCH)
+    epochs, patience = choose_epochs(len(prepared.y["train"]), batch)
+    config = base.with_changes(images=knobs, batch_size=batch, hidden=(), epochs=epochs,
+                               patience=patience)
+    return config, doc, reason
+
+
+def plan_for(prepared: Prepared, source: nn.Module, regime: str | None) -> TransferPlan:
+    """The seeds' transfer rule for this data and network (see `transfer_rule`)."""
+    from fullcycle.recipe.trainer import n_outputs
+
+    names = [name for name, _ in layer_groups(replace_head(copy.deepcopy(source), 1))]
+    return transfer_rule(len(prepared.y["train"]), n_outputs(prepared), names, regime)
+
+
+# ---- building and training --------------------------------------------------------------------
+def build_image_model(prepared: Prepared, config: Any) -> nn.Module:
+    """The network `config.images` describes, output bias at the training prior."""
+    from fullcycle.recipe.trainer import n_outputs
+
+    knobs: ImageKnobs = config.images
+    torch.manual_seed(config.seed)
+    if knobs.pretrained is not None:
+        model = replace_head(copy.deepcopy(knobs.pretrained.module), n_outputs(prepared))
+        if hasattr(model, "dropout") and isinstance(model, ImageResNet) and knobs.dropout:
+            model.dropout = nn.Dropout(knobs.dropout)
+            model._config["dropout"] = knobs.dropout
+    else:
+        pre = prepared.preprocessor
+        model = ImageResNet(pre.channels, n_outputs(prepared), widths=knobs.widths,
+                            blocks=knobs.blocks, dropout=knobs.dropout,
+                            stem_stride=knobs.stem_stride)
+    init_output_bias(model, prepared.task, prepared.y["train"])
+    return model
+
+
+def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArray,
+                  y: np.ndarray, deadline: float | None) -> dict[str, Any]:
+    """What `fc.fit` needs beyond a table's: loaders, the augmentation callback, the
+    transfer plan's frozen layers and per-group rates, and epochs fitted to `deadline`
+    (a CNN epoch is slow enough that a cut schedule costs accuracy)."""
+    from fullcycle.engine.deadline import ScheduleToDeadline
+    from fullcycle.engine.schedules import parse_schedule
+
+    knobs: ImageKnobs = config.images
+    pre = prepared.preprocessor
+    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    arguments: dict[str, Any] = {
+        "train": X.loader(y, batch_size=config.batch_size, shuffle=True, seed=config.seed,
+                          drop_singleton=has_bn),
+        "dev": prepared.X["dev"].loader(prepared.y["dev"], batch_size=512),
+        "callbacks": [BusyMachineThreads()], "optimizer": config.optimizer,
+    }
+    if deadline is not None:
+        arguments["callbacks"].append(ScheduleToDeadline(deadline,
+                                                         parse_schedule(config.schedule)))
+    if knobs.augment:
+        from fullcycle.engine.augment import Augment, Augmentation  # kornia: only when used
+
+        arguments["callbacks"].append(Augment(Augmentation(knobs.augment, pre.mean, pre.std,
+                                                           pre.height, pre.width)))
+    if knobs.transfer:
+        plan = plan_for(prepared, model, knobs.transfer)
+        arguments["optimizer"] = optimizer_factory(apply_plan(model, plan), config.optimizer)
+    return arguments
+
+
+def outputs_of(model: nn.Module, X: Any) -> torch.Tensor:
+    """Raw outputs for a split: decoded batch by batch for pictures, at once for a matrix."""
+    if isinstance(X, ImageArray):
+        with fewer_threads_when_busy():
+            return predict_images(model, X)
+    return predict(model, torch.from_numpy(X))
+
+
+def measured_rows(X: Any, y: np.ndarray, seed: int) -> tuple[Any, np.ndarray]:
+    """The training rows whose error is measured after an experiment: all of a table's; for
+    pictures a seeded sample of at most TRAIN_ERROR_PICTURES, precise enough for the
+    diagnosis without a forward pass over every training picture."""
+    if not isinstance(X, ImageArray) or len(X) <= TRAIN_ERROR_PICTURES:
+        return X, y
+    rows = np.sort(np.random.default_rng(seed).choice(len(X), TRAIN_ERROR_PICTURES,
+                                                      replace=False))
+    return X[rows], y[rows]
+
+
+def example_input(prepared: Prepared) -> torch.Tensor:
+    """One input of the right shape (for latency): a picture, or a row of features."""
+    if prepared.is_images:
+        return torch.zeros(1, *prepared.preprocessor.shape)
+    return torch.zeros(1, prepared.preprocessor.n_features)
+
+
+def check_sample(prepared: Prepared, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded sample of decoded training pictures for the sanity checks."""
+    n = len(prepared.X["train"])
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(n, CHECK_PICTURES),
+                                                      replace=False))
+    return prepared.X["train"].decode(rows), prepared.y["train"][rows]
+
+
+def image_baselines(prepared: Prepared, metric: str, seed: int) -> list[dict]:
+    """The majority class and a linear model on 8×8 thumbnails, flattened, of at most
+    BASELINE_PICTURES training pictures: the floor for pictures (seed 001, step 2).
+
+    BLAS runs on one thread here: sixty-odd features gain nothing from more, and its threads
+    spin against each other on a busy machine (82 s against 2 s for 6,000 thumbnails at
+    load 6 on 2 cores).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from fullcycle.diagnosis.baselines import baselines
+
+    n = len(prepared.X["train"])
+    rows = np.arange(n)
+    if n > BASELINE_PICTURES:
+        rows = np.sort(np.random.default_rng(seed).choice(n, BASELINE_PICTURES, replace=False))
+    data = (prepared.X["train"].thumbnails(THUMBNAIL_SIDE, rows), prepared.y["train"][rows],
+            prepared.X["dev"].thumbnails(THUMBNAIL_SIDE), prepared.y["dev"])
+    with threadpool_limits(1):
+        found = baselines(prepared.task, *data, metric, seed=seed)
+    for row in found:
+        if row["name"] == "linear":
+            row["description"] += f" on {THUMBNAIL_SIDE}×{THUMBNAIL_SIDE} thumbnails"
+    return found
+
+
+def pretrained_source(spec: Any) -> PretrainedSource | None:
+    """`--pretrained BUNDLE` (a path) or a user's `nn.Module` (weights already loaded, e.g.
+    with `fullcycle.models.transfer.pretrained_module`) as a source to transfer from."""
+    if spec is None:
+        return None
+    if isinstance(spec, PretrainedSource):
+        return spec
+    if isinstance(spec, nn.Module):
+        from fullcycle.models.bundle import ARCHITECTURES
+
+        name = type(spec).__name__
+        if ARCHITECTURES.get(name) is not type(spec) or not isinstance(
+                getattr(spec, "config", None), dict):
+            raise FullcycleError(
+                f"pretrained {name} could not be saved in the run's bundle: give it .config "
+                "(describing the module as it is, e.g. its output size read from the output "
+                "layer) and from_config(), and register it with "
+                "fullcycle.models.bundle.register_architecture")
+        return PretrainedSource(spec, f"the user's {name}")
+    from fullcycle.models.transfer import pretrained_from_bundle
+
+    if not isinstance(spec, str) and not hasattr(spec, "__fspath__"):
+        raise FullcycleError("pretrained= takes a bundle folder or an nn.Module with its "
+                             "weights loaded")
+    module, bundle = pretrained_from_bundle(spec)
+    source = PretrainedSource(module, f"bundle {spec}")
+    source.bundle_features = bundle.preprocessing["features"]  # picture size and channels
+    return source
+
+
+def prepare_for_run(data: Any, target: Any, *, task: str | None, dev_data: Any, split: Any,
+                    drop_missing_target: bool, image_column: str | None,
+                    image_size: Any, augment: str | None, pretrained: Any,
+                    refuse_unreadable: bool) -> tuple[Prepared, dict[str, Any]]:
+    """`fc.run`'s picture flags checked, the pictures prepared, and the autopilot's picture
+    options: (prepared, {"augment", "pretrained"}).
+
+    A bundle to transfer from fixes the picture size and channels to its own (its first
+    layers were trained on those), unless --image-size is given.
+    """
+    from fullcycle.data.images import ImageOptions, parse_image_size, prepare_images
+    from fullcycle.engine.augment import parse_augment
+
+    size = parse_image_size(image_size)
+    parse_augment(augment)  # a misspelt flag is refused before any picture is read
+    source = pretrained_source(pretrained)
+    channels = None
+    bundle_features = getattr(source, "bundle_features", None)
+    if bundle_features:
+        size = size or (int(bundle_features["height"]), int(bundle_features["width"]))
+        channels = int(bundle_features["channels"])
+    options = ImageOptions(image_column=image_column, image_size=size, channels=channels,
+                           skip_unreadable=not refuse_unreadable)
+    prepared = prepare_images(data, target, options=options, task=task, dev_data=dev_data,
+                              split=split, drop_missing_target=drop_missing_target)
+    chosen = parse_augment(augment, channels=prepared.preprocessor.channels)
+    return prepared, {"augment": chosen, "pretrained": source}

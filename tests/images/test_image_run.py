@@ -1,0 +1,205 @@
+"""`fullcycle run DIR` on a folder of pictures, end to end, and `fullcycle predict` after it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pictures import write_shapes
+from PIL import Image
+
+from fullcycle.cli import main
+from fullcycle.journal import Journal
+
+pytestmark = pytest.mark.slow  # each run trains a CNN for its budget (~20 s)
+
+
+def run_cli(*args: object) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def picture_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """Three shapes, four discs filed as bars (label errors to find), eight blank pictures
+    per class (no shape: errors whatever the model), one broken file."""
+    root = write_shapes(tmp_path_factory.mktemp("data") / "shapes", 30)
+    for i, disc in enumerate(sorted((root / "disc").glob("*.png"))[:4]):
+        shutil.move(disc, root / "bar" / f"mislabelled_{i}.png")
+    rng = np.random.default_rng(5)
+    for shape in ("bar", "cross", "disc"):
+        for i in range(8):
+            noise = rng.integers(0, 60, (16, 16), dtype=np.uint8)
+            Image.fromarray(noise, "L").save(root / shape / f"blank_{i}.png")
+    (root / "cross" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    out = tmp_path_factory.mktemp("runs") / "shapes"
+    code, stdout, stderr = run_cli("run", root, "--out", out, "--budget", "40s", "--json",
+                                   "--seed", "1")
+    assert code == 0, stderr
+    return root, out, json.loads(stdout)
+
+
+def test_run_on_a_folder_goes_through_the_whole_recipe(picture_run) -> None:
+    _, out, summary = picture_run
+    assert summary["task"] == "multiclass" and summary["classes"] == ["bar", "cross", "disc"]
+    assert summary["images"]["channels"] == 1 and summary["images"]["n_unreadable"] == 1
+    assert sum(summary["splits"].values()) == 3 * 30 + 3 * 8
+    assert any("1 unreadable file(s) skipped: broken.png" in n for n in summary["notes"])
+    kinds = [d["kind"] for d in summary["decisions"]]
+    for kind in ("split", "baselines", "architecture", "checks", "lr_finder", "diagnosis"):
+        assert kind in kinds
+    assert summary["experiments"][0]["config"].startswith("ResNet 16,32 x1")
+    assert summary["baselines"][1]["description"].startswith("scikit-learn LogisticRegression")
+    assert summary["test_accesses"] == 1 and summary["errors"]["test"] is not None
+    assert summary["errors"]["dev"] < summary["baselines"][0]["dev_error"]  # beats majority
+    for name in ("summary.json", "report.html", "errors.csv", "dev_predictions.csv",
+                 "model/bundle.json", "model/weights.safetensors", "journal.sqlite"):
+        assert (out / name).exists(), name
+
+
+def test_errors_csv_names_each_wrong_picture_by_its_path(picture_run) -> None:
+    _, out, summary = picture_run
+    errors = pd.read_csv(out / "errors.csv")
+    assert "input.path" in errors.columns and "tags" in errors.columns
+    assert len(errors) == summary["error_analysis"]["n_errors"] > 0
+    assert all(Path(p).is_file() for p in errors["input.path"])
+    assert {"input.brightness", "input.contrast"} <= set(errors.columns)
+
+
+def test_gallery_holds_thumbnails_of_the_worst_pictures_and_label_suspects(picture_run) -> None:
+    _, out, summary = picture_run
+    gallery = summary["pictures"]
+    assert len(gallery["highest_loss"]) >= 1
+    first = gallery["highest_loss"][0]
+    assert Path(first["path"]).is_file() and first["given"] in summary["classes"]
+    with Image.open(out / first["file"]) as thumb:
+        assert max(thumb.size) == 72
+    assert gallery["augmentations"]["columns"][0] == "original"
+    assert "color" not in gallery["augmentations"]["columns"]  # grayscale pictures
+    assert (out / gallery["augmentations"]["file"]).stat().st_size > 500
+    html = (out / "report.html").read_text()
+    assert 'alt="highest-loss dev picture 1"' in html and 'alt="augmentation grid"' in html
+    assert "src=\"data:image/png;base64," in html
+
+
+def test_predict_reproduces_the_dev_predictions(picture_run, tmp_path: Path) -> None:
+    _, out, summary = picture_run
+    dev = pd.read_csv(out / "dev_predictions.csv")
+    pd.DataFrame({"path": dev["input.path"]}).to_csv(tmp_path / "dev.csv", index=False)
+    code, _, stderr = run_cli("predict", out / "model", tmp_path / "dev.csv", "--out",
+                              tmp_path / "p.csv")
+    assert code == 0, stderr
+    again = pd.read_csv(tmp_path / "p.csv")
+    assert list(again["path"]) == list(dev["input.path"])
+    assert list(again["prediction"]) == list(dev["y_pred"])
+    for label in summary["classes"]:
+        np.testing.assert_allclose(again[f"proba_{label}"], dev[f"proba_{label}"], atol=1e-5)
+
+
+def test_predict_on_a_folder_gives_one_row_per_picture(picture_run, tmp_path: Path) -> None:
+    root, out, _ = picture_run
+    folder = tmp_path / "new"
+    folder.mkdir()
+    for path in sorted(root.rglob("*.png"))[:5]:
+        if path.name != "broken.png":
+            shutil.copy(path, folder / path.name)
+    code, stdout, stderr = run_cli("predict", out / "model", folder, "--out",
+                                   tmp_path / "p.csv", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["rows"] == len(list(folder.iterdir()))
+    shutil.copy(root / "cross" / "broken.png", folder / "broken.png")
+    code, stdout, stderr = run_cli("predict", out / "model", folder, "--out", tmp_path / "q.csv")
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "broken.png cannot be decoded" in stderr and not (tmp_path / "q.csv").exists()
+
+
+def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
+                                                                  tmp_path: Path) -> None:
+    _, out, _ = picture_run
+    small = write_shapes(tmp_path / "two", 12, classes=("disc", "cross"), seed=7)
+    code, stdout, stderr = run_cli("run", small, "--out", tmp_path / "run", "--budget", "30s",
+                                   "--pretrained", out / "model", "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    plan = summary["architecture"]["transfer"]
+    assert plan["regime"] == "small"
+    assert [g["trainable"] for g in plan["groups"]] == [False, False, True]
+    assert summary["experiments"][0]["config"].startswith("ResNet 16,32 x1, transfer (small)")
+    journal = Journal(tmp_path / "run" / "journal.sqlite")
+    transfer = [d for d in journal.decisions() if d["kind"] == "transfer"]
+    assert transfer and transfer[0]["action"] == ("stem + stage 1 frozen; stage 2 frozen; "
+                                                  "head at lr")
+    experiment = journal.experiments()[0]
+    assert experiment["config"]["images"]["transfer"] == "small"
+    assert experiment["config"]["images"]["pretrained"] == f"bundle {out / 'model'}"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]  # as tests/report/test_browser.py: hermetic, no traffic
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_report_shows_the_thumbnails_in_a_browser(picture_run, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    _, out, summary = picture_run
+    console_errors: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+            page.on("pageerror", lambda e: console_errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            images = page.evaluate(
+                "Array.from(document.querySelectorAll('#pictures img')).map(i => ({alt: i.alt,"
+                " complete: i.complete, width: i.naturalWidth,"
+                " shown: i.getBoundingClientRect().width, title: i.title}))")
+            captions = page.evaluate(
+                "Array.from(document.querySelectorAll('#pictures figure.thumb figcaption'))"
+                ".map(c => c.innerText)")
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert console_errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    gallery = summary["pictures"]
+    expected = ([f"highest-loss dev picture {i + 1}" for i in range(len(gallery["highest_loss"]))]
+                + [f"suspected label error {i + 1}" for i in range(len(gallery["label_issues"]))]
+                + ["augmentation grid"])
+    assert [i["alt"] for i in images] == expected
+    for image in images:
+        assert image["complete"] and image["width"] > 0, image["alt"]
+        assert image["shown"] >= 90, image["alt"]
+    first = gallery["highest_loss"][0]
+    assert images[0]["title"] == first["path"]
+    assert f"given {first['given']}, predicted {first['predicted']}" in captions[0]
+
+
+def test_digits_saved_as_files_through_the_recipe_with_augmentation(tmp_path: Path) -> None:
+    """scikit-learn's 8×8 digits as PNG files, augmentation chosen by the user."""
+    from pictures import write_digits
+
+    root = write_digits(tmp_path / "digits", limit=400)
+    code, stdout, stderr = run_cli("run", root, "--out", tmp_path / "run", "--budget", "30s",
+                                   "--augment", "crop,rotate", "--json")
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["classes"] == [str(d) for d in range(10)]
+    assert (summary["images"]["height"], summary["images"]["width"]) == (8, 8)
+    assert summary["experiments"][0]["config"].startswith("ResNet 16,32 x1, augment crop,rotate")
+    assert summary["pictures"]["augmentations"]["used"] == ["crop", "rotate"]
+    assert summary["errors"]["dev"] < summary["baselines"][0]["dev_error"]
+    assert not any(e["change"].startswith("data augmentation") for e in summary["experiments"])
