@@ -208,9 +208,6 @@ def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
                 argv += [param.opts[0], str(item)]
         elif getattr(param, "is_flag", False):
             argv.append(param.opts[0] if value else param.secondary_opts[0])
-        elif getattr(param, "multiple", False):  # --text-column a --text-column b
-            for item in value:
-                argv += [param.opts[0], str(item)]
         else:
             argv += [param.opts[0], str(value)]
     return argv
