@@ -198,8 +198,8 @@ def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
     for param in ctx.command.params:
         name = param.name or ""
         value = ctx.params.get(name)
-        if name in drop or value is None or (param.param_type_name == "option"
-                                             and value == param.default):
+        if name in drop or value is None or value == () or (
+                param.param_type_name == "option" and value == param.default):
             continue
         if param.param_type_name == "argument":
             argv.append(str(value))

@@ -40,6 +40,7 @@ from torch import Tensor
 from fullcycle.data.dataset import (
     PREPROCESSING_FILE,
     SPLIT_FILE,
+    Prepared,
     TargetEncoding,
     _check_columns,
     _fit_target,
@@ -47,8 +48,7 @@ from fullcycle.data.dataset import (
 from fullcycle.data.hash_split import DEV, TEST, TRAIN, HashSplit
 from fullcycle.data.inputs import target_names
 from fullcycle.data.load import parquet_files
-from fullcycle.data.preprocess import Preprocessor
-from fullcycle.data.splits import SplitOptions
+from fullcycle.data.splits import SPLIT_NAMES, Split, SplitOptions
 from fullcycle.data.stream_stats import SAMPLE_ROWS, StreamStatistics
 from fullcycle.data.task import infer_task
 from fullcycle.errors import FullcycleError
@@ -146,64 +146,40 @@ def _available_memory() -> int:
 
 
 # ----------------------------------------------------------------- the prepared stream
-@dataclass
-class StreamPrepared:
+@dataclass(repr=False)
+class StreamPrepared(Prepared):
     """`Prepared` for a streamed table: dev and test in memory, train as `ParquetBatches`.
 
-    ``X["train"]`` / ``y["train"]`` hold a uniform sample of the training rows (about
-    `SAMPLE_ROWS`): what the training error, the default metric and the output prior are
-    estimated on, so code written for `Prepared` measures a streamed table unchanged;
-    ``n_train`` is the true count, and `train_batches` streams every training row.
+    ``X["train"]`` / ``y["train"]`` (and ``frame``) hold a uniform sample of the training rows
+    (about `SAMPLE_ROWS`): what the training error, the default metric, the output prior and
+    a bundle's drift reference are estimated on, so code written for `Prepared` measures a
+    streamed table unchanged; ``n_train`` is the true count, `train_batches` streams every
+    training row, and ``hash_split`` is the split (``split`` only names its strategy).
     """
 
-    task: str
-    targets: list[str]
-    classes: list
-    features: list[str]
-    source: ParquetSource
-    split: HashSplit
-    preprocessor: Preprocessor
-    target_encoding: TargetEncoding
-    X: dict[str, np.ndarray]  # train (the sample), train_dev (empty), dev
-    y: dict[str, np.ndarray]
-    drop_missing_target: bool
-    n_train: int
-    raw: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # train (sample), dev
-    notes: list[str] = field(default_factory=list)
-    is_images: bool = False  # a streamed table holds no pictures (the trainer asks)
-    test_accesses: list[str] = field(default_factory=list)
-    _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-
-    @property
-    def fingerprint(self) -> str:
-        return self.source.fingerprint
-
-    @property
-    def error_scale(self) -> float:
-        return float(self.target_encoding.std) if self.task == "regression" else 1.0
-
-    @property
-    def heads(self) -> list:
-        """A streamed table has one target: no multi-task heads."""
-        return []
-
-    def test(self, reason: str) -> tuple[np.ndarray, np.ndarray]:
-        """The locked test split; every call is counted and its reason recorded."""
-        self.test_accesses.append(reason)
-        assert self._test is not None
-        return self._test
+    source: ParquetSource | None = None
+    hash_split: HashSplit | None = None
+    n_train: int = 0
+    drop_missing_target: bool = False
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)  # train (its sample), dev
 
     def frame_of(self, split: str) -> pd.DataFrame:
-        """Raw rows of train (its sample: the drift reference a bundle keeps) or dev."""
+        """Raw rows of train (its sample) or dev; the test split is locked."""
         if split == "test":
             raise FullcycleError("the test split is locked; use Prepared.test(reason)")
-        return self.raw.get(split, pd.DataFrame(columns=[*self.features, *self.targets]))
+        return self.raw.get(split, self.frame.iloc[:0])
 
     @property
     def sizes(self) -> dict[str, int]:
         """Rows per split: ``{"train", "train_dev", "dev", "test"}`` (train: all of them)."""
         return {"train": self.n_train, "train_dev": 0, "dev": len(self.y["dev"]),
                 "test": 0 if self._test is None else len(self._test[1])}
+
+    def summary(self) -> dict:
+        return {**super().summary(), "n_rows": self.hash_split.n_rows, "streamed": True}
+
+    def __repr__(self) -> str:
+        return "Stream" + super().__repr__()
 
     def train_batches(self, batch_size: int, seed: int = 0,
                       shuffle_rows: int = SHUFFLE_ROWS) -> ParquetBatches:
@@ -217,7 +193,7 @@ class StreamPrepared:
         directory = Path(directory)
         atomic_write_json(directory / SPLIT_FILE, {
             "fingerprint": self.fingerprint, "task": self.task, "targets": self.targets,
-            "files": [str(f) for f in self.source.files], **self.split.to_dict(),
+            "files": [str(f) for f in self.source.files], **self.hash_split.to_dict(),
             "notes": self.notes})
         atomic_write_json(directory / PREPROCESSING_FILE, {
             "features": self.preprocessor.to_dict(), "target": self.target_encoding.to_dict()})
@@ -225,7 +201,7 @@ class StreamPrepared:
     # used by ParquetBatches (possibly from its reading thread)
     def training_rows(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         frame = self.source.read(index, [*self.features, *self.targets])
-        keep = self.split.codes(self.source.rows_of(index)) == TRAIN
+        keep = self.hash_split.codes(self.source.rows_of(index)) == TRAIN
         if self.drop_missing_target:
             keep &= frame[self.targets[0]].notna().to_numpy()
         part = frame.loc[keep]
@@ -285,18 +261,21 @@ def prepare_stream(source: str | Path, target: str | list[str], *, task: str | N
     if drop_missing_target and stats.n_rows < the_split.sizes[0]:
         notes.append(f"{the_split.sizes[0] - stats.n_rows} training rows with a missing target "
                      "dropped (--drop-missing-target)")
+    empty = {name: np.zeros(0, dtype=np.int64) for name in SPLIT_NAMES}
     return StreamPrepared(
         task=info.task, targets=list(info.targets), classes=list(encoding.classes),
-        features=features, source=src, split=the_split, preprocessor=preprocessor,
-        target_encoding=encoding,
+        frame=sample, features=features, split=Split(empty, "hash", notes),
+        preprocessor=preprocessor, target_encoding=encoding,
         X={"train": preprocessor.transform(sample),
            "train_dev": np.zeros((0, preprocessor.n_features), np.float32),
            "dev": preprocessor.transform(dev)},
         y={"train": encoding.encode(sample), "train_dev": encoding.encode(dev.iloc[:0]),
            "dev": encoding.encode(dev)},
-        drop_missing_target=drop_missing_target, n_train=stats.n_rows,
-        raw={"train": sample, "dev": dev}, notes=notes,
-        _test=(preprocessor.transform(test), encoding.encode(test)))
+        rows={}, fingerprint=src.fingerprint,
+        duplicates={"count": 0, "rows": 0, "examples": []}, notes=notes,
+        n_source_rows=src.n_rows, _test=(preprocessor.transform(test), encoding.encode(test)),
+        source=src, hash_split=the_split, n_train=stats.n_rows,
+        drop_missing_target=drop_missing_target, raw={"train": sample, "dev": dev})
 
 
 def _target_encoding(info: Any, stats: StreamStatistics) -> TargetEncoding:

@@ -70,6 +70,7 @@ class Distributed:
     world_size: int
     local_rank: int
     device: torch.device
+    owns_group: bool = False  # fit created the process group (and ends it: `finish`)
 
     @property
     def is_main(self) -> bool:
@@ -109,16 +110,26 @@ def setup(device: str | torch.device = "auto") -> Distributed | None:
         if chosen.index is None:
             chosen = torch.device("cuda", local_rank % torch.cuda.device_count())
         torch.cuda.set_device(chosen)
-    ctx = Distributed(rank, world, local_rank, chosen)
-    if not dist.is_initialized():
+    ctx = Distributed(rank, world, local_rank, chosen, owns_group=not dist.is_initialized())
+    if ctx.owns_group:
         dist.init_process_group(ctx.backend, rank=rank, world_size=world)
-        atexit.register(_leave_group)
+        atexit.register(_leave_group)  # for a fit that ends in an error
     elif dist.get_world_size() != world:
         raise FullcycleError(
             f"the process group has {dist.get_world_size()} processes but WORLD_SIZE is "
             f"{world}; initialize it with torchrun's environment"
         )
     return ctx
+
+
+def finish(ctx: Distributed | None) -> None:
+    """After a fit: end the group fit created, every rank together (a barrier, then
+    `destroy_process_group`). A gloo group left to interpreter shutdown can abort a process
+    (SIGABRT, "terminate called without an active exception": its worker threads outlive
+    Python), and a rank leaving while another still talks breaks the other's last message."""
+    if ctx is not None and ctx.owns_group and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _leave_group() -> None:

@@ -284,6 +284,7 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         if resume and load_checkpoint(checkpoint_dir, loop):
             resumed_from = loop.epoch
         loop.run()
+    distributed.finish(group)
     return FitResult(
         model=model, history=loop.history, best_epoch=loop.best_epoch,
         decisions=loop.decisions, stopped_early=loop.stop_training and stopper is not None

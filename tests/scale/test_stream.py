@@ -78,7 +78,7 @@ def test_a_sampled_median_is_within_the_documented_rank_bound(tmp_path):
     sp = prepare_stream(_write(_frame(), tmp_path / "d.parquet"), "y", sample_rows=400)
     k = len(sp.y["train"])
     assert 250 < k < 550  # a Bernoulli draw of about 400 of the 1800 training rows
-    codes = sp.split.codes(np.arange(N))
+    codes = sp.hash_split.codes(np.arange(N))
     train_a = np.sort(_frame()["a"].to_numpy()[codes == TRAIN])
     rank = np.searchsorted(train_a, sp.preprocessor.numeric[1].median) / len(train_a)
     epsilon = math.sqrt(math.log(2 / 1e-4) / (2 * k))  # DKW, 99.99%
@@ -95,7 +95,7 @@ def test_each_epoch_streams_every_training_row_once_in_a_new_order(tmp_path):
                 .astype(int) for b in batches.batches(epoch)]
 
     first, again, second = ids(1), ids(1), ids(2)
-    codes = sp.split.codes(np.arange(N))
+    codes = sp.hash_split.codes(np.arange(N))
     assert sorted(np.concatenate(first)) == list(np.flatnonzero(codes == TRAIN))
     assert len(first) == len(batches) == math.ceil(1800 / 64)
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))  # (seed, epoch)
@@ -112,9 +112,10 @@ def test_fit_trains_on_the_stream_and_the_test_split_stays_locked(tmp_path):
     result = fit(model, sp.train_batches(64), (sp.X["dev"], sp.y["dev"]), loss="bce",
                  metric="accuracy", task="binary", epochs=8, lr=0.01, progress=False)
     assert result.best["dev_error"] < 0.25
-    assert sp.test_accesses == []
+    assert sp.test_accesses == 0
     sp.test("final")
-    assert sp.test_accesses == ["final"]
+    assert sp.test_accesses == 1 and sp.test_access_reasons == ["final"]
+    assert sp.summary()["n_rows"] == N and sp.sizes["train"] == 1800
     sp.save(tmp_path / "run")
     assert (tmp_path / "run" / "split.json").exists()
 

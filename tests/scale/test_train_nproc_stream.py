@@ -54,13 +54,18 @@ def test_the_relaunch_repeats_the_flags_given_and_drops_nproc():
     @app.command()
     def cmd(data: str, target: str = typer.Option(...), epochs: int | None = None,
             resume: bool = typer.Option(False, "--resume"), nproc: int = 1,
+            text_column: list[str] | None = typer.Option(None, "--text-column"),
             ctx: typer.Context = None) -> None:  # type: ignore[assignment]
         seen["argv"] = command_line(ctx, drop={"nproc"})
 
-    result = CliRunner().invoke(app, ["d.csv", "--target", "y", "--epochs", "3", "--resume",
-                                      "--nproc", "4"])
+    runner = CliRunner()
+    result = runner.invoke(app, ["d.csv", "--target", "y", "--epochs", "3", "--resume",
+                                 "--nproc", "4", "--text-column", "a", "--text-column", "b"])
     assert result.exit_code == 0, result.output
-    assert seen["argv"] == ["d.csv", "--target", "y", "--epochs", "3", "--resume"]
+    assert seen["argv"] == ["d.csv", "--target", "y", "--epochs", "3", "--resume",
+                            "--text-column", "a", "--text-column", "b"]
+    assert runner.invoke(app, ["d.csv", "--target", "y"]).exit_code == 0
+    assert seen["argv"] == ["d.csv", "--target", "y"]  # an unused multi-value flag: nothing
 
 
 @pytest.mark.slow
