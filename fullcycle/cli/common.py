@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from fullcycle.data.dataset import Prepared, prepare
 from fullcycle.data.splits import SplitOptions
 from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
+from fullcycle.tracking import Tracking
 
 DataArg = Annotated[Path, typer.Argument(help="CSV or Parquet file with a header row.")]
 TargetOpt = Annotated[str, typer.Option("--target", "-t",
@@ -47,6 +49,12 @@ TextLowercaseOpt = Annotated[bool, typer.Option(
 TextUnicodeOpt = Annotated[str, typer.Option(
     "--text-unicode", help="Unicode normalization of texts: NFKC, NFC, NFKD, NFD or none.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory to write.")]
+MlflowOpt = Annotated[bool, typer.Option(
+    "--mlflow", help="Log to MLflow (MLFLOW_TRACKING_URI, else ./mlflow.db); on by itself "
+                     "when MLFLOW_TRACKING_URI is set. Needs fullcycle[mlflow].")]
+TensorboardOpt = Annotated[Path | None, typer.Option(
+    "--tensorboard", help="Write per-epoch TensorBoard scalars under this folder. Needs "
+                          "fullcycle[tensorboard].")]
 
 
 def prepare_data(
@@ -64,13 +72,33 @@ def prepare_data(
     seed: int = 0,
     text_columns: list[str] | None = None,
     text_options: TextOptions | None = None,
+    stream: bool | None = False,
 ) -> Prepared:
     """Validate the shared flags and prepare the data (split + preprocessing); the
-    `--text-column` names and `text_options` (see `text_options`) go to the tokenizer."""
+    `--text-column` names and `text_options` (see `text_options`) go to the tokenizer.
+
+    ``stream``: True streams a Parquet file or folder (`fullcycle.data.stream`), None does
+    when the table is too large for memory (`should_stream`), False never.
+    """
+    from fullcycle.data.stream import prepare_stream, should_stream
+
     options = split_options(dev_size, test_size, group_column, time_column, seed)
+    if stream or (stream is None and should_stream(data)):
+        if dev_data is not None or text_columns:
+            flag = "--dev-data" if dev_data is not None else "--text-column"
+            raise FullcycleError(f"{flag} needs the in-memory path; drop --stream or give "
+                                 "files that fit in memory")
+        return prepare_stream(data, target, task=task, split=options,  # type: ignore[return-value]
+                              ignore=parse_columns(ignore),
+                              drop_missing_target=drop_missing_target)
     return prepare(data, target, task=task, dev_data=dev_data, split=options,
                    ignore=parse_columns(ignore), drop_missing_target=drop_missing_target,
                    text_columns=text_columns, text_options=text_options)
+
+
+def tracking_options(mlflow: bool, tensorboard: Path | None) -> Tracking | None:
+    """--mlflow / --tensorboard (and MLFLOW_TRACKING_URI) as a `Tracking`, or None."""
+    return Tracking.from_flags(mlflow, tensorboard)
 
 
 def split_options(dev_size: float | None, test_size: float | None, group_column: str | None,
@@ -139,3 +167,44 @@ def is_percent(text: str | None) -> bool:
 def text_options(tokenizer: str, lowercase: bool, unicode: str) -> TextOptions:
     """The --text-* flags as `TextOptions` (validated there: one-line errors)."""
     return TextOptions(tokenizer=tokenizer, lowercase=lowercase, unicode=unicode)
+
+
+StreamOpt = Annotated[bool | None, typer.Option(
+    "--stream/--no-stream", help="Stream a Parquet file or folder by row group (bounded "
+                                 "memory). Default: when it would not fit in memory.")]
+NprocOpt = Annotated[int, typer.Option(
+    "--nproc", help="Train in N processes with DistributedDataParallel (gloo on CPU, NCCL "
+                    "on GPU), started here as torchrun does.")]
+
+
+def relaunch(ctx: typer.Context, nproc: int, log_dir: Path) -> int | None:
+    """``--nproc N``: this same command in N processes under torchrun's agent; their exit
+    status. None when this process should do the work itself (N = 1, or already a rank)."""
+    from fullcycle.engine.distributed import from_environment
+    from fullcycle.engine.launch import launch
+
+    if nproc < 1:
+        raise FullcycleError(f"--nproc must be 1 or more, got {nproc}")
+    if nproc == 1 or from_environment() is not None:
+        return None
+    argv = command_line(ctx, drop={"nproc"})
+    return launch(nproc, [sys.executable, "-m", "fullcycle", str(ctx.info_name), *argv],
+                  log_dir)
+
+
+def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
+    """The arguments that give ``ctx.params`` again (defaults left out), for a relaunch."""
+    argv: list[str] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        value = ctx.params.get(name)
+        if name in drop or value is None or (param.param_type_name == "option"
+                                             and value == param.default):
+            continue
+        if param.param_type_name == "argument":
+            argv.append(str(value))
+        elif getattr(param, "is_flag", False):
+            argv.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            argv += [param.opts[0], str(value)]
+    return argv

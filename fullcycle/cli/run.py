@@ -18,9 +18,11 @@ from fullcycle.cli.common import (
     GroupOpt,
     IgnoreOpt,
     JsonOpt,
+    MlflowOpt,
     QuietOpt,
     SeedOpt,
     TaskOpt,
+    TensorboardOpt,
     TestSizeOpt,
     TextColumnOpt,
     TextLowercaseOpt,
@@ -32,6 +34,7 @@ from fullcycle.cli.common import (
     parse_hidden,
     split_options,
     text_options,
+    tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 
@@ -143,6 +146,8 @@ def run_command(
     text_lowercase: TextLowercaseOpt = True,
     text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
+    mlflow: MlflowOpt = False,
+    tensorboard: TensorboardOpt = None,
     image_column: Annotated[str | None, typer.Option(
         "--image-column", help="Pictures: the table column of picture paths (relative to "
                                "the table's folder).")] = None,
@@ -169,6 +174,7 @@ def run_command(
     budget_bar = BudgetProgress(console, enabled=not (quiet or json_output))
     options = split_options(dev_size, test_size, group_column, time_column, seed)
     texts = text_options(text_tokenizer, text_lowercase, text_unicode)
+    tracking = tracking_options(mlflow, tensorboard)
     with budget_bar:
         result = run(
             data, target, out=out,
@@ -177,6 +183,7 @@ def run_command(
             split=options, hidden=parse_hidden(hidden), ignore=parse_columns(ignore),
             drop_missing_target=drop_missing_target, seed=seed, log=budget_bar.log,
             text_columns=text_column, text_options=texts,
+            tracking=tracking,
             image_column=image_column, image_size=image_size, augment=augment,
             pretrained=pretrained, refuse_unreadable=refuse_unreadable,
         )

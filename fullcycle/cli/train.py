@@ -30,10 +30,14 @@ from fullcycle.cli.common import (
     GroupOpt,
     IgnoreOpt,
     JsonOpt,
+    MlflowOpt,
+    NprocOpt,
     QuietOpt,
     SeedOpt,
+    StreamOpt,
     TargetOpt,
     TaskOpt,
+    TensorboardOpt,
     TestSizeOpt,
     TextColumnOpt,
     TextLowercaseOpt,
@@ -42,7 +46,9 @@ from fullcycle.cli.common import (
     TimeOpt,
     parse_hidden,
     prepare_data,
+    relaunch,
     text_options,
+    tracking_options,
 )
 from fullcycle.cli.output import emit_json, quiet_console
 from fullcycle.engine.journaling import JournalCallback
@@ -143,10 +149,16 @@ def train_command(
     text_lowercase: TextLowercaseOpt = True,
     text_unicode: TextUnicodeOpt = "NFKC",
     seed: SeedOpt = 0,
+    nproc: NprocOpt = 1,
+    stream: StreamOpt = None,
+    mlflow: MlflowOpt = False,
+    tensorboard: TensorboardOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
+    ctx: typer.Context = None,  # type: ignore[assignment]  # given by Typer (for --nproc)
 ) -> int:
     """Train one network on a table (the seeds' first architecture unless told otherwise)."""
+    from fullcycle.engine.distributed import WorkerLost, is_main_process
     from fullcycle.engine.progress import ProgressBar
     from fullcycle.metrics import check_metric
     from fullcycle.recipe.trainer import resolved, task_metric, train
@@ -161,8 +173,12 @@ def train_command(
         epochs=epochs, batch_size=batch_size, patience=early_stopping, clip_norm=clip_norm,
         clip_value=clip_value, seed=seed)
     rundir = RunDir(out or Path("runs") / f"{Path(data).stem}-train")
+    launched = relaunch(ctx, nproc, rundir.file("logs"))  # --nproc N: N ranks run this command
+    if launched is not None:
+        return launched
+    tracking, main = tracking_options(mlflow, tensorboard), is_main_process()
     state = rundir.read_json(STATE) if rundir.has(STATE) else None
-    if not resume and state is not None and state.get("status") == "running":
+    if main and not resume and state is not None and state.get("status") == "running":
         raise FullcycleError(
             f"{rundir.path} holds an unfinished training run; add --resume to continue it, "
             f"or choose another --out"
@@ -171,7 +187,8 @@ def train_command(
                      test_size=test_size, group_column=group_column, time_column=time_column,
                      ignore=ignore, drop_missing_target=drop_missing_target, seed=seed,
                      text_columns=text_column,
-                     text_options=text_options(text_tokenizer, text_lowercase, text_unicode))
+                     text_options=text_options(text_tokenizer, text_lowercase, text_unicode),
+                     stream=stream)
     if metric is not None and p.task != "multitask":
         check_metric(metric, p.task)
     task_metric(p, metric)  # refuses a metric on a multitask target before anything is written
@@ -198,6 +215,10 @@ def train_command(
             f"--epochs {config.epochs} is fewer than the {done} epochs the run in "
             f"{rundir.path} already trained; pass --epochs {done} or more to extend it"
         )
+    if not main:  # under --nproc, the other ranks train their share and write nothing
+        outcome = train(p, config, metric=metric, device=device, precision=precision,
+                        checkpoint_dir=rundir.file(CHECKPOINTS), resume=resume)
+        return 1 if outcome.diverged else 0
     if not resume or state is None:
         shutil.rmtree(rundir.file(CHECKPOINTS), ignore_errors=True)
 
@@ -220,6 +241,9 @@ def train_command(
     except FullcycleError as exc:
         _end(rundir, journal, run_id, experiment_id, fingerprint, "failed", str(exc))
         raise
+    except WorkerLost as exc:  # the run stays "running": --resume continues it
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if outcome.diverged:
         _end(rundir, journal, run_id, experiment_id, fingerprint, "diverged", outcome.diverged)
         # Not the user's input at fault: exit 1, apart from the user errors' status 2.
@@ -252,6 +276,8 @@ def train_command(
     rundir.write_json(STATE, {"status": "finished", "run_id": run_id,
                               "experiment_id": experiment_id, "flags_sha256": fingerprint,
                               "epochs_run": outcome.epochs_run})
+    if tracking is not None:
+        summary["tracking"] = tracking.log_run(rundir.path)
     if json_output:
         emit_json(summary)
     else:

@@ -26,9 +26,10 @@ def load_table(source: TableSource, *, name: str = "data") -> pd.DataFrame:
     """Return the table as a DataFrame with a fresh 0..n-1 index.
 
     `source` may be a path to a CSV (any delimiter pandas sniffs: comma, tab, semicolon)
-    or Parquet file, a DataFrame (copied, never modified), a 2-D NumPy array (columns
-    named "0", "1", ... as `pd.DataFrame(array)` names them, so ``target=0`` is the first),
-    or rows as dicts (one dict, or a list of them: what a JSON request holds).
+    or Parquet file, a folder of Parquet files (rows in file-name order), a DataFrame
+    (copied, never modified), a 2-D NumPy array (columns named "0", "1", ... as
+    `pd.DataFrame(array)` names them, so ``target=0`` is the first), or rows as dicts (one
+    dict, or a list of them: what a JSON request holds).
     `name` is how the table is called in error messages ("data", "dev data").
     """
     if isinstance(source, pd.DataFrame):
@@ -83,22 +84,35 @@ def _read_file(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FullcycleError(f"file not found: {path}; check the path")
     if path.is_dir():
-        raise FullcycleError(f"{path} is a folder; give a CSV or Parquet file")
+        files = parquet_files(path)
+        if not files:
+            raise FullcycleError(f"{path} is a folder without .parquet files; give a CSV or "
+                                 "Parquet file, or a folder of Parquet files")
+        return pd.concat([_read_parquet(f) for f in files], ignore_index=True)
     if path.stat().st_size == 0:
         raise FullcycleError(f"{path} is empty; give a file with a header and data rows")
     suffix = path.suffix.lower()
     if suffix in _PARQUET:
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises many types for a bad file
-            raise FullcycleError(
-                f"{path} is not a readable Parquet file ({_short(exc)}); re-export it"
-            ) from None
+        return _read_parquet(path)
     if suffix not in _CSV:
         raise FullcycleError(
             f"{path} has an unknown extension '{suffix}'; give a .csv or .parquet file"
         )
     return _read_csv(path)
+
+
+def parquet_files(folder: Path) -> list[Path]:
+    """The Parquet files under a folder, in name order: the order of the table's rows."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _PARQUET)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise FullcycleError(
+            f"{path} is not a readable Parquet file ({_short(exc)}); re-export it"
+        ) from None
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

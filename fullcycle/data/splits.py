@@ -130,6 +130,12 @@ def random_split(
         test_ids.append(rows[:t])
         dev_ids.append(rows[t:t + d])
         train_ids.append(rows[t + d:])
+    short = dev - sum(len(x) for x in dev_ids)
+    if short > 0:  # strata of one member went to test: dev takes rows from train instead
+        pool = np.concatenate(train_ids)
+        moved = rng.permutation(pool)[:short]
+        dev_ids.append(moved)
+        train_ids = [np.setdiff1d(pool, moved)]
     parts = (train_ids, dev_ids, test_ids)
     return tuple(np.sort(np.concatenate(x)).astype(np.int64) for x in parts)
 

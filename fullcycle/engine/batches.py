@@ -151,12 +151,35 @@ class LoaderBatches:
             yield tuple(_on_device(t, self.device) for t in batch)
 
 
+class StreamBatches:
+    """Batches a stream makes itself (`fullcycle.data.stream.ParquetBatches`: any object with
+    ``batches(epoch)``, ``len()`` and ``n_examples``), moved to the training device. The
+    epoch is passed on, so the stream fixes its order by ``(seed, epoch)`` as in memory."""
+
+    def __init__(self, stream: Any, device: torch.device) -> None:
+        self.stream, self.device = stream, device
+        self.n, self.batch_size = stream.n_examples, getattr(stream, "batch_size", None)
+
+    @property
+    def n_examples(self) -> int:
+        return self.n
+
+    def __len__(self) -> int:
+        return len(self.stream)
+
+    def batches(self, epoch: int = 1) -> Iterator[Batch]:
+        for batch in self.stream.batches(epoch):
+            yield tuple(_on_device(t, self.device) for t in batch)
+
+
 def make_batches(data: Any, batch_size: int, device: torch.device, *, shuffle: bool,
                  seed: int, name: str, drop_singleton: bool = False
-                 ) -> InMemoryBatches | LoaderBatches:
-    """Wrap ``data`` (arrays, tensors, a Dataset or a DataLoader) for the loop."""
+                 ) -> InMemoryBatches | LoaderBatches | StreamBatches:
+    """Wrap ``data`` (arrays, tensors, a Dataset, a DataLoader or a stream) for the loop."""
     if isinstance(data, DataLoader):
         return LoaderBatches(data, device)
+    if callable(getattr(data, "batches", None)) and hasattr(data, "n_examples"):
+        return StreamBatches(data, device)
     if isinstance(data, TensorDataset):
         data = data.tensors
     elif isinstance(data, Dataset):

@@ -236,6 +236,7 @@ class Checkpoint(Callback):
     """
 
     order = 1000
+    rank_zero_only = True
 
     def __init__(self, directory: str | Path, every: int = 1) -> None:
         self.directory, self.every = Path(directory), max(1, every)

@@ -43,9 +43,12 @@ class Callback:
 
     ``order`` sorts callbacks (lower runs first). A callback that must survive a resume
     returns its state from `state_dict` (JSON values) and `tensor_state` (tensors).
+    ``rank_zero_only``: under torchrun, only the process of rank 0 runs it (the ones that
+    write: journal, checkpoints, progress bars, trackers).
     """
 
     order: int = 0
+    rank_zero_only: bool = False
 
     def before_fit(self, loop: TrainingLoop) -> None: ...
     def before_epoch(self, loop: TrainingLoop) -> None: ...

@@ -17,6 +17,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 from fullcycle import metrics as M
+from fullcycle.engine import distributed
 from fullcycle.engine.batches import make_batches
 from fullcycle.engine.callbacks import (
     Checkpoint,
@@ -202,9 +204,11 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         raise FullcycleError(f"unknown metric {metric!r}; use one of: {', '.join(M.METRICS)}")
     extra_callbacks = _callbacks(callbacks)
     precision = check_precision(precision)
-    dev_device = resolve_device(device)
+    group = distributed.setup(device)  # None unless launched by torchrun
+    dev_device = group.device if group else resolve_device(device)
     if seed is None:
         seed = secrets.randbelow(2**31)  # fresh, without touching torch's global RNG
+    seed = distributed.shared_seed(seed, group)  # every rank: rank 0's (same batch order)
     model.to(dev_device)
 
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
@@ -216,6 +220,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
         raise FullcycleError("the training data yields no batch; pass at least one example")
     task = check_fit_data(model, train_batches, dev_batches, loss=loss, task=task,
                           metric=metric)
+    if group is not None:  # checked whole (the same verdict on every rank), then shared
+        train_batches, dev_batches = distributed.shard(train_batches, dev_batches, group, has_bn)
     if isinstance(metric, str):
         allowed = M.REGRESSION if task == "regression" else M.CLASSIFICATION
         if metric not in allowed:
@@ -259,9 +265,10 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     if checkpoint_dir is not None:
         cbs.append(Checkpoint(checkpoint_dir))
 
+    cbs = distributed.for_this_rank(cbs, group)
     monitor = stopper.monitor if stopper is not None else ("dev_error" if dev is not None
                                                            else None)
-    loop = TrainingLoop(
+    loop = (TrainingLoop if group is None else partial(distributed.DistributedLoop, group))(
         model, train_batches, dev_batches, loss_fn=loss_fn, optimizer=opt, scheduler=sched,
         penalty=penalty, epochs=int(epochs), device=dev_device, precision=precision,
         scaler=grad_scaler(dev_device, precision), task=task, metric=metric,

@@ -20,6 +20,7 @@ class JournalCallback(Callback):
     """Journal epochs to ``experiment_id`` and decisions to its run."""
 
     order = 900  # after early stopping and the guards wrote their decisions
+    rank_zero_only = True
 
     def __init__(self, journal: Journal, experiment_id: int, run_id: int | None = None) -> None:
         self.journal, self.experiment_id = journal, int(experiment_id)

@@ -100,7 +100,8 @@ class TrainingLoop:
             self.events("after_fit", self)
 
     def _train_epoch(self) -> None:
-        model, opt, sched, scaler = self.model, self.optimizer, self.scheduler, self.scaler
+        model, opt, sched, scaler = (self.training_module(), self.optimizer, self.scheduler,
+                                     self.scaler)
         # the handler lists, fetched once: an event nobody listens to costs an empty loop
         on = self.events.handlers
         before_batch, after_loss, after_backward = (on["before_batch"], on["after_loss"],
@@ -143,13 +144,31 @@ class TrainingLoop:
             self.step += 1
             for handler in after_step:
                 handler(self)
-            n = len(y)
-            self.running_loss.add_(self.loss.detach().float(), alpha=n)
-            self.seen += n
+            self.count_batch(len(y))
             for handler in after_batch:
                 handler(self)
-            if self.restart_epoch or self.stop_training:
+            if self.ends_epoch_early():
                 break
+
+    # Four steps of the epoch that `fullcycle.engine.distributed.DistributedLoop` replaces
+    # under torchrun; here, in one process, each is the plain thing.
+    def training_module(self) -> nn.Module:
+        """The module training steps call (under torchrun, the model wrapped in DDP)."""
+        return self.model
+
+    def count_batch(self, n: int) -> None:
+        """Add the batch's cost (``n`` examples) to the epoch's running loss."""
+        self.running_loss.add_(self.loss.detach().float(), alpha=n)
+        self.seen += n
+
+    def ends_epoch_early(self) -> bool:
+        """True when a callback asked to stop or to redo the epoch."""
+        return self.restart_epoch or self.stop_training
+
+    def dev_outputs(self) -> tuple[Tensor, Tensor]:
+        """The model's outputs on the whole dev set, and the dev targets."""
+        assert self.dev is not None
+        return outputs_and_targets(self.model, self.dev, self.precision)
 
     def mean_loss(self) -> float:
         """The epoch's mean training cost so far (one host sync)."""
@@ -162,7 +181,7 @@ class TrainingLoop:
             with torch.no_grad():
                 logs["penalty"] = float(self.penalty())
         if self.dev is not None:
-            outputs, targets = outputs_and_targets(self.model, self.dev, self.precision)
+            outputs, targets = self.dev_outputs()
             result = score(outputs, targets, loss=self.loss_spec, task=self.task,
                            metric=self.metric)
             logs["dev_loss"] = result.get("loss")

@@ -52,6 +52,7 @@ class ProgressBar(Callback):
     """Two bars (epochs, batches of the current epoch) and a line per finished epoch."""
 
     order = 950
+    rank_zero_only = True
 
     def __init__(self, console: Console | None = None, refresh_seconds: float = 0.5,
                  epoch_lines: bool = True, line_seconds: float = 1.0) -> None:

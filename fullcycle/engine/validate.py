@@ -69,8 +69,8 @@ def first_batch(data: Data) -> Batch | None:
     """
     if isinstance(data, InMemoryBatches):
         return tuple(t[: data.batch_size] for t in data.tensors)
-    if isinstance(data.loader.dataset, IterableDataset):
-        return None
+    if isinstance(data, LoaderBatches) and isinstance(data.loader.dataset, IterableDataset):
+        return None  # (a stream, `StreamBatches`, gives its first batch again on each pass)
     with torch.random.fork_rng(devices=[]):
         return next(iter(data.batches()), None)
 

@@ -35,6 +35,7 @@ from fullcycle.recipe.refine import refine_search
 from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
 from fullcycle.recipe.trainer import Outcome, n_outputs, network_inputs, resolved, train
 from fullcycle.rundir import RunDir
+from fullcycle.tracking import Tracking
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
 # budget, but never less than the seconds those take on a small run (60 s runs overran by
@@ -415,6 +416,7 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
         drop_missing_target: bool = False, tolerance: float | None = None,
         seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
         text_columns: list[str] | None = None, text_options: TextOptions | None = None,
+        tracking: Tracking | None = None,
         image_column: str | None = None, image_size: str | int | None = None,
         augment: str | None = "auto", pretrained: Any = None,
         refuse_unreadable: bool = False) -> RunResult:
@@ -427,7 +429,8 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
     "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
     (`log` receives those lines instead, when given). `text_columns` are tokenized as free
     text (others are detected), with `text_options`; several targets not all 0/1 make a
-    multi-task run, judged by the mean of its tasks' errors. Pictures: `data` a folder of
+    multi-task run, judged by the mean of its tasks' errors. `tracking` logs the finished
+    run to MLflow / TensorBoard (`fullcycle.tracking`). Pictures: `data` a folder of
     class folders, or a table with `image_column`; `image_size` ("64", "48x64"), `augment`
     ("auto", "none", "flip,rotate,..."), `pretrained` (a bundle folder or an `nn.Module` with
     its weights), `refuse_unreadable` (stop at an unreadable file instead of skipping it) —
@@ -490,4 +493,6 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
         raise
     result.summary["seconds"] = round(clock.elapsed(), 2)
     rundir.update_summary(seconds=result.summary["seconds"])
+    if tracking is not None:
+        result.summary["tracking"] = tracking.log_run(rundir.path)
     return result

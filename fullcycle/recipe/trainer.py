@@ -313,10 +313,13 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     multitask = prepared.task == "multitask"
     model = start_from if start_from is not None else build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
+    # A streamed table (`fullcycle.data.stream`) trains on every row; X["train"] is its sample.
+    fit_on = (prepared.train_batches(config.batch_size, config.seed)
+              if train_data is None and hasattr(prepared, "train_batches") else (X_train, y_train))
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
     threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
-    data: dict[str, Any] = {"train": (X_train, y_train), "optimizer": config.optimizer,
+    data: dict[str, Any] = {"train": fit_on, "optimizer": config.optimizer,
                             "dev": (prepared.X["dev"], prepared.y["dev"]), "callbacks": []}
     if config.images is not None:  # pictures: loaders, augmentation, frozen layers
         from fullcycle.recipe.images import fit_arguments

@@ -100,3 +100,12 @@ def test_duplicates_across_splits_are_counted_not_dropped():
     found = duplicates_across_splits(features, split)
     assert found["count"] == 10 and found["rows"] == 20
     assert found["examples"][0]["splits"] == ["test", "train"]
+
+
+def test_dev_gets_its_rows_when_every_stratum_has_one_member():
+    # ten regression rows are ten target deciles of one row each; the test draw takes two
+    # of them, and dev must still get its two rows (it used to get none)
+    split = make_split(10, SplitOptions(), strata=np.arange(10))
+    assert split.sizes() == {"train": 6, "train_dev": 0, "dev": 2, "test": 2}
+    rows = np.concatenate([split.indices[k] for k in ("train", "dev", "test")])
+    assert sorted(rows.tolist()) == list(range(10))
