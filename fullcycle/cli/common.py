@@ -203,6 +203,9 @@ def command_line(ctx: typer.Context, drop: set[str] = frozenset()) -> list[str]:
             continue
         if param.param_type_name == "argument":
             argv.append(str(value))
+        elif isinstance(value, list | tuple):  # a repeatable option: once per value
+            for item in value:
+                argv += [param.opts[0], str(item)]
         elif getattr(param, "is_flag", False):
             argv.append(param.opts[0] if value else param.secondary_opts[0])
         else:

@@ -319,7 +319,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     stop = Deadline(deadline) if deadline is not None else None
     start = time.monotonic()
     threads = threads_for(model, config.batch_size) if device in ("auto", "cpu") else None
-    data: dict[str, Any] = {"train": fit_on, "optimizer": config.optimizer,
+    data: dict[str, Any] = {"train": (X_train, y_train), "optimizer": config.optimizer,
                             "dev": (prepared.X["dev"], prepared.y["dev"]), "callbacks": []}
     if config.images is not None:  # pictures: loaders, augmentation, frozen layers
         from fullcycle.recipe.images import fit_arguments
@@ -328,7 +328,7 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     try:
         with cpu_threads(threads):
             result = fit(
-                model, data["train"], data["dev"],
+                model, data["train"] if config.images is not None else fit_on, data["dev"],
                 loss=loss_for(prepared), optimizer=data["optimizer"],
                 optimizer_options=_optimizer_options(config), lr=config.lr,
                 schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,

@@ -25,7 +25,7 @@ def test_high_bias_first_move_is_a_bias_move_and_dev_error_falls(circle_csv, tmp
 
 
 def test_high_variance_first_move_is_a_variance_move(noisy_csv, tmp_path):
-    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="15s")
+    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="25s")
     experiments = result.summary["experiments"]
     first_move = experiments[1]["change"]
     assert first_move.startswith(VARIANCE_MOVES), (first_move, experiments[0])
