@@ -170,6 +170,7 @@ class StreamPrepared:
     n_train: int
     raw: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # train (sample), dev
     notes: list[str] = field(default_factory=list)
+    is_images: bool = False  # a streamed table holds no pictures (the trainer asks)
     test_accesses: list[str] = field(default_factory=list)
     _test: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
