@@ -183,11 +183,6 @@ class StreamPrepared:
         return float(self.target_encoding.std) if self.task == "regression" else 1.0
 
     @property
-    def is_images(self) -> bool:
-        """A streamed table holds no pictures (`Prepared.is_images`)."""
-        return False
-
-    @property
     def heads(self) -> list:
         """A streamed table has one target: no multi-task heads."""
         return []
