@@ -35,7 +35,8 @@ from fullcycle.data.dataset import (
     _strata,
     fingerprint_frame,
 )
-from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor
+from fullcycle.data.image_dataset import ImageArray
+from fullcycle.data.image_preprocess import ImagePreprocessor
 from fullcycle.data.image_scan import Scan, as_chw, scan_pictures
 from fullcycle.data.inputs import target_names
 from fullcycle.data.load import load_table

@@ -11,7 +11,8 @@ import pytest
 from pictures import write_shapes
 from PIL import Image
 
-from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor, load_preprocessor
+from fullcycle.data.image_dataset import ImageArray
+from fullcycle.data.image_preprocess import ImagePreprocessor, load_preprocessor
 from fullcycle.data.images import (
     ImageOptions,
     choose_size,
