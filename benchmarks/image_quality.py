@@ -198,11 +198,16 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
 
 
 def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
-    """Same network, same pictures: from files (workers, augmentation) vs tensors in memory."""
+    """Same network, same pictures, trained as the recipe trains it (one thread, channels
+    last, batches of `IMAGE_BATCH`): from files (the loader, augmentation on) against the
+    same pictures as tensors already in memory (no augmentation, no loader)."""
+    from fullcycle.data import image_dataset
     from fullcycle.data.images import prepare_images
     from fullcycle.engine.augment import Augment, Augmentation
+    from fullcycle.engine.device import cpu_threads, threads_for
     from fullcycle.engine.fit import fit
     from fullcycle.models.cnn import ImageResNet
+    from fullcycle.recipe.images import IMAGE_BATCH, ChannelsLast
 
     images, labels = read_idx(data / "train-images-idx3-ubyte.gz"), read_idx(
         data / "train-labels-idx1-ubyte.gz")
@@ -212,28 +217,55 @@ def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
     X, y = p.X["train"], p.y["train"]
     pre = p.preprocessor
     in_memory = torch.from_numpy(X.decode())  # decoded once, outside the timing
-    print(f"[loading] {len(y)} training pictures, {epochs} epochs each way, "
-          f"{torch.get_num_threads()} torch threads ({load()})")
+    threads = threads_for(ImageResNet(1, 10, (16, 32, 64)), IMAGE_BATCH)
+    print(f"[loading] {len(y)} training pictures, {epochs} epochs each way, batch "
+          f"{IMAGE_BATCH}, {threads or torch.get_num_threads()} torch thread(s) as the "
+          f"recipe trains ({load()})")
 
     def timed(train: object, callbacks: list) -> list[float]:
         torch.manual_seed(0)
         model = ImageResNet(1, 10, (16, 32, 64))
-        result = fit(model, train, loss="cross_entropy", epochs=epochs, batch_size=128,
-                     callbacks=callbacks, progress=False, nan_guard=False)
+        with cpu_threads(threads):
+            result = fit(model, train, loss="cross_entropy", epochs=epochs,
+                         batch_size=IMAGE_BATCH, callbacks=[*callbacks, ChannelsLast()],
+                         progress=False, nan_guard=False)
         return [len(y) / h["seconds"] for h in result.history]
 
-    memory = timed((in_memory, torch.from_numpy(y)), [])
-    augment = Augment(Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
-                                   pre.std, pre.height, pre.width))
-    files = timed(X.loader(y, batch_size=128, shuffle=True), [augment])
-    plain = timed(X.loader(y, batch_size=128, shuffle=True), [])
-    print(f"[loading] in memory, no augmentation: {np.median(memory):.0f} samples/s")
-    warm = float(np.median(files[1:]))
-    print(f"[loading] from files + augmentation: first epoch {files[0]:.0f} (decoding), then "
-          f"{warm:.0f} samples/s → ratio {warm / np.median(memory):.2f} (bar ≥ 0.80); first "
-          f"epoch ratio {files[0] / np.median(memory):.2f}")
-    print(f"[loading] from files, no augmentation: {np.median(plain[1:]):.0f} samples/s → ratio "
-          f"{np.median(plain[1:]) / np.median(memory):.2f}")
+    def augment() -> Augment:
+        return Augment(Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
+                                    pre.std, pre.height, pre.width))
+
+    def loader(images: object) -> object:
+        return images.loader(y, batch_size=IMAGE_BATCH, shuffle=True)
+
+    # in memory before and after the others: the machine's load drifts during the part
+    memory_runs = timed((in_memory, torch.from_numpy(y)), [])
+    files = timed(loader(X), [augment()])
+    plain = float(np.median(timed(loader(X), [])))
+    memory_runs += timed((in_memory, torch.from_numpy(y)), [])
+    memory = float(np.median(memory_runs))
+    # the same folder without the decoded-pixel cache: every epoch decodes every file, in
+    # DataLoader worker processes
+    saved = image_dataset.CACHE_BYTES
+    image_dataset.CACHE_BYTES = 0
+    try:
+        uncached = prepare_images(folder).X["train"]
+        decoding = timed(uncached.loader(y, batch_size=IMAGE_BATCH, shuffle=True),
+                         [augment()])
+        workers = uncached.loader(y).num_workers
+    finally:
+        image_dataset.CACHE_BYTES = saved
+    print(f"[loading] in memory, no augmentation: {memory:.0f} samples/s (epochs "
+          f"{', '.join(f'{v:.0f}' for v in memory_runs)})")
+    print(f"[loading] from files + augmentation: {np.median(files):.0f} samples/s → ratio "
+          f"{np.median(files) / memory:.2f} (bar ≥ 0.80); epochs "
+          f"{', '.join(f'{v:.0f}' for v in files)}")
+    print(f"[loading] from files, no augmentation: {plain:.0f} samples/s → ratio "
+          f"{plain / memory:.2f}")
+    print(f"[loading] from files without the pixel cache (decoded every epoch, {workers} "
+          f"worker process(es)) + augmentation: {np.median(decoding):.0f} samples/s → ratio "
+          f"{np.median(decoding) / memory:.2f}")
+    print(f"[loading] after: {load()}")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -116,6 +116,25 @@ class ImageArray:
             self._cache[1][i] = True
         return pixels
 
+    def fully_cached(self) -> bool:
+        """True when every picture of this array is in the decoded-pixel cache already (a
+        small folder after the scan or one epoch): reading a batch is then one indexing."""
+        base = self._base or self
+        if base._cache is None:
+            return False
+        filled = base._cache[1]
+        return bool(filled.all() if self._base_rows is None else filled[self._base_rows].all())
+
+    def chw_batch(self, rows: Sequence[int]) -> torch.Tensor:
+        """uint8 (n, C, H, W) of the pictures `rows`: one gather from the cache when they are
+        all there, else picture by picture (decoding what is missing)."""
+        base = self._base or self
+        at = (torch.as_tensor(np.asarray(rows, dtype=np.int64)) if self._base_rows is None
+              else torch.from_numpy(self._base_rows[np.asarray(rows, dtype=np.int64)]))
+        if base._cache is not None and bool(base._cache[1][at].all()):
+            return base._cache[0][at]
+        return torch.stack([self.chw(int(i)) for i in rows])
+
     def decode(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """float32 (n, C, H, W), normalized, of the pictures `rows` (all when None)."""
         self._ensure_cache()
@@ -155,12 +174,18 @@ class ImageArray:
                shuffle: bool = False, seed: int = 0, workers: int | None = None,
                drop_singleton: bool = False) -> DataLoader:
         """A DataLoader of normalized ``(x, y)`` batches; `workers` decode ahead in other
-        processes (each batch is normalized there too, as one tensor operation).
+        processes (each batch is normalized there too, as one tensor operation). None: none
+        when every picture is cached already (a batch is then one gather, cheaper than
+        handing it over from another process, which would also take a core from training),
+        else `default_workers`.
 
         `drop_singleton` drops a last batch of one picture (batch norm cannot normalize it).
         """
         n = len(self)
-        workers = default_workers(n) if workers is None else int(workers)
+        self._ensure_cache()
+        if workers is None:
+            workers = 0 if self.fully_cached() else default_workers(n)
+        workers = int(workers)
         generator = torch.Generator().manual_seed(seed) if shuffle else None
         options: dict[str, Any] = {}
         if workers > 0:
@@ -186,11 +211,21 @@ class NormalizingCollate:
     def __init__(self, preprocessor: ImagePreprocessor) -> None:
         self.preprocessor = preprocessor
 
-    def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]
+    def __call__(self, items: PictureBatch | list[tuple[torch.Tensor, torch.Tensor]]
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        pictures = torch.stack([x for x, _ in items])
-        labels = torch.stack([y for _, y in items])
+        if isinstance(items, PictureBatch):  # fetched at once by ImageDataset.__getitems__
+            pictures, labels = items
+        else:
+            pictures = torch.stack([x for x, _ in items])
+            labels = torch.stack([y for _, y in items])
         return normalize_batch(pictures, self.preprocessor), labels
+
+
+class PictureBatch(NamedTuple):
+    """A whole batch read at once: uint8 pictures (n, C, H, W) and their labels."""
+
+    pictures: torch.Tensor
+    labels: torch.Tensor
 
 
 def default_workers(n: int) -> int:
@@ -218,6 +253,12 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.y[index] if self.y is not None else torch.zeros(())
         return self.images.chw(int(index)), y
+
+    def __getitems__(self, indices: list[int]) -> PictureBatch:
+        """A batch in one go (the DataLoader asks for this before item by item)."""
+        labels = (self.y[torch.as_tensor(indices, dtype=torch.long)] if self.y is not None
+                  else torch.zeros(len(indices)))
+        return PictureBatch(self.images.chw_batch(indices), labels)
 
 
 @torch.no_grad()
