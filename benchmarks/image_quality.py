@@ -198,16 +198,19 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
 
 
 def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
-    """Same network, same pictures, trained as the recipe trains it (one thread, channels
-    last, batches of `IMAGE_BATCH`): from files (the loader, augmentation on) against the
-    same pictures as tensors already in memory (no augmentation, no loader)."""
+    """Training steps fed from files (the loader, augmentation on) against steps on the same
+    pictures as tensors already in memory, the network trained as the recipe trains it (one
+    thread, channels last, batches of `IMAGE_BATCH`, Adam).
+
+    The paths take turns, one step each, so that the machine's load (other processes come
+    and go) falls on all of them alike; each has its own copy of the network.
+    """
     from fullcycle.data import image_dataset
     from fullcycle.data.images import prepare_images
-    from fullcycle.engine.augment import Augment, Augmentation
+    from fullcycle.engine.augment import Augmentation
     from fullcycle.engine.device import cpu_threads, threads_for
-    from fullcycle.engine.fit import fit
     from fullcycle.models.cnn import ImageResNet
-    from fullcycle.recipe.images import IMAGE_BATCH, ChannelsLast
+    from fullcycle.recipe.images import IMAGE_BATCH
 
     images, labels = read_idx(data / "train-images-idx3-ubyte.gz"), read_idx(
         data / "train-labels-idx1-ubyte.gz")
@@ -216,55 +219,63 @@ def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
     p = prepare_images(folder)
     X, y = p.X["train"], p.y["train"]
     pre = p.preprocessor
-    in_memory = torch.from_numpy(X.decode())  # decoded once, outside the timing
-    threads = threads_for(ImageResNet(1, 10, (16, 32, 64)), IMAGE_BATCH)
-    print(f"[loading] {len(y)} training pictures, {epochs} epochs each way, batch "
-          f"{IMAGE_BATCH}, {threads or torch.get_num_threads()} torch thread(s) as the "
-          f"recipe trains ({load()})")
-
-    def timed(train: object, callbacks: list) -> list[float]:
-        torch.manual_seed(0)
-        model = ImageResNet(1, 10, (16, 32, 64))
-        with cpu_threads(threads):
-            result = fit(model, train, loss="cross_entropy", epochs=epochs,
-                         batch_size=IMAGE_BATCH, callbacks=[*callbacks, ChannelsLast()],
-                         progress=False, nan_guard=False)
-        return [len(y) / h["seconds"] for h in result.history]
-
-    def augment() -> Augment:
-        return Augment(Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
-                                    pre.std, pre.height, pre.width))
-
-    def loader(images: object) -> object:
-        return images.loader(y, batch_size=IMAGE_BATCH, shuffle=True)
-
-    # in memory before and after the others: the machine's load drifts during the part
-    memory_runs = timed((in_memory, torch.from_numpy(y)), [])
-    files = timed(loader(X), [augment()])
-    plain = float(np.median(timed(loader(X), [])))
-    memory_runs += timed((in_memory, torch.from_numpy(y)), [])
-    memory = float(np.median(memory_runs))
-    # the same folder without the decoded-pixel cache: every epoch decodes every file, in
-    # DataLoader worker processes
+    in_memory, targets = torch.from_numpy(X.decode()), torch.from_numpy(y)  # not timed
     saved = image_dataset.CACHE_BYTES
-    image_dataset.CACHE_BYTES = 0
+    image_dataset.CACHE_BYTES = 0  # the same folder without the decoded-pixel cache
     try:
         uncached = prepare_images(folder).X["train"]
-        decoding = timed(uncached.loader(y, batch_size=IMAGE_BATCH, shuffle=True),
-                         [augment()])
-        workers = uncached.loader(y).num_workers
     finally:
         image_dataset.CACHE_BYTES = saved
-    print(f"[loading] in memory, no augmentation: {memory:.0f} samples/s (epochs "
-          f"{', '.join(f'{v:.0f}' for v in memory_runs)})")
-    print(f"[loading] from files + augmentation: {np.median(files):.0f} samples/s → ratio "
-          f"{np.median(files) / memory:.2f} (bar ≥ 0.80); epochs "
-          f"{', '.join(f'{v:.0f}' for v in files)}")
-    print(f"[loading] from files, no augmentation: {plain:.0f} samples/s → ratio "
-          f"{plain / memory:.2f}")
-    print(f"[loading] from files without the pixel cache (decoded every epoch, {workers} "
-          f"worker process(es)) + augmentation: {np.median(decoding):.0f} samples/s → ratio "
-          f"{np.median(decoding) / memory:.2f}")
+    augmentation = Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
+                                pre.std, pre.height, pre.width)
+    threads = threads_for(ImageResNet(1, 10, (16, 32, 64)), IMAGE_BATCH)
+
+    def memory_batches():  # what fc.fit does with tensors: a shuffled slice per step
+        generator = torch.Generator().manual_seed(0)
+        while True:
+            order = torch.randperm(len(targets), generator=generator)
+            for start in range(0, len(order), IMAGE_BATCH):
+                rows = order[start:start + IMAGE_BATCH]
+                yield in_memory[rows], targets[rows]
+
+    def loader_batches(images: object):
+        loader = images.loader(y, batch_size=IMAGE_BATCH, shuffle=True)
+        while True:
+            yield from loader
+
+    paths = {"in memory, no augmentation": (memory_batches(), False),
+             "from files + augmentation": (loader_batches(X), True),
+             "from files, no augmentation": (loader_batches(X), False),
+             "from files without the pixel cache (decoded every step, "
+             f"{uncached.loader(y).num_workers} worker process(es)) + augmentation":
+                 (loader_batches(uncached), True)}
+    models, optimizers, seconds = {}, {}, dict.fromkeys(paths, 0.0)
+    for name in paths:
+        torch.manual_seed(0)
+        models[name] = ImageResNet(1, 10, (16, 32, 64)).to(memory_format=torch.channels_last)
+        optimizers[name] = torch.optim.Adam(models[name].parameters(), lr=1e-3)
+    steps = epochs * -(-len(y) // IMAGE_BATCH)
+    print(f"[loading] {len(y)} training pictures, {steps} steps of {IMAGE_BATCH} per path, "
+          f"paths in turn, {threads or torch.get_num_threads()} torch thread(s) as the recipe "
+          f"trains ({load()})")
+    with cpu_threads(threads):
+        for step in range(steps + 2):
+            for name, (batches, augmented) in paths.items():
+                started = time.perf_counter()
+                x, target = next(batches)
+                if augmented:
+                    x = augmentation(x)
+                x = x.contiguous(memory_format=torch.channels_last)
+                optimizers[name].zero_grad()
+                torch.nn.functional.cross_entropy(models[name](x), target).backward()
+                optimizers[name].step()
+                if step >= 2:  # the first steps start workers and warm the kernels
+                    seconds[name] += time.perf_counter() - started
+    memory = steps * IMAGE_BATCH / seconds["in memory, no augmentation"]
+    for name, spent in seconds.items():
+        speed = steps * IMAGE_BATCH / spent
+        bar = " (bar ≥ 0.80)" if name == "from files + augmentation" else ""
+        print(f"[loading] {name}: {speed:.0f} samples/s → ratio {speed / memory:.2f}{bar}")
     print(f"[loading] after: {load()}")
 
 
