@@ -9,9 +9,6 @@ move table asks `fullcycle.recipe.image_moves`. The knobs of an image experiment
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -21,8 +18,8 @@ from torch import nn
 
 from fullcycle.data.dataset import Prepared
 from fullcycle.data.image_dataset import ImageArray, predict_images
+from fullcycle.engine.device import BusyMachineThreads, ChannelsLast, fewer_threads_when_busy
 from fullcycle.engine.evaluate import predict
-from fullcycle.engine.events import Callback
 from fullcycle.errors import FullcycleError
 from fullcycle.models.cnn import ImageResNet, initial_cnn
 from fullcycle.models.mlp import init_output_bias
@@ -63,70 +60,6 @@ FIRST_EXPERIMENT_SHARE = 0.93
 DROPOUT_STEPS = (0.25, 0.5)
 AUGMENT_LADDER = (("geometric", ("crop", "rotate")), ("mirror", ("flip",)),
                   ("photometric", ("contrast", "erase", "color")))
-
-
-def machine_is_busy() -> bool:
-    """True when other processes hold the cores (load average ≥ cores − 1, several cores).
-
-    Threads of one convolution wait on each other at every operation; when other processes
-    hold the cores they wait long: a ResNet step on 28×28 pictures measured 42 pictures/s
-    with two threads against 129 with one at load 8 on 2 cores (714 against 459 on the idle
-    machine, where the second thread helps). Training and evaluating pictures then use one.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return cores > 1 and os.getloadavg()[0] >= cores - 1 and torch.get_num_threads() > 1
-
-
-@contextmanager
-def fewer_threads_when_busy() -> Iterator[None]:
-    """One intra-op thread inside the block while the machine is busy (`machine_is_busy`)."""
-    before = torch.get_num_threads()
-    if machine_is_busy():
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-class BusyMachineThreads(Callback):
-    """`fewer_threads_when_busy` around a fit, written down as a decision."""
-
-    def __init__(self) -> None:
-        self.before: int | None = None
-
-    def before_fit(self, loop: Any) -> None:
-        if machine_is_busy():
-            self.before = torch.get_num_threads()
-            torch.set_num_threads(1)
-            loop.record_decision("threads", f"load average {os.getloadavg()[0]:.1f}",
-                                 "train with one thread", "threads of one operation wait on "
-                                 "each other when other processes hold the cores")
-
-    def after_fit(self, loop: Any) -> None:
-        if self.before is not None:
-            torch.set_num_threads(self.before)
-            self.before = None
-
-
-class ChannelsLast(Callback):
-    """Trains convolutions in channels-last memory order (NHWC), the layout oneDNN's CPU
-    kernels and cuDNN's tensor cores are fastest in (PyTorch's channels-last tutorial):
-    measured 15-35% more pictures/s for the first ResNet on one CPU thread. The network is
-    put back in the ordinary layout after the fit (safetensors saves contiguous tensors)."""
-
-    order = -40  # after `Augment` (-50): kornia gets the ordinary layout
-
-    def before_fit(self, loop: Any) -> None:
-        loop.model.to(memory_format=torch.channels_last)
-
-    def before_batch(self, loop: Any) -> None:
-        x, *rest = loop.batch
-        if x.ndim == 4:
-            loop.batch = (x.contiguous(memory_format=torch.channels_last), *rest)
-
-    def after_fit(self, loop: Any) -> None:
-        loop.model.to(memory_format=torch.contiguous_format)
 
 
 class PretrainedSource:

@@ -91,8 +91,8 @@ def test_bundle_saves_and_loads_a_cnn_without_pickle(tmp_path: Path) -> None:
 
 
 def test_channels_last_training_matches_the_ordinary_layout_and_is_undone() -> None:
+    from fullcycle.engine.device import ChannelsLast
     from fullcycle.engine.fit import fit
-    from fullcycle.recipe.images import ChannelsLast
 
     x, y = torch.randn(32, 1, 12, 12), torch.arange(32) % 3
     seen: list[bool] = []
