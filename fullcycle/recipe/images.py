@@ -24,8 +24,10 @@ from fullcycle.errors import FullcycleError
 from fullcycle.models.cnn import ImageResNet, initial_cnn
 from fullcycle.models.mlp import init_output_bias
 from fullcycle.models.transfer import (
+    KeepInInference,
     TransferPlan,
     apply_plan,
+    frozen_norms,
     layer_groups,
     optimizer_factory,
     replace_head,
@@ -216,6 +218,7 @@ def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArr
     if knobs.transfer:
         plan = plan_for(prepared, model, knobs.transfer)
         arguments["optimizer"] = optimizer_factory(apply_plan(model, plan), config.optimizer)
+        arguments["callbacks"].append(KeepInInference(frozen_norms(model, plan)))
     return arguments
 
 
@@ -317,7 +320,8 @@ def prepare_for_run(data: Any, target: Any, *, task: str | None, dev_data: Any, 
     options: (prepared, {"augment", "pretrained"}).
 
     A bundle to transfer from fixes the picture size and channels to its own (its first
-    layers were trained on those), unless --image-size is given.
+    layers were trained on those), unless --image-size is given, and the normalization to
+    its mean / std.
     """
     from fullcycle.data.images import ImageOptions, parse_image_size, prepare_images
     from fullcycle.engine.augment import parse_augment
@@ -325,13 +329,16 @@ def prepare_for_run(data: Any, target: Any, *, task: str | None, dev_data: Any, 
     size = parse_image_size(image_size)
     parse_augment(augment)  # a misspelt flag is refused before any picture is read
     source = pretrained_source(pretrained)
-    channels = None
+    channels, statistics = None, None
     bundle_features = getattr(source, "bundle_features", None)
     if bundle_features:
         size = size or (int(bundle_features["height"]), int(bundle_features["width"]))
         channels = int(bundle_features["channels"])
+        # the trunk's first layers and frozen batch norms expect task A's input scaling (as
+        # a torchvision / timm network carries its ImageNet mean and std)
+        statistics = (tuple(bundle_features["mean"]), tuple(bundle_features["std"]))
     options = ImageOptions(image_column=image_column, image_size=size, channels=channels,
-                           skip_unreadable=not refuse_unreadable)
+                           skip_unreadable=not refuse_unreadable, statistics=statistics)
     prepared = prepare_images(data, target, options=options, task=task, dev_data=dev_data,
                               split=split, drop_missing_target=drop_missing_target)
     chosen = parse_augment(augment, channels=prepared.preprocessor.channels)

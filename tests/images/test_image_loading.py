@@ -284,3 +284,11 @@ def test_a_cached_split_is_read_a_batch_at_a_time_without_worker_processes(
     subset = images[np.array([4, 1])]
     assert subset.fully_cached() and torch.equal(subset.chw_batch([1, 0]),
                                                  images.chw_batch([1, 4]))
+
+
+def test_given_statistics_replace_the_training_splits_and_are_checked(shapes_dir: Path) -> None:
+    p = prepare_images(shapes_dir, options=ImageOptions(statistics=((0.5,), (0.25,))))
+    assert p.preprocessor.mean == [0.5] and p.preprocessor.std == [0.25]
+    assert any("pretrained network's mean / std" in n for n in p.notes)
+    with pytest.raises(FullcycleError, match="do not fit 1-channel pictures"):
+        prepare_images(shapes_dir, options=ImageOptions(statistics=((0.5,) * 3, (0.2,) * 3)))

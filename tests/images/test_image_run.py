@@ -139,6 +139,11 @@ def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
                                                   "head at lr")
     experiment = journal.experiments()[0]
     assert experiment["config"]["images"]["transfer"] == "small"
+    # the new pictures are scaled as the trunk's first layers were trained (task A's mean/std)
+    source = json.loads((out / "model" / "bundle.json").read_text())["preprocessing"]
+    assert summary["images"]["mean"] == source["features"]["mean"]
+    assert summary["images"]["std"] == source["features"]["std"]
+    assert any("pretrained network's mean / std" in note for note in summary["notes"])
     assert experiment["config"]["images"]["pretrained"] == f"bundle {out / 'model'}"
 
 
