@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle import __version__
-from fullcycle.report.build import format_number, format_share
+from fullcycle.report.formatting import format_number, format_share
 from fullcycle.report.plots import COLORS, encode_figure
 
 if TYPE_CHECKING:
