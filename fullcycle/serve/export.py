@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fullcycle.data.image_dataset import KIND as IMAGE_KIND
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
 from fullcycle.models.bundle import ONNX, attach_onnx, load_bundle
@@ -82,6 +83,10 @@ def export_onnx(bundle_dir: str | Path, out: str | Path, *, attach: bool = True,
     if not isinstance(features, dict):
         raise FullcycleError(f"bundle {bundle_dir} has no usable preprocessing; re-create it "
                              "with fullcycle run")
+    if features.get("kind") == IMAGE_KIND:
+        raise FullcycleError(
+            f"bundle {bundle_dir} reads pictures; ONNX export covers table and text bundles, "
+            "so serve this one with the PyTorch runtime (fullcycle serve, the default)")
     preprocessor = Preprocessor.from_dict(features)
     reference = (preprocessor.transform(bundle.reference())
                  if bundle.reference_rows is not None else None)
