@@ -232,16 +232,6 @@ def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArr
     return arguments
 
 
-def freeze_as_planned(prepared: Prepared, config: Any, model: nn.Module) -> None:
-    """Freeze what the transfer plan freezes (a no-op without transfer), so that the checks
-    and the LR finder see the network as it will train: a new head alone on a frozen trunk
-    takes larger steps than the whole network (Fashion-MNIST, 120 pictures: the whole
-    network's 0.010 left the head at 0.76 training accuracy after 232 steps, 0.03 gave 0.81,
-    0.1 gave 0.84)."""
-    if config.images.transfer:
-        apply_plan(model, plan_for(prepared, model, config.images.transfer))
-
-
 def outputs_of(model: nn.Module, X: Any) -> torch.Tensor:
     """Raw outputs for a split: decoded batch by batch for pictures, at once for a matrix."""
     if isinstance(X, ImageArray):

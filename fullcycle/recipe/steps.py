@@ -97,10 +97,9 @@ def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int
     model = build_model(prepared, config)
     data, options = (prepared.X["train"], prepared.y["train"]), {"batch_size": config.batch_size}
     if prepared.is_images:  # pictures: a decoded sample; a CNN's steps cost more (recipe/images)
-        from fullcycle.recipe.images import CHECK_OPTIONS, check_sample, freeze_as_planned
+        from fullcycle.recipe.images import CHECK_OPTIONS, check_sample
 
         data, options = check_sample(prepared, seed), CHECK_OPTIONS
-        freeze_as_planned(prepared, config, model)  # the LR finder sweeps what will train
     with cpu_threads(1):  # tiny batches: one thread is faster (engine.device)
         # the initial-loss check knows single tasks; a multitask net starts at each head's
         # prior by construction (`prior_bias`), so it is skipped there, and said so
