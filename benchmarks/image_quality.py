@@ -167,7 +167,7 @@ def part_run(data: Path, cache: Path, budget: str) -> None:
 
 
 def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
-                  held_out: list[int]) -> None:
+                  held_out: list[int], reuse_a: bool = False) -> None:
     images, labels = read_idx(data / "train-images-idx3-ubyte.gz"), read_idx(
         data / "train-labels-idx1-ubyte.gz")
     test_x, test_y = read_idx(data / "t10k-images-idx3-ubyte.gz"), read_idx(
@@ -176,9 +176,14 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
     folder_a = write_folder(cache / "task_a", images, labels, keep=task_a, per_class=2000)
     folder_b = write_folder(cache / "task_b", images, labels, keep=held_out, per_class=100)
     names = " vs ".join(CLASSES[c] for c in held_out)
-    print(f"[transfer] task A: 8 classes × 2000 pictures, --budget {budget_a} ({load()})")
-    a = run_cli("run", folder_a, "--budget", budget_a, "--out", cache / "runs" / "task_a",
-                timeout=3 * 3600)
+    done_a = cache / "runs" / "task_a" / "summary.json"
+    if reuse_a and done_a.exists():
+        a = {**json.loads(done_a.read_text()), "out": str(done_a.parent)}
+        print(f"[transfer] task A: reusing the run in {done_a.parent} (--reuse-task-a)")
+    else:
+        print(f"[transfer] task A: 8 classes × 2000 pictures, --budget {budget_a} ({load()})")
+        a = run_cli("run", folder_a, "--budget", budget_a, "--out", cache / "runs" / "task_a",
+                    timeout=3 * 3600)
     print(f"[transfer] task A test accuracy {a['metric']['test']:.4f}")
     print(f"[transfer] task B: {names}, 100 pictures each, --budget {budget_b} each way")
     tuned = run_cli("run", folder_b, "--budget", budget_b, "--out", cache / "runs" / "tuned",
@@ -286,6 +291,8 @@ def main() -> None:
     parser.add_argument("--budget-a", default="4m", help="transfer: task A's budget")
     parser.add_argument("--budget-b", default="90s", help="transfer: task B's budget each way")
     parser.add_argument("--held-out", default="2,4", help="transfer: task B's two classes")
+    parser.add_argument("--reuse-task-a", action="store_true",
+                        help="transfer: reuse task A's run from the cache if there is one")
     parser.add_argument("--loading-pictures", type=int, default=10000)
     parser.add_argument("--loading-epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None,
@@ -302,7 +309,7 @@ def main() -> None:
         part_run(data, args.cache, args.budget)
     if args.part in ("all", "transfer"):
         part_transfer(data, args.cache, args.budget_a, args.budget_b,
-                      [int(c) for c in args.held_out.split(",")])
+                      [int(c) for c in args.held_out.split(",")], args.reuse_task_a)
     if args.part in ("all", "loading"):
         part_loading(data, args.cache, args.loading_pictures, args.loading_epochs)
 
