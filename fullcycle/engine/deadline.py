@@ -66,7 +66,7 @@ class ScheduleToDeadline(Callback):
         shown = f"{total:.0f}" if new_steps % steps == 0 else f"{total:.2f}"
         loop.record_decision(
             "epochs", f"{per_epoch:.1f}s per epoch, {max(left, 0):.0f}s left",
-            f"train {shown} epochs instead of {planned / steps:g}",
+            f"train {shown} epochs instead of {planned / steps:.3g}",
             "the learning-rate schedule should end before the time budget does, rather "
             "than be cut mid-way")
         loop.epochs = int(math.ceil(total))
