@@ -363,6 +363,11 @@ class Autopilot:
                                  "no candidate met the satisficing constraints",
                                  "the model reported is the last one trained, which breaks "
                                  "them too; relax --satisfice or change the architecture"))
+        threshold, decision = steps.choose_threshold(self.p, best, self.metric)
+        if decision is not None:
+            self.decide(decision)
+        if threshold is not None:
+            self.sections["decision_threshold"] = threshold
         value, error = steps.test_error(self.p, best.model, self.metric,
                                         per_task=self.sections.setdefault("task_test", {}))
         found = self.diagnosis_of(best, test_error=error)
