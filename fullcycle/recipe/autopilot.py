@@ -341,9 +341,6 @@ class Autopilot:
                                  "them too; relax --satisfice or change the architecture"))
         value, error, self.sections["task_test"] = self.tape.test_once(
             self.p, lambda: self.evaluate_test(best))
-        if self.tape.playing:  # nothing is read after the test: what is left is not this path
-            self.tape.leave("the journal holds records after the test evaluation")
-        self.tape.go_live()
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
         curve = self.sections.get("learning_curve") or {}
@@ -358,6 +355,9 @@ class Autopilot:
         self.decide(Decision("diagnosis", found.to_dict(), found.primary_problem,
                              "; ".join(recommendations[:3]) or "no gap above tolerance",
                              recommendations))
+        if self.tape.playing:  # the flow reads nothing more: what is left is another path
+            self.tape.leave("the journal holds records after the run's last decision")
+        self.tape.go_live()
         summary = write_outputs(self, best, found, value, error, recommendations)
         self.journal.set_spent(self.run_id, self.budget.elapsed())
         self.journal.end_run(self.run_id)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
 from fullcycle.journal import Journal
 from fullcycle.jsonutil import jsonable
@@ -83,7 +84,7 @@ def options_doc(*, target: Any, task: str | None, metric: str | None,
                 dev_data: Any) -> dict[str, Any]:
     """The options that shape a run's decisions, as JSON (compared by `--resume`)."""
     split_doc = asdict(split) if split is not None else {}
-    text_doc = asdict(text_options) if text_options is not None else {}
+    text_doc = asdict(text_options or TextOptions())  # the CLI always passes them
     doc = {
         "target": target, "task": task, "metric": metric,
         "human_level_error": human_level_error, "budget": budget, "satisfice": satisfice,
