@@ -286,13 +286,13 @@ class Autopilot:
                              "the seeds' rule: 60/20/20 for small data, dev and test capped "
                              "near 10,000 rows"))
         base_rows, decision = self.tape.step(
-            "baselines", lambda: steps.run_baselines(p, self.metric, self.seed))
+            "baselines", lambda: steps.run_baselines(p, self.metric, self.seed), p.notes)
         self.sections["baselines"] = base_rows
         self.decide(decision)
         self.set_bayes_proxy(base_rows)
         config = self.initial_config()
         checks, decision = self.tape.step(
-            "checks", lambda: steps.run_sanity_checks(p, config, self.seed))
+            "checks", lambda: steps.run_sanity_checks(p, config, self.seed), p.notes)
         self.sections["checks"] = checks
         self.decide(decision)
         curve, lr, decision = steps.choose_lr(checks)
@@ -319,7 +319,7 @@ class Autopilot:
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
         found = self.diagnosis_of(best)
         curve_doc, decision = self.tape.step("learning_curve", lambda: steps.run_learning_curve(
-            p, best.config, self.metric, lc_seconds, self.human, found.tolerance))
+            p, best.config, self.metric, lc_seconds, self.human, found.tolerance), p.notes)
         if decision is not None:
             self.sections["learning_curve"] = curve_doc
             self.decide(decision)

@@ -124,17 +124,24 @@ class Tape:
         self.write("clock", {"elapsed": value})
         return value
 
-    def step(self, name: str, compute: Callable[[], tuple[Any, Decision | None]]
-             ) -> tuple[Any, Decision | None]:
-        """A measuring step's (result, decision): recorded, or computed and recorded."""
+    def step(self, name: str, compute: Callable[[], tuple[Any, Decision | None]],
+             notes: list[str] | None = None) -> tuple[Any, Decision | None]:
+        """A measuring step's (result, decision): recorded, or computed and recorded.
+
+        `notes`: the run's notes (`Prepared.notes`), which the step may add to; the lines
+        it added are recorded and added again when it is replayed."""
         record = self.take("step", lambda doc: doc["name"] == name)
         if record is None:
+            known = len(notes) if notes is not None else 0
             result, decision = compute()
             doc = round_trip({"name": name, "result": result,
-                              "decision": decision_doc(decision)})
+                              "decision": decision_doc(decision),
+                              "notes": notes[known:] if notes is not None else []})
             self.write("step", doc)
         else:
             doc = record["doc"]
+            if notes is not None:
+                notes.extend(line for line in doc.get("notes", []) if line not in notes)
         return doc["result"], decision_from(doc["decision"])
 
     def decision(self, decision: Decision) -> bool:

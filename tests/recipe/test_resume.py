@@ -146,6 +146,25 @@ def test_a_decision_the_tape_does_not_hold_ends_the_replay_and_drops_the_rest(tm
     assert journal.records(run_id) == []
 
 
+def test_a_replayed_step_gives_its_result_and_the_notes_it_added(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    run_id = journal.start_run("run", {})
+    notes = ["loaded"]
+
+    def baselines():
+        notes.append("column 'id' alone predicts the target: --ignore id")
+        return [{"name": "linear", "dev_error": float("inf")}], Decision("baselines", {}, "a",
+                                                                          "why")
+
+    live = Tape(journal, run_id, [], lambda: 1.0).step("baselines", baselines, notes)
+    replayed_notes = ["loaded"]
+    replay = Tape(journal, run_id, journal.records(run_id), lambda: 2.0, on_live=lambda t: None)
+    again = replay.step("baselines", lambda: pytest.fail("a replayed step is not run"),
+                        replayed_notes)
+    assert again[0] == live[0] and again[0][0]["dev_error"] == float("inf")
+    assert again[1] == live[1] and replayed_notes == notes
+
+
 def test_resume_spends_the_larger_of_the_last_heartbeat_and_the_last_reading(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite")
     run_id = journal.start_run("run", {"options": {"budget": 60.0}, "budget": 60.0})
