@@ -79,7 +79,7 @@ def first_share(prepared: Prepared) -> float:
 
 
 class Autopilot:
-    """One run of the recipe; `run()` below is the friendly entry point."""
+    """One run of the recipe; `fc.run` (`fullcycle.recipe.entry`) is the friendly entry point."""
 
     def __init__(self, prepared: Prepared, rundir: RunDir, *,
                  human_level_error: float | None, budget: Budget, metric: str,

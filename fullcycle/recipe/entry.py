@@ -19,6 +19,7 @@ from fullcycle.data.text import TextOptions
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import MULTITASK_METRIC, check_error_rate, check_metric, default_metric
 from fullcycle.recipe.budget import Budget, parse_duration
+from fullcycle.recipe.replay import Heartbeat
 from fullcycle.recipe.resume import check_data, find_run, options_doc, unfinished_note
 from fullcycle.recipe.satisfice import parse_constraints
 from fullcycle.rundir import RunDir
@@ -134,7 +135,8 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
                       log=log or (lambda *_: None), command="run", config_doc=doc,
                       resumed=resumed, **(pictures or {}))
     try:
-        result = pilot.execute()
+        with Heartbeat(pilot.journal, pilot.run_id, clock.elapsed):
+            result = pilot.execute()
     except BaseException:
         pilot.journal.end_run(pilot.run_id, "failed")
         raise

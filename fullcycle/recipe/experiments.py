@@ -25,7 +25,7 @@ from fullcycle.recipe.experiment_record import (
     replayed_outcome,
     save_weights,
 )
-from fullcycle.recipe.replay import Heartbeat, round_trip
+from fullcycle.recipe.replay import round_trip
 from fullcycle.recipe.trainer import Outcome, train
 
 if TYPE_CHECKING:
@@ -67,8 +67,7 @@ def train_or_replay(pilot: Autopilot, config: TrainConfig, change: str, reason: 
     # would bury the decisions, and every epoch is in the journal anyway.
     outcome = train(pilot.p, config, metric=pilot.metric, deadline=deadline,
                     journal=JournalCallback(pilot.journal, experiment_id, pilot.run_id),
-                    callbacks=[Heartbeat(pilot.journal, pilot.run_id, pilot.budget.elapsed),
-                               Checkpoint(epochs, every_seconds=EPOCH_CHECKPOINT_S)],
+                    callbacks=[Checkpoint(epochs, every_seconds=EPOCH_CHECKPOINT_S)],
                     checkpoint_dir=epochs, resume=checkpoint_epoch(epochs) > 0)
     save_weights(epochs.parent, outcome.model)
     return experiment_id, outcome, False

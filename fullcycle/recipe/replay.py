@@ -19,12 +19,11 @@ the records after it are dropped and the run goes on live, and says so in the jo
 from __future__ import annotations
 
 import json
-import time
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fullcycle.engine.events import Callback
 from fullcycle.journal import record_dumps
 from fullcycle.recipe.moves import Decision
 
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
     from fullcycle.data.dataset import Prepared
     from fullcycle.journal import Journal
 
-# How often (seconds) a running experiment writes the run's spent time to the journal: the
-# time a kill can take from the budget's count without a trace.
+# How often (seconds) a run writes its spent time to the journal: the most a kill can take
+# from the budget's count without a trace.
 HEARTBEAT_S = 1.0
 
 
@@ -178,16 +177,26 @@ class Tape:
         return result
 
 
-class Heartbeat(Callback):
-    """Journal the run's spent time while an experiment trains (at most every `HEARTBEAT_S`),
-    so a kill mid-experiment loses at most that much from the budget's count."""
+class Heartbeat:
+    """While the run works, journal its spent time every `HEARTBEAT_S` seconds from a
+    background thread (``with Heartbeat(...):``), so that a kill at any point — inside an
+    experiment, the baselines or the learning curve — loses at most that much from the
+    budget's count. The journal is thread-safe (one connection behind a lock)."""
 
     def __init__(self, journal: Journal, run_id: int, elapsed: Callable[[], float]) -> None:
         self.journal, self.run_id, self.elapsed = journal, run_id, elapsed
-        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="fullcycle-heartbeat",
+                                        daemon=True)
 
-    def after_batch(self, loop: Any) -> None:
-        now = time.monotonic()
-        if now - self._last >= HEARTBEAT_S:
-            self._last = now
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
             self.journal.set_spent(self.run_id, self.elapsed())
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -105,6 +105,17 @@ def interrupted(tmp_path_factory) -> tuple[Path, Path]:
     return data, out
 
 
+def written(out: Path) -> tuple[list[str], list[int]]:
+    """The run directory's files (SQLite's -wal / -shm come and go with connections) and
+    the journal's row counts."""
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*")
+                   if not p.name.endswith(("-wal", "-shm")))
+    with sqlite3.connect(out / "journal.sqlite") as conn:
+        rows = [conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("runs", "experiments", "epochs", "decisions", "records")]
+    return files, rows
+
+
 def copy_of(interrupted: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     data, out = interrupted
     shutil.copytree(out, tmp_path / "run")
@@ -211,11 +222,11 @@ def test_resume_with_other_data_or_options_is_one_line_and_exit_2(cli, interrupt
         frame.loc[0, "x1"] += 1.0
         data = tmp_path / "circle.csv"
         frame.to_csv(data, index=False)
-    before = sorted(p.name for p in out.rglob("*"))
+    before = written(out)
     code, stdout, err = cli("run", data, "--target", "inside", *flags, "--out", out, "--resume")
     assert code == 2 and stdout == ""
     assert err.count("\n") == 1 and named in err and "drop --resume" in err, err
-    assert sorted(p.name for p in out.rglob("*")) == before  # nothing written
+    assert written(out) == before  # nothing written
 
 
 def test_without_resume_a_new_run_starts_beside_the_unfinished_one(interrupted, tmp_path,
