@@ -67,7 +67,7 @@ def run(data: TableSource, target: str | list[str] | None = None, *,
     counts the time it already spent (`fullcycle.recipe.resume`, `fullcycle.recipe.replay`).
     Without it, a folder holding an unfinished run gets a new run beside it, as always.
     """
-    from fullcycle.recipe.autopilot import Autopilot
+    from fullcycle.recipe.autopilot import Autopilot  # it re-exports `run`: import it late
 
     seconds = parse_duration(budget)
     if seconds < MIN_BUDGET_S:
