@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fullcycle.checks.lr_finder import IMPLAUSIBLE_LR
 from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.baselines import baselines
 from fullcycle.diagnosis.learning_curves import learning_curve
@@ -33,9 +34,6 @@ DEFAULT_LR = 1e-3
 # short sweep on the initial network; rates outside this range rarely survive the wider and
 # deeper networks the recipe moves to (Adam's default is 1e-3, seed 003).
 ADAM_LR_RANGE = (3e-4, 3e-2)
-# A suggestion this far below the range comes from a flat or noisy sweep (tiny data, a loss
-# already near its floor), not from a surface that needs tiny steps: use the default instead.
-IMPLAUSIBLE_LR = 1e-5
 
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
