@@ -164,17 +164,17 @@ class Autopilot:
                  f"{outcome.errors['dev']:.4g} → {verdict}")
         return outcome
 
-    def consider(self, outcome: Outcome, change: str, against: Outcome) -> bool:
-        """Record a candidate built from trained networks (a seed average) as an experiment
-        and keep it when its dev error beats `against` and it satisfices."""
-        reason = "the members' predictions averaged (no further training, no dev choice)"
+    def consider(self, outcome: Outcome, change: str, reference: float, reason: str) -> bool:
+        """Record a candidate built from trained networks (a seed average) as an experiment;
+        it is kept, and becomes the run's choice, when its dev error is below `reference`
+        (an unbiased comparison the caller states in `reason`) and it satisfices."""
         exp_id = self.journal.start_experiment(self.run_id, change, outcome.config.to_dict(),
                                                outcome.config.seed, self.p.fingerprint, reason)
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
-        kept = not broken and outcome.dev_error < against.dev_error
-        if kept and (self.best is None or outcome.dev_error < self.best.dev_error):
+        kept = not broken and outcome.dev_error < reference
+        if kept:
             self.best = outcome
         outcome.experiment_id = exp_id
         self.journal.end_experiment(exp_id, "finished", {**outcome.errors}, kept)
