@@ -121,14 +121,17 @@ class Autopilot:
         """Train `config` as one journaled experiment and say whether it is kept.
 
         Kept means: it beats `against` by more than `margin` on the error it is judged by
-        (``"train"`` for bias moves, ``"dev"`` for the rest) and breaks no satisficing
-        constraint. The run's shipped model is the best dev error among all candidates
+        (``"train"`` for bias moves, ``"dev"`` for the rest; ``"variance"``: a lower dev
+        error *and* a smaller dev − train gap, the gap a regularization move attacks) and
+        breaks no satisficing constraint.
+        The run's shipped model is the best dev error among all candidates
         that satisfice, whichever phase trained them (`candidate=False`: a seed-average
         member, which is never shipped alone: picking the luckiest seed on dev is tuning
         to the dev set's noise).
         """
-        exp_id = self.journal.start_experiment(self.run_id, change, config.to_dict(),
-                                               config.seed, self.p.fingerprint, reason)
+        exp_id = self.journal.start_experiment(
+            self.run_id, change, config.to_dict(), config.seed, self.p.fingerprint, reason,
+            parent_id=against.experiment_id if against is not None else None)
         # One line per experiment (below); per-epoch bars of dozens of experiments would bury
         # the decisions, and every epoch is in the journal anyway.
         outcome = train(self.p, config, metric=self.metric,
@@ -141,15 +144,19 @@ class Autopilot:
         new = float(outcome.errors[split])
         improved = (against is None or
                     (math.isfinite(new) and new < float(against.errors[split]) - margin))
+        if judge == "variance" and against is not None:
+            improved = improved and _variance(outcome) < _variance(against)
         kept = candidate and improved and not broken and not outcome.diverged
         if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
             self.best = outcome
-        self.journal.end_experiment(exp_id, "finished", {**outcome.errors,
-                                                         "seconds": outcome.seconds}, kept)
+        self.journal.end_experiment(exp_id, "finished", {
+            **outcome.errors, "seconds": outcome.seconds, "judged_by": judge,
+            "margin": margin}, kept)
         self.experiments.append({
             "id": exp_id, "change": change, "reason": reason, "config": config.describe(),
-            "judged_by": f"{split} error", "train_error": outcome.errors["train"],
+            "judged_by": ("dev error and variance" if judge == "variance"
+                          else f"{split} error"), "train_error": outcome.errors["train"],
             "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
             "kept": kept, "seconds": round(outcome.seconds, 2),
             "best_epoch": outcome.best_epoch, "params": outcome.n_parameters,
@@ -383,6 +390,11 @@ class Autopilot:
         self.journal.end_run(self.run_id)
         return RunResult(summary=summary, out=self.rundir.path, model=best.model,
                          prepared=self.p, decisions=self.decisions)
+
+
+def _variance(outcome: Outcome) -> float:
+    """Dev error minus training error (seed 003's variance)."""
+    return float(outcome.errors["dev"]) - float(outcome.errors["train"])
 
 
 def compare_with_baselines(best: Outcome, rows: list[dict]) -> dict[str, Any]:

@@ -55,7 +55,8 @@ def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
 
     Without a human-level error the Bayes proxy is the best baseline's dev error, a bound:
     a training error below it shows the network fits as well as that baseline generalizes,
-    not that the training set is fit. While that baseline still beats the network on dev,
+    not that the training set is fit. While that baseline beats the network on dev by more
+    than the tolerance (a lead within noise is no evidence: 2 rows of a 32-row dev set),
     the cheap "another architecture" moves are tried before the dev set (judged by the
     training error like any bias move): the network may lack what the baseline has rather
     than be overfitting, and regularization cannot add it.
@@ -66,7 +67,8 @@ def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
         found = pilot.diagnosis_of(current)
         bias = found.avoidable_bias
         if bias <= found.tolerance:
-            leader = baseline_ahead(pilot, current) if pilot.proxy is not None else None
+            leader = (baseline_ahead(pilot, current, margin=found.tolerance)
+                      if pilot.proxy is not None else None)
             moves = ([m for m in architecture_moves(current.config, BIAS)
                       if m.key not in tried] if leader else [])
             if not moves or failures >= MAX_FAILED_BIAS_MOVES:
@@ -93,7 +95,7 @@ def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
                     "more than noise" if failures else "no bias move left to try"))
                 return current
             move = moves[0]
-            reason = _reason(move, bias, "avoidable bias", "train")
+            reason = _reason(move, bias, "avoidable bias", "train error")
         tried.add(move.key)
         pilot.decide(Decision("experiment", {"primary_problem": BIAS, "avoidable_bias": bias,
                                              "judged_by": "train error"}, move.change, reason))
@@ -114,8 +116,9 @@ def fit_dev_set(pilot: Autopilot, current: Outcome) -> Outcome:
 
 
 def regularize(pilot: Autopilot, current: Outcome) -> Outcome:
-    """Variance moves, each kept when it lowers the dev error, while variance is above
-    tolerance and time is left."""
+    """Variance moves, each kept when it lowers both the dev error and the gap it attacks
+    (dev − train; one that lowers dev while widening the gap fit the training set harder,
+    which is not what it was for), while variance is above tolerance and time is left."""
     tried: set[str] = set()
     while pilot.can_afford(current):
         found = pilot.diagnosis_of(current)
@@ -132,11 +135,11 @@ def regularize(pilot: Autopilot, current: Outcome) -> Outcome:
             return current
         move = moves[0]
         tried.add(move.key)
-        reason = _reason(move, variance, "variance", "dev")
+        reason = _reason(move, variance, "variance", "dev error and the variance")
         pilot.decide(Decision("experiment", {"primary_problem": VARIANCE, "variance": variance,
                                              "judged_by": "dev error"}, move.change, reason))
         outcome = pilot.experiment(move.config, move.change, reason, current,
-                                   judge="dev", margin=0.0)
+                                   judge="variance")
         if pilot.experiments[-1]["kept"]:
             current = outcome
     return current
@@ -154,10 +157,11 @@ def _network_dev(pilot: Autopilot, current: Outcome) -> float:
     return (pilot.best or current).dev_error
 
 
-def baseline_ahead(pilot: Autopilot, current: Outcome) -> dict | None:
-    """The strongest baseline when its dev error is below the network's, else None."""
+def baseline_ahead(pilot: Autopilot, current: Outcome, margin: float = 0.0) -> dict | None:
+    """The strongest baseline when its dev error is below the network's by more than
+    `margin`, else None."""
     leader = strongest_baseline(pilot)
-    if leader is None or _network_dev(pilot, current) <= float(leader["dev_error"]):
+    if leader is None or _network_dev(pilot, current) <= float(leader["dev_error"]) + margin:
         return None
     return leader
 
@@ -199,7 +203,7 @@ def try_other_architectures(pilot: Autopilot, current: Outcome) -> Outcome:
 
 def _reason(move: Move, gap: float, name: str, judged_by: str) -> str:
     return (f"{name} {gap:.4g} is the gap to close: {move.change}, one knob, judged by the "
-            f"{judged_by} error")
+            f"{judged_by}")
 
 
 def finite(outcome: Outcome) -> bool:
