@@ -293,7 +293,9 @@ def average_seeds(pilot: Autopilot, best: Outcome) -> Outcome:
         reason = ("budget left: another seed of the chosen configuration, for an average of "
                   "predictions (lower variance without another comparison on dev)")
         outcome = pilot.experiment(config, change, reason, None, judge="dev", candidate=False)
-        if finite(outcome):
+        # a member cut short by the deadline is not the configuration it stands for (one cut
+        # at its first epoch, dev 0.50, made a 2-member average of a high-variance table)
+        if finite(outcome) and not outcome.stopped_by_deadline:
             members.append(outcome)
     if len(members) < 2:
         return best
