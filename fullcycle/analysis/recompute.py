@@ -91,8 +91,8 @@ def _prepare(run: RunDir, config: dict[str, Any], fingerprint: str | None) -> An
 
 def dev_predictions_from_bundle(run_dir: str | Path) -> DevPredictions:
     """Predict the run's dev rows with its saved bundle (see module docstring)."""
-    from fullcycle.data.dataset import TargetEncoding
     from fullcycle.data.preprocess import Preprocessor
+    from fullcycle.data.target_encoding import TargetEncoding
     from fullcycle.metrics import probabilities
     from fullcycle.models.bundle import load_bundle
 

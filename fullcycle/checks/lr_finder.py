@@ -74,6 +74,11 @@ from fullcycle.engine.optimizers import OptimizerSpec, make_optimizer, set_lr
 from fullcycle.errors import FullcycleError
 from fullcycle.ewma import EWMA, ewma
 
+# A suggestion this low comes from a flat or noisy sweep (tiny data, a loss already near its
+# floor, batch losses that swing with a rare class), not from a surface that needs tiny
+# steps: the check warns and the autopilot starts from Adam's default instead.
+IMPLAUSIBLE_LR = 1e-5
+
 
 @dataclass
 class LRFinderResult:
@@ -104,6 +109,12 @@ class LRFinderResult:
             return CheckResult("lr_finder", "warn", None, "the loss never clearly decreased "
                                f"over {len(self.lrs)} rates; widen the range (start_lr, end_lr)"
                                ", check the data and loss, or use the default 1e-3", details)
+        if self.suggested_lr < IMPLAUSIBLE_LR:
+            return CheckResult(
+                "lr_finder", "warn", self.suggested_lr,
+                f"suggested learning rate {self.suggested_lr:.2g} is implausibly low: the "
+                "sweep's loss is flat or noisy there (no network learns at such a rate in one "
+                "step each); use the default 1e-3, or rerun with a larger batch", details)
         return CheckResult("lr_finder", "pass", self.suggested_lr,
                            f"suggested learning rate {self.suggested_lr:.2g}, a little right "
                            f"of the steepest descent at {self.steepest_lr:.2g} (loss lowest "

@@ -28,7 +28,7 @@ def _print(console: Any, doc: dict, paths: dict[str, str]) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for c in [doc["predictions"], *sorted(doc["columns"], key=lambda c: not c["drift"])]:
         stat = "—" if c["statistic"] is None else f"{c['statistic']:.3g}"
-        when = f"p < {c['threshold']}" if c["score"] == "p_value" else f"≥ {c['threshold']}"
+        when = {"p_value": "p < ", "auc": "AUC > "}.get(c["score"], "≥ ") + f"{c['threshold']:.3g}"
         table.add_row(c["column"], c["kind"], c["method"], stat, when,
                       "[bold red]drift[/bold red]" if c["drift"] else "no")
     console.print(table)

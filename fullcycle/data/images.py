@@ -30,7 +30,6 @@ import pandas as pd
 from fullcycle.data.dataset import (
     Prepared,
     _check_columns,
-    _fit_target,
     _handle_missing_target,
     _strata,
     fingerprint_frame,
@@ -46,6 +45,7 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
+from fullcycle.data.target_encoding import fit_target
 from fullcycle.data.task import infer_task
 from fullcycle.errors import FullcycleError
 
@@ -274,7 +274,7 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
     else:
         train_paths = frame[column].to_numpy(dtype=object)[the_split.indices["train"]]
         preprocessor.fit_statistics(list(train_paths), seed=split.seed)
-    encoding = _fit_target(info, frame.iloc[the_split.indices["train"]])
+    encoding = fit_target(info, frame.iloc[the_split.indices["train"]])
     X, y, rows = {}, {}, {}
     paths = frame[column].to_numpy(dtype=object)
     for name in SPLIT_NAMES:

@@ -41,15 +41,14 @@ from fullcycle.data.dataset import (
     PREPROCESSING_FILE,
     SPLIT_FILE,
     Prepared,
-    TargetEncoding,
     _check_columns,
-    _fit_target,
 )
 from fullcycle.data.hash_split import DEV, TEST, TRAIN, HashSplit
 from fullcycle.data.inputs import target_names
 from fullcycle.data.load import parquet_files
 from fullcycle.data.splits import SPLIT_NAMES, Split, SplitOptions
 from fullcycle.data.stream_stats import SAMPLE_ROWS, StreamStatistics
+from fullcycle.data.target_encoding import TargetEncoding, fit_target
 from fullcycle.data.task import infer_task
 from fullcycle.errors import FullcycleError
 
@@ -279,7 +278,7 @@ def prepare_stream(source: str | Path, target: str | list[str], *, task: str | N
 
 
 def _target_encoding(info: Any, stats: StreamStatistics) -> TargetEncoding:
-    """`_fit_target`'s encoding and checks, from the streamed target statistics."""
+    """`fit_target`'s encoding and checks, from the streamed target statistics."""
     if info.task == "regression":
         m = stats.target_moments
         if m.std == 0.0:
@@ -288,7 +287,7 @@ def _target_encoding(info: Any, stats: StreamStatistics) -> TargetEncoding:
                                  "column")
         return TargetEncoding(info.task, list(info.targets), [], m.mean, m.std)
     present = pd.DataFrame({info.targets[0]: list(stats.target_counts)})
-    return _fit_target(info, present)  # classes, and the check that each has training rows
+    return fit_target(info, present)  # classes, and the check that each has training rows
 
 
 # ------------------------------------------------------------------------ the batches

@@ -163,9 +163,9 @@ class Bundle:
         CSV/Parquet path — through the training preprocessing (strict, as when serving),
         decoded by the target encoding: what `fullcycle predict` writes for the same rows.
         (`fullcycle.serve.Predictor` does the same with a choice of runtime, e.g. ONNX.)"""
-        from fullcycle.data.dataset import TargetEncoding
         from fullcycle.data.load import load_table
         from fullcycle.data.preprocess import Preprocessor
+        from fullcycle.data.target_encoding import TargetEncoding
 
         doc = self.preprocessing
         if not isinstance(doc, dict) or "features" not in doc or "target" not in doc:

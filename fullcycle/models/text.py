@@ -103,7 +103,10 @@ class TextEncoder(nn.Module):
                 raise FullcycleError("padded (unpacked) runs are only equivalent for a "
                                      "unidirectional LSTM; use packed=True")
             states, _ = self.lstm(embedded)
-            last = states[torch.arange(len(ids), device=ids.device), lengths - 1]
+            # each row's state at its last real token (a gather, so the ONNX export keeps
+            # the row count dynamic)
+            at = (lengths - 1).view(-1, 1, 1).expand(-1, 1, states.shape[2])
+            last = states.gather(1, at).squeeze(1)
         if self.pooling == "last":
             return last
         mask = (torch.arange(width, device=ids.device)[None, :] < lengths[:, None])

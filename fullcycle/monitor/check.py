@@ -68,6 +68,7 @@ def check_drift(bundle_dir: str | Path, live_source: str | Path, *,
     reference = bundle.reference()
     kinds = {c.name: "numeric" for c in pre.numeric}
     kinds.update({c.name: "categorical" for c in pre.categorical_columns})
+    kinds.update({t.name: "text" for t in pre.text_columns})
     live = load_live(live_source, list(kinds), last=last)
     typed = pre.typed_frame(live.frame)
     report = dataset_drift(reference, typed, kinds, reference_rows=int(bundle.reference_rows),

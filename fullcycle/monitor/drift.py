@@ -15,7 +15,9 @@ Small references get tests (their p-values account for sampling noise); large on
 distances, because with enough rows a test finds every negligible difference significant.
 The data set drifts when the share of drifted columns reaches ``drift_share`` (0.5).
 Missing and non-finite values are left out of each test, as Evidently does; their shares
-are reported beside it. SciPy computes every statistic.
+are reported beside it. SciPy computes every statistic. Free-text columns get Evidently's
+domain classifier instead (`fullcycle.monitor.text_drift`): drift when a classifier tells
+live texts from the reference by ROC AUC.
 """
 
 from __future__ import annotations
@@ -42,12 +44,13 @@ class ColumnDrift:
     """One column's verdict: the method, its score, the threshold and what they mean."""
 
     column: str
-    kind: str  # numeric | categorical
-    method: str  # ks | chisquare | z | wasserstein | jensenshannon | none
-    statistic: float | None  # the p-value of a test, or the distance
+    kind: str  # numeric | categorical | text
+    method: str  # ks | chisquare | z | wasserstein | jensenshannon | domain_classifier | none
+    statistic: float | None  # the p-value of a test, the distance, or the ROC AUC
     threshold: float
     drift: bool
-    score: str  # "p_value" (drift below the threshold) or "distance" (at or above it)
+    # "p_value" (drift below the threshold), "distance" (at or above it), "auc" (above it)
+    score: str
     reference_count: int
     live_count: int
     missing_reference: float
@@ -97,6 +100,8 @@ def choose_method(kind: str, distinct_values: int, reference_rows: int) -> str:
 def column_drift(name: str, reference: pd.Series, live: pd.Series, kind: str, *,
                  reference_rows: int) -> ColumnDrift:
     """Drift of one column; ``reference_rows`` (the training split's size) picks the method."""
+    if kind == "text":
+        return _text_column_drift(name, reference, live, reference_rows=reference_rows)
     ref, cur = _present(reference, kind), _present(live, kind)
     missing = (_share_missing(reference, len(ref)), _share_missing(live, len(cur)))
     distinct = int(pd.concat([ref, cur]).nunique())
@@ -118,9 +123,34 @@ def column_drift(name: str, reference: pd.Series, live: pd.Series, kind: str, *,
                        **common)  # type: ignore[arg-type]
 
 
+def _text_column_drift(name: str, reference: pd.Series, live: pd.Series, *,
+                       reference_rows: int) -> ColumnDrift:
+    """A text column's verdict from the domain classifier (see `text_drift`)."""
+    from fullcycle.monitor.text_drift import LARGE_REFERENCE_AUC, MIN_TEXTS, text_drift
+
+    ref, cur = reference[reference.notna()], live[live.notna()]
+    common = dict(column=name, kind="text", score="auc", reference_count=len(ref),
+                  live_count=len(cur), missing_reference=_share_missing(reference, len(ref)),
+                  missing_live=_share_missing(live, len(cur)),
+                  distinct_values=int(pd.concat([ref, cur]).map(str).nunique()))
+    verdict = text_drift(ref, cur, reference_rows=reference_rows)
+    if verdict is None:
+        side = "live data" if len(cur) < MIN_TEXTS else "the reference"
+        if len(ref) and len(cur):
+            note = f"too few texts in {side} for the domain classifier (under {MIN_TEXTS})"
+        else:
+            note = f"no values in {side}"
+        return ColumnDrift(method="none", statistic=None, threshold=LARGE_REFERENCE_AUC,
+                           drift=(len(ref) == 0) != (len(cur) == 0), note=note,
+                           **common)  # type: ignore[arg-type]
+    return ColumnDrift(method="domain_classifier", statistic=verdict.auc,
+                       threshold=verdict.threshold, drift=verdict.drift, note=verdict.note,
+                       **common)  # type: ignore[arg-type]
+
+
 def dataset_drift(reference: pd.DataFrame, live: pd.DataFrame, kinds: dict[str, str], *,
                   reference_rows: int, drift_share: float = DRIFT_SHARE) -> DriftReport:
-    """Drift of every column in ``kinds`` (column -> numeric | categorical)."""
+    """Drift of every column in ``kinds`` (column -> numeric | categorical | text)."""
     columns = [column_drift(name, reference[name], live[name], kind,
                             reference_rows=reference_rows) for name, kind in kinds.items()]
     share = sum(c.drift for c in columns) / len(columns) if columns else 0.0

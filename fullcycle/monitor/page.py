@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fullcycle import __version__
-from fullcycle.report.build import format_number, format_share
+from fullcycle.report.formatting import format_number, format_share
 from fullcycle.report.plots import COLORS, encode_figure
 
 if TYPE_CHECKING:
@@ -27,21 +27,31 @@ BINS = 30
 TOP_CATEGORIES = 10
 METHODS = {"ks": "Kolmogorov–Smirnov", "chisquare": "chi-square", "z": "two-proportion z",
            "wasserstein": "Wasserstein (normed)", "jensenshannon": "Jensen–Shannon",
-           "none": "—"}
+           "domain_classifier": "domain classifier (ROC AUC)", "none": "—"}
 RULES = {True: "Kolmogorov–Smirnov for numeric columns with more than 5 values, chi-square "
                "(or a z-test for two values) for the others, drift at p < 0.05.",
          False: "Wasserstein distance over the reference's standard deviation for numeric "
                 "columns with more than 5 values, Jensen–Shannon distance for the others, "
                 "drift at 0.1 or more."}
+TEXT_RULE = {True: "Text columns: a bag-of-words classifier tries to tell live texts from the "
+                   "reference; drift when its ROC AUC beats the 95th percentile of a random "
+                   "classifier's.",
+             False: "Text columns: a bag-of-words classifier tries to tell live texts from the "
+                    "reference; drift when its ROC AUC exceeds 0.55."}
 
 
 def histogram(reference: pd.Series, live: pd.Series, kind: str) -> str | None:
-    """A data URI comparing the two distributions, or None when a side has no values."""
+    """A data URI comparing the two distributions, or None when a side has no values (a text
+    column is drawn as its words per text)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(3.6, 1.4), dpi=80)  # no pyplot: no global state, a third faster
     ax = fig.add_axes((0.02, 0.22, 0.96, 0.74))
+    if kind == "text":
+        from fullcycle.monitor.text_drift import word_counts
+
+        reference, live, kind = word_counts(reference), word_counts(live), "numeric"
     if kind == "numeric":
         ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
         cur = pd.to_numeric(live, errors="coerce").to_numpy(dtype=float)
@@ -88,4 +98,6 @@ def render_page(result: MonitorResult) -> str:
     checked = datetime.fromtimestamp(doc["checked_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
     return env.get_template("monitor.html").render(
         doc=doc, plots=plots, methods=METHODS, checked=checked, version=__version__,
-        rule=RULES[doc["reference_rows"] <= 1000])
+        rule=RULES[doc["reference_rows"] <= 1000]
+        + (" " + TEXT_RULE[doc["reference_rows"] <= 1000]
+           if "text" in result.kinds.values() else ""))

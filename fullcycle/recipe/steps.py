@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fullcycle.checks.lr_finder import IMPLAUSIBLE_LR
 from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.baselines import baselines
 from fullcycle.diagnosis.learning_curves import learning_curve
@@ -33,9 +34,6 @@ DEFAULT_LR = 1e-3
 # short sweep on the initial network; rates outside this range rarely survive the wider and
 # deeper networks the recipe moves to (Adam's default is 1e-3, seed 003).
 ADAM_LR_RANGE = (3e-4, 3e-2)
-# A suggestion this far below the range comes from a flat or noisy sweep (tiny data, a loss
-# already near its floor), not from a surface that needs tiny steps: use the default instead.
-IMPLAUSIBLE_LR = 1e-5
 
 
 def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict], Decision]:
@@ -60,11 +58,35 @@ def run_baselines(prepared: Prepared, metric: str, seed: int) -> tuple[list[dict
             row["train_error"] *= prepared.error_scale
             row["dev_error"] *= prepared.error_scale
     best = min(rows, key=lambda r: r["dev_error"])
+    observed = {r["name"]: r["dev_error"] for r in rows}
+    action = f"floor set: best simple model is {best['name']} (dev error {best['dev_error']:.4g})"
+    leaks = [] if prepared.is_images else _leaks(prepared, seed)
+    if leaks:  # a note for the summary and the report, and said at once on the console
+        observed["single_column_leaks"] = [leak.source for leak in leaks]
+        lines = [leak.line(prepared.task) for leak in leaks]
+        prepared.notes.extend(line for line in lines if line not in prepared.notes)
+        action += "; " + "; ".join(lines)
     decision = Decision(
-        "baselines", {r["name"]: r["dev_error"] for r in rows},
-        f"floor set: best simple model is {best['name']} (dev error {best['dev_error']:.4g})",
+        "baselines", observed, action,
         "every later number is compared with a simple baseline first (seed 001, step 2)")
     return rows, decision
+
+
+def _leaks(prepared: Prepared, seed: int) -> list:
+    """Input columns that alone predict the target almost perfectly (`diagnosis.leakage`)."""
+    from fullcycle.diagnosis.leakage import single_column_leaks
+
+    pre = prepared.preprocessor
+    names = pre.feature_names[: pre.n_tabular]
+    dates = {f"{d.name}.": d.name for d in pre.dates}
+    sources = []
+    for name in names:
+        base = name.removesuffix("__missing")
+        sources.append(next((column for prefix, column in dates.items()
+                             if base.startswith(prefix)), base))
+    return single_column_leaks(prepared.task, prepared.X["train"][:, : pre.n_tabular],
+                               prepared.y["train"], prepared.X["dev"][:, : pre.n_tabular],
+                               prepared.y["dev"], names, sources, seed=seed)
 
 
 def run_sanity_checks(prepared: Prepared, config: TrainConfig, seed: int

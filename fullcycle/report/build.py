@@ -9,8 +9,6 @@ missing. Plots are PNGs embedded as base64 and the page loads nothing from the n
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,63 +20,20 @@ from fullcycle.analysis.run import ERROR_ANALYSIS_NAME
 from fullcycle.errors import FullcycleError
 from fullcycle.journal import Journal, experiment_error
 from fullcycle.report import plots
+from fullcycle.report.formatting import (
+    CLASSIFICATION,
+    format_compact,
+    format_error,
+    format_number,
+    format_share,
+)
+from fullcycle.report.plots import try_plot
+from fullcycle.report.search_section import from_search, search_section
 from fullcycle.rundir import JOURNAL_NAME, RunDir, atomic_write_text
 
 REPORT_NAME = "report.html"
 
 TEMPLATES = Path(__file__).parent / "templates"
-CLASSIFICATION = ("binary", "multiclass", "multilabel")
-
-
-def format_error(value: Any, task: str | None) -> str:
-    """An error as people read it: a percentage for classification, a number for regression."""
-    if value is None or isinstance(value, jinja2.Undefined):
-        return "—"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if task in CLASSIFICATION:
-        return f"{100 * value:.2f}%"
-    return f"{value:.4g}"
-
-
-def format_number(value: Any, digits: int = 4) -> str:
-    """A plain number with ``digits`` significant digits; ``—`` for missing."""
-    if value is None or isinstance(value, jinja2.Undefined):
-        return "—"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.{digits}g}"
-
-
-def format_compact(value: Any, digits: int = 3) -> str:
-    """A nested value on one line: ``train 360, dev 120`` rather than a Python repr."""
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {format_compact(v, digits)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(format_compact(v, digits) for v in value)
-    return format_number(value, digits)
-
-
-def format_share(value: Any) -> str:
-    if value is None or not isinstance(value, int | float):
-        return "—"
-    return f"{100 * value:.1f}%"
-
-
-def _plot(draw: Any, *args: Any, **kwargs: Any) -> str | None:
-    """Draw one plot; a plot that cannot be drawn from malformed data is left out, not fatal."""
-    try:
-        return draw(*args, **kwargs)
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
 def _diagnose_plot(name: str, *args: Any) -> str | None:
     """Draw with the diagnosis part's own figure (`fullcycle.diagnosis.plots`), if it can.
 
@@ -187,7 +142,7 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
     figures: dict[str, str | None] = {}
     lr = summary.get("lr_finder") or {}
     if lr.get("lrs") and lr.get("losses"):
-        figures["lr_finder"] = _plot(
+        figures["lr_finder"] = try_plot(
             plots.lr_finder_plot,
             lr["lrs"],
             lr["losses"],
@@ -195,11 +150,11 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             lr.get("chosen_lr"),
         )
     if curves:
-        figures["loss_curves"] = _plot(plots.loss_curves_plot, curves,
+        figures["loss_curves"] = try_plot(plots.loss_curves_plot, curves,
                                        "dev error" if _errors_only(curves) else "loss")
     lc = summary.get("learning_curve") or {}
     if lc.get("sizes"):
-        figures["learning_curve"] = _diagnose_plot("learning_curve_figure", lc) or _plot(
+        figures["learning_curve"] = _diagnose_plot("learning_curve_figure", lc) or try_plot(
             plots.learning_curve_plot,
             lc["sizes"],
             lc.get("train_errors", []),
@@ -216,10 +171,10 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
         and errors.get("train") is not None
         and errors.get("dev") is not None
     ):
-        figures["gaps"] = _plot(plots.gaps_plot, errors, summary.get("human_level_error"))
+        figures["gaps"] = try_plot(plots.gaps_plot, errors, summary.get("human_level_error"))
     balance = _class_balance(summary)
     if balance and task in CLASSIFICATION:
-        figures["class_balance"] = _plot(plots.class_balance_plot, balance)
+        figures["class_balance"] = try_plot(plots.class_balance_plot, balance)
     baselines = [b for b in summary.get("baselines") or [] if b.get("dev_error") is not None]
     if baselines:
         labels = [b["name"] for b in baselines]
@@ -227,13 +182,13 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
         if errors.get("dev") is not None:
             labels.append("model")
             values.append(errors["dev"])
-        figures["baselines"] = _plot(
+        figures["baselines"] = try_plot(
             plots.bars_plot, labels, values, "dev error", highlight="model"
         )
     importance = (summary.get("search") or {}).get("importance") or {}
     if isinstance(importance, dict) and importance:
         ranked = sorted(importance.items(), key=lambda kv: -float(kv[1] or 0))
-        figures["importance"] = _plot(
+        figures["importance"] = try_plot(
             plots.bars_plot,
             [k for k, _ in ranked],
             [float(v or 0) for _, v in ranked],
@@ -249,9 +204,9 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
             n = analysis.get("n_examples") or 0
             overall, label = (analysis.get("n_errors", 0) / n if n else None), "error rate"
         if isinstance(overall, int | float):
-            figures["slices"] = _plot(plots.slices_plot, hurting[:8], overall, label)
+            figures["slices"] = try_plot(plots.slices_plot, hurting[:8], overall, label)
     if analysis and analysis.get("confusion_matrix") and analysis.get("classes"):
-        figures["confusion"] = _plot(
+        figures["confusion"] = try_plot(
             plots.confusion_plot, analysis["confusion_matrix"], analysis["classes"]
         )
     return {key: value for key, value in figures.items() if value}
@@ -259,82 +214,6 @@ def _figures(summary: dict[str, Any], curves: list[dict], analysis: dict | None)
 
 def _errors_only(curves: list[dict]) -> bool:
     return bool(curves) and all(c.get("measure") == "error" for c in curves)
-
-
-_ROUND = re.compile(r"^search round (\d+): (.*)$")
-
-
-def _autopilot_search(summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The search section of a run whose autopilot ran its own search rounds (its
-    experiments named "search round N: ..."), which writes no `search` section."""
-    trials = []
-    for index, e in enumerate(summary.get("experiments") or []):
-        match = _ROUND.match(str(e.get("change", ""))) if isinstance(e, dict) else None
-        if match:
-            trials.append({"number": index + 1, "round": f"round {match.group(1)}",
-                           "description": match.group(2), "params": {},
-                           "dev_error": e.get("dev_error"), "state": "complete"})
-    if not trials:
-        return None
-    finished = sorted((t for t in trials if isinstance(t["dev_error"], int | float)
-                       and math.isfinite(t["dev_error"])), key=lambda t: t["dev_error"])
-    rounds = len({t["round"] for t in trials})
-    return {
-        "best": finished[0] if finished else None, "top": finished[:10], "counts": {},
-        "plot": None,
-        "line": (f"The autopilot ran {len(trials)} trials in {rounds} round"
-                 f"{'s' if rounds > 1 else ''} of random search around its best configuration "
-                 "once the recipe's moves were spent (numbers are rows of the experiments "
-                 "table)."),
-    }
-
-
-def _search(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The search section: best trial, the ten best finished trials, its own slice plot."""
-    search = summary.get("search")
-    if not isinstance(search, dict) or not search:
-        return _autopilot_search(summary)
-    trials = search.get("trials") or search.get("best_trials") or []
-    finished = [
-        t
-        for t in trials
-        if isinstance(t, dict)
-        and t.get("state", "complete") == "complete"
-        and isinstance(t.get("dev_error", t.get("value")), int | float)
-    ]
-    finished.sort(key=lambda t: t.get("dev_error", t.get("value")))
-    plot = None
-    name = search.get("plot")
-    if isinstance(name, str) and run.has(name) and not Path(name).is_absolute():
-        plot = _plot(plots.encode_png_file, run.file(name))
-    return {
-        "best": search.get("best"),
-        "top": finished[:10],
-        "counts": search.get("counts") or {},
-        "plot": plot,
-        "line": None,
-    }
-
-
-def _from_search(summary: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """A `fullcycle search` directory's summary holds only its search section: take the
-    task, the errors (of the best trial) and the diagnosis from there. Returns the summary
-    to render and where its errors came from (None: the summary's own)."""
-    search = summary.get("search")
-    if summary.get("errors") or not isinstance(search, dict):
-        return summary, None
-    best = search.get("best") if isinstance(search.get("best"), dict) else {}
-    errors = {k: best.get(f"{k}_error") for k in ("train", "train_dev", "dev")}
-    errors = {k: v for k, v in errors.items() if isinstance(v, int | float)}
-    filled = {
-        "task": summary.get("task") or search.get("task"),
-        "errors": errors,
-        "diagnosis": summary.get("diagnosis") or search.get("diagnosis"),
-        "human_level_error": summary.get("human_level_error",
-                                         search.get("human_level_error")),
-    }
-    source = f"best search trial (#{best.get('number')})" if errors else None
-    return {**summary, **{k: v for k, v in filled.items() if v is not None}}, source
 
 
 def _pictures(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
@@ -348,7 +227,7 @@ def _pictures(run: RunDir, summary: dict[str, Any]) -> dict[str, Any] | None:
         if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts \
                 or not run.has(name):
             return None
-        src = _plot(plots.encode_png_file, run.file(name))
+        src = try_plot(plots.encode_png_file, run.file(name))
         return {**entry, "src": src} if src else None
 
     out: dict[str, Any] = {}
@@ -390,7 +269,7 @@ def render_report(run_dir: str | Path) -> str:
     if not summary.get("experiments") and journaled:
         # `fullcycle report` rebuilds from the journal what the summary does not hold.
         summary = {**summary, "experiments": journaled}
-    summary, errors_source = _from_search(summary)
+    summary, errors_source = from_search(summary)
     analysis = _error_analysis(run, summary)
     task = summary.get("task")
     context = {
@@ -413,7 +292,7 @@ def render_report(run_dir: str | Path) -> str:
         or [d for d in summary.get("decisions") or [] if isinstance(d, dict)],
         "analysis": analysis,
         "figures": _figures(summary, curves, analysis),
-        "search": _search(run, summary),
+        "search": search_section(run, summary),
         "pictures": _pictures(run, summary),
         "err": lambda value: format_error(value, task),
         "aerr": lambda value: format_error(value, (analysis or {}).get("task", task)),

@@ -383,3 +383,11 @@ def slices_plot(slices: Sequence[dict[str, Any]], overall: float, label: str) ->
     ax.grid(False, axis="y")
     ax.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0))
     return _encode(fig)
+
+
+def try_plot(draw: Any, *args: Any, **kwargs: Any) -> str | None:
+    """Draw one plot; a plot that cannot be drawn from malformed data is left out, not fatal."""
+    try:
+        return draw(*args, **kwargs)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None

@@ -5,7 +5,8 @@ and returns the logits (`logits`); the preprocessing stays in the bundle's JSON,
 implementation of it serves both runtimes. Before anything is written, ONNX Runtime's
 outputs are compared with PyTorch's on the bundle's training reference rows and on
 synthetic rows that reach the corners (extreme values, every missing indicator, every
-category code and codes beyond them); a largest absolute difference above the tolerance
+category code and codes beyond them, token ids across a text column's vocabulary and every
+length from empty to full); a largest absolute difference above the tolerance
 (1e-4 by default) means the export is refused and no file is left behind.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fullcycle.data.image_dataset import KIND as IMAGE_KIND
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
 from fullcycle.models.bundle import ONNX, attach_onnx, load_bundle
@@ -59,6 +61,11 @@ def parity_inputs(preprocessor: Preprocessor, reference: np.ndarray | None,
     for _, cardinality in preprocessor.categorical:
         # every code, and codes past the last one (the network clamps them to "unknown")
         synthetic.append(rng.integers(0, cardinality + 2, size=(SYNTHETIC_ROWS, 1)))
+    for _, length, vocabulary in preprocessor.text:
+        # token ids over the whole vocabulary, 0-padded after a random length (0: empty)
+        ids = rng.integers(1, vocabulary, size=(SYNTHETIC_ROWS, length))
+        ids[np.arange(length) >= rng.integers(0, length + 1, size=(SYNTHETIC_ROWS, 1))] = 0
+        synthetic.append(ids)
     rows = np.hstack(synthetic).astype(np.float32)
     if reference is not None and len(reference):
         rows = np.vstack([reference.astype(np.float32), rows])
@@ -76,6 +83,10 @@ def export_onnx(bundle_dir: str | Path, out: str | Path, *, attach: bool = True,
     if not isinstance(features, dict):
         raise FullcycleError(f"bundle {bundle_dir} has no usable preprocessing; re-create it "
                              "with fullcycle run")
+    if features.get("kind") == IMAGE_KIND:
+        raise FullcycleError(
+            f"bundle {bundle_dir} reads pictures; ONNX export covers table and text bundles, "
+            "so serve this one with the PyTorch runtime (fullcycle serve, the default)")
     preprocessor = Preprocessor.from_dict(features)
     reference = (preprocessor.transform(bundle.reference())
                  if bundle.reference_rows is not None else None)

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fullcycle.data.dataset import TargetEncoding
 from fullcycle.data.image_dataset import ImagePreprocessor, load_preprocessor
 from fullcycle.data.load import TableSource, load_table
 from fullcycle.data.preprocess import Preprocessor
+from fullcycle.data.target_encoding import TargetEncoding
 from fullcycle.errors import FullcycleError
 from fullcycle.models.bundle import Bundle, load_bundle
 from fullcycle.serve.runtime import Runtime, TorchRuntime, choose_runtime

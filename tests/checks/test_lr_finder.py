@@ -175,3 +175,17 @@ def test_the_model_is_restored_even_when_the_sweep_raises():
     with pytest.raises(RuntimeError, match="boom"):
         fc.lr_find(model, (x, y), breaks_at_step_10)
     assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+
+
+def test_an_implausibly_low_suggestion_is_a_warning_not_a_pass():
+    from fullcycle.checks.lr_finder import IMPLAUSIBLE_LR, LRFinderResult
+
+    noisy = LRFinderResult(lrs=[1e-7, 1e-6, 1e-5], losses=[0.26, 0.22, 0.23],
+                           raw_losses=[0.26, 0.22, 0.23], suggested_lr=6.4e-7,
+                           steepest_lr=3.1e-7, min_loss_lr=1e-6)
+    check = noisy.to_check()
+    assert check.status == "warn" and "implausibly low" in check.message
+    fine = LRFinderResult(lrs=[1e-4, 1e-3, 1e-2], losses=[1.0, 0.5, 0.4],
+                          raw_losses=[1.0, 0.5, 0.4], suggested_lr=2e-3, steepest_lr=1e-3,
+                          min_loss_lr=1e-2)
+    assert fine.to_check().status == "pass" and IMPLAUSIBLE_LR < 2e-3

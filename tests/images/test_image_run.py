@@ -121,6 +121,15 @@ def test_predict_on_a_folder_gives_one_row_per_picture(picture_run, tmp_path: Pa
     assert "broken.png cannot be decoded" in stderr and not (tmp_path / "q.csv").exists()
 
 
+def test_export_of_a_picture_bundle_is_refused_with_one_line(picture_run,
+                                                             tmp_path: Path) -> None:
+    _, out, _ = picture_run
+    code, stdout, stderr = run_cli("export", out / "model", "--onnx", tmp_path / "m.onnx")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "reads pictures" in stderr and "PyTorch runtime" in stderr
+    assert not (tmp_path / "m.onnx").exists() and not (out / "model" / "model.onnx").exists()
+
+
 def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
                                                                   tmp_path: Path) -> None:
     _, out, _ = picture_run

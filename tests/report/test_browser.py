@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fullcycle.report.build import build_report, format_error
+from fullcycle.report.build import build_report
+from fullcycle.report.formatting import format_error
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Headless and hermetic: no sandbox (CI runs as root), no GPU, and none of the background

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from fullcycle.errors import FullcycleError
-from fullcycle.report.build import build_report, format_error
+from fullcycle.report.build import build_report
+from fullcycle.report.formatting import format_error
 
 SECTIONS = (
     "summary",

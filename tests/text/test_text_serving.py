@@ -75,3 +75,24 @@ def test_text_moves_only_on_a_text_table_and_no_tabular_body_on_text_only():
     assert not any(k.startswith(("wider", "deeper", "numeric-embedding", "resnet"))
                    for k in keys)
     assert [m.key for m in variance_moves(text_only, 1000)][0] == "text-dropout:0.25"
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_text_bundle_exports_to_onnx_and_serves_the_same(tmp_path, reviews, bidirectional):
+    from fullcycle.serve.export import export_onnx
+
+    p = prepare(reviews, "label")
+    outcome = train(p, epochs=1, hidden=[8], seed=0, bidirectional=bidirectional)
+    bundle = save_bundle(tmp_path / "b", outcome.model.cpu().eval(),
+                         {"features": p.preprocessor.to_dict(),
+                          "target": p.target_encoding.to_dict()},
+                         p.task, {"metric": {"name": task_metric(p)}, "errors": {"dev": 0.5}},
+                         p.preprocessor.input_schema(), classes=list(p.classes),
+                         reference=p.frame_of("train"))
+    inputs = reviews[["review", "age", "color"]].head(40)
+    result = export_onnx(bundle, tmp_path / "model.onnx")  # packed (bi-LSTM) or not
+    assert result.max_abs_diff <= 1e-4 and result.rows_checked > len(p.frame_of("train"))
+    torch_side = Predictor.load(bundle, runtime="torch").predict_frame(inputs)
+    onnx_side = Predictor.load(bundle, runtime="onnx").predict_frame(inputs)
+    assert list(onnx_side["prediction"]) == list(torch_side["prediction"])
+    np.testing.assert_allclose(onnx_side["proba_1"], torch_side["proba_1"], atol=1e-5)
