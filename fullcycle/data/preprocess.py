@@ -135,7 +135,7 @@ class Preprocessor:
 
     def _fit_date(self, name: str, column: pd.Series) -> None:
         fmt = date_format(column)
-        assert fmt is not None  # _column_kind said "date"
+        assert fmt is not None  # column_kind said "date"
         parsed = parse_dates(column, fmt)
         origin = earliest(parsed)
         self.dates.append(DateColumn(name=name, format=fmt, origin=origin.isoformat()))
