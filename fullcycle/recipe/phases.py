@@ -8,9 +8,13 @@ data, averaging — and judge those by the **dev** error. Judging a bias move by
 (as a naive "keep if dev improves" does) stops the network growing whenever dev is noisy,
 which is how a checkerboard stays at chance.
 
-A move counts only when it shrinks its gap by more than noise (`noise_tolerance`: one
-standard error of the error it is judged by). Each decision is journaled with what was
-seen and why.
+A bias move counts only when it lowers the training error by more than noise
+(`noise_tolerance`: one standard error of that error); a regularization move only when it
+lowers the dev error *and* the dev − train gap it attacks. "Another architecture" is in
+both of seed 003's lists: it is tried in the training-set phase when the Bayes proxy is a
+bound that a simple baseline beats the network by on dev, and after regularization while
+a baseline still beats it. Each decision is journaled with what was seen and why, and each
+experiment with the one it was judged against (the journal's ``parent_id``).
 """
 
 from __future__ import annotations
