@@ -60,10 +60,12 @@ def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
     Without a human-level error the Bayes proxy is the best baseline's dev error, a bound:
     a training error below it shows the network fits as well as that baseline generalizes,
     not that the training set is fit. While that baseline beats the network on dev by more
-    than the tolerance (a lead within noise is no evidence: 2 rows of a 32-row dev set),
-    the cheap "another architecture" moves are tried before the dev set (judged by the
-    training error like any bias move): the network may lack what the baseline has rather
-    than be overfitting, and regularization cannot add it.
+    than the tolerance (a lead within noise is no evidence: 2 rows of a 32-row dev set)
+    *and* on the training set by more than noise, the cheap "another architecture" moves
+    are tried before the dev set (judged by the training error like any bias move): the
+    network fits the training set worse than a model that also generalizes better, so it
+    lacks something the baseline has, and regularization cannot add it. A network already
+    at the baseline's training error (0 on digits) has nothing a bias move can show.
     """
     tried: set[str] = set()
     failures = 0
@@ -73,6 +75,8 @@ def fit_training_set(pilot: Autopilot, current: Outcome) -> Outcome:
         if bias <= found.tolerance:
             leader = (baseline_ahead(pilot, current, margin=found.tolerance)
                       if pilot.proxy is not None else None)
+            if leader is not None and not fits_train_better(pilot, leader, current):
+                leader = None  # the network fits train as well: what is left is variance
             moves = ([m for m in architecture_moves(current.config, BIAS)
                       if m.key not in tried] if leader else [])
             if not moves or failures >= MAX_FAILED_BIAS_MOVES:
@@ -168,6 +172,14 @@ def baseline_ahead(pilot: Autopilot, current: Outcome, margin: float = 0.0) -> d
     if leader is None or _network_dev(pilot, current) <= float(leader["dev_error"]) + margin:
         return None
     return leader
+
+
+def fits_train_better(pilot: Autopilot, leader: dict, current: Outcome) -> bool:
+    """Whether the baseline row's training error is below the network's by more than the
+    noise of the network's training error."""
+    train = leader.get("train_error")
+    return (train is not None and math.isfinite(train)
+            and float(train) < float(current.errors["train"]) - train_noise(pilot, current))
 
 
 def try_other_architectures(pilot: Autopilot, current: Outcome) -> Outcome:
