@@ -6,7 +6,9 @@ is turned into an error where lower is better: ``1 − accuracy``, ``1 − F1``,
 ``1 − R²``, and RMSE / MAE / log loss as they are.
 
 Outputs are the model's raw outputs (logits) unless ``from_logits=False`` says they are
-already probabilities; hard predictions use a 0.5 threshold (sigmoid) or the argmax.
+already probabilities; hard predictions use a 0.5 threshold (sigmoid) or the argmax — a
+binary model scored by F1 may carry its own decision threshold, chosen on held-out rows by
+`best_f1_threshold` (see there).
 Multilabel targets may hold NaN for a missing label; those entries are left out.
 """
 
@@ -61,20 +63,52 @@ def probabilities(task: str, outputs: Any, from_logits: bool = True) -> np.ndarr
     raise FullcycleError(f"task {task!r} has no class probabilities")
 
 
-def predictions(task: str, outputs: Any, from_logits: bool = True) -> np.ndarray:
-    """Hard predictions: 0/1 (binary, multilabel), class codes (multiclass), values (regression)."""
+def predictions(task: str, outputs: Any, from_logits: bool = True,
+                threshold: float = 0.5) -> np.ndarray:
+    """Hard predictions: 0/1 (binary, multilabel), class codes (multiclass), values
+    (regression). ``threshold``: the probability from which a binary output is class 1."""
     if task == "regression":
         out = _numpy(outputs).astype(np.float64)
         return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
     p = probabilities(task, outputs, from_logits)
     if task == "multiclass":
         return p.argmax(axis=1)
-    return (p >= 0.5).astype(np.int64)
+    return (p >= (threshold if task == "binary" else 0.5)).astype(np.int64)
+
+
+def best_f1_threshold(proba: Any, targets: Any, max_candidates: int = 512) -> float:
+    """The probability threshold that maximizes F1 on these rows (binary), 0.5 if none helps.
+
+    With a rare positive class the 0.5 threshold of a calibrated model is too strict for F1
+    (it weighs a missed positive like a false alarm); AutoGluon calibrates the decision
+    threshold for F1 the same way, and scikit-learn offers it as TunedThresholdClassifierCV.
+    The candidates are midpoints between consecutive distinct probabilities (at most
+    ``max_candidates``, at quantiles); ties go to the one nearest 0.5.
+    """
+    p = _numpy(proba).astype(np.float64).reshape(-1)
+    y = _numpy(targets).reshape(-1).astype(np.int64)
+    if len(p) == 0 or y.min() == y.max():
+        return 0.5
+    values = np.unique(p)
+    if len(values) > max_candidates:
+        values = np.unique(np.quantile(p, np.linspace(0, 1, max_candidates)))
+    candidates = np.concatenate([[0.5], (values[1:] + values[:-1]) / 2])
+    predicted = p[None, :] >= candidates[:, None]  # (candidates, rows)
+    tp = (predicted & (y == 1)[None, :]).sum(axis=1)
+    fp = (predicted & (y == 0)[None, :]).sum(axis=1)
+    fn = int((y == 1).sum()) - tp
+    f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+    best = f1.max()
+    if best <= f1[0]:
+        return 0.5
+    ties = np.flatnonzero(f1 >= best - 1e-12)
+    return float(candidates[ties[np.argmin(np.abs(candidates[ties] - 0.5))]])
 
 
 def compute_metric(name: str, task: str, outputs: Any, targets: Any,
-                   from_logits: bool = True) -> float:
-    """The value of metric ``name`` (e.g. ``"accuracy"``) for a task's outputs and targets."""
+                   from_logits: bool = True, threshold: float = 0.5) -> float:
+    """The value of metric ``name`` (e.g. ``"accuracy"``) for a task's outputs and targets;
+    ``threshold`` is the binary decision threshold (hard-prediction metrics only)."""
     if name not in METRICS:
         raise FullcycleError(f"unknown metric {name!r}; use one of: {', '.join(METRICS)}")
     allowed = REGRESSION if task == "regression" else CLASSIFICATION
@@ -110,7 +144,7 @@ def compute_metric(name: str, task: str, outputs: Any, targets: Any,
         if len(present) == 2:
             return float(skm.roc_auc_score(y == present[1], sub[:, 1]))
         return float(skm.roc_auc_score(y, sub, multi_class="ovr", labels=present))
-    pred = predictions(task, outputs, from_logits)
+    pred = predictions(task, outputs, from_logits, threshold)
     if name == "accuracy":
         return float(np.mean(pred == y))
     average = "binary" if task == "binary" and name == "f1" else \

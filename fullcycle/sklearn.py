@@ -194,8 +194,12 @@ class FullcycleClassifier(ClassifierMixin, _FullcycleEstimator):
         return out[[f"proba_{i}" for i in range(len(self.classes_))]].to_numpy(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each sample."""
+        """The most probable class of each sample (for two classes scored by F1: from the
+        decision threshold the recipe chose on its dev split)."""
         proba = self.predict_proba(X)  # first: it says "not fitted" before classes_ is missed
+        if len(self.classes_) == 2:
+            threshold = self.predictor_.target.threshold
+            return self.classes_[(proba[:, 1] >= threshold).astype(int)]
         return self.classes_[proba.argmax(axis=1)]
 
 

@@ -147,11 +147,12 @@ def _features_frame(features: pd.DataFrame | None, n: int) -> pd.DataFrame:
 
 
 def _classification(
-    codes: np.ndarray, proba: np.ndarray, classes: list[str]
+    codes: np.ndarray, proba: np.ndarray, classes: list[str], threshold: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[dict[str, Any]]]:
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-    y_pred = proba.argmax(axis=1)
+    y_pred = ((proba[:, 1] >= threshold).astype(int) if proba.shape[1] == 2
+              else proba.argmax(axis=1))
     labels = list(range(len(classes)))
     matrix = confusion_matrix(codes, y_pred, labels=labels)
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -189,6 +190,7 @@ def error_analysis(
     label_issues: bool = True,
     seed: int = 0,
     text_columns: list[str] | None = None,
+    threshold: float = 0.5,
 ) -> ErrorAnalysis:
     """Analyse where a model's dev-set errors come from.
 
@@ -208,7 +210,8 @@ def error_analysis(
     them by cross-validated logistic regression.
 
     ``text_columns`` name free-text columns of ``features``: they are sliced by their length
-    in words, and the highest-loss rows and label issues carry their text.
+    in words, and the highest-loss rows and label issues carry their text. ``threshold``: a
+    binary model's decision threshold on the second class's probability (0.5 by default).
     """
     y = np.asarray(y_true)
     pred = np.asarray(predictions)
@@ -233,7 +236,8 @@ def error_analysis(
     frame = _features_frame(features, n)
     texts = [c for c in (text_columns or []) if c in frame.columns]
     result = _analyse(task, y, pred, frame, slice_frame(frame, texts), row_numbers, classes,
-                      label_proba, label_features, top_k, n_bins, min_slice, label_issues, seed)
+                      label_proba, label_features, top_k, n_bins, min_slice, label_issues, seed,
+                      threshold)
     result.text_columns = texts
     if texts:
         result.highest_loss = add_texts(result.highest_loss, result.examples, texts)
@@ -244,7 +248,7 @@ def error_analysis(
 def _analyse(task: str, y: np.ndarray, pred: np.ndarray, frame: pd.DataFrame,
              sliced: pd.DataFrame, row_numbers: np.ndarray, classes: list[Any] | None,
              label_proba: Any, label_features: Any, top_k: int, n_bins: int, min_slice: int,
-             label_issues: bool, seed: int) -> ErrorAnalysis:
+             label_issues: bool, seed: int, threshold: float = 0.5) -> ErrorAnalysis:
     n = len(y)
     if task == "regression":
         return _regression(y, pred, frame, row_numbers, top_k, n_bins, min_slice, sliced)
@@ -271,7 +275,7 @@ def _analyse(task: str, y: np.ndarray, pred: np.ndarray, frame: pd.DataFrame,
         classes = list(range(pred.shape[1] if pred.ndim == 2 else 2))
     codes, names = _class_codes(y, classes)
     proba = _as_proba(pred, len(names))
-    y_pred, loss, matrix, per_class = _classification(codes, proba, names)
+    y_pred, loss, matrix, per_class = _classification(codes, proba, names, threshold)
     wrong = y_pred != codes
     examples = pd.DataFrame(
         {

@@ -74,6 +74,16 @@ def _dev_error(run: RunDir, analysis: ErrorAnalysis) -> float | None:
     return analysis.error
 
 
+def _decision_threshold(run: RunDir) -> float:
+    """The binary decision threshold the run chose (summary.json), 0.5 if none."""
+    if not run.has("summary.json"):
+        return 0.5
+    summary = run.read_json("summary.json")
+    chosen = summary.get("decision_threshold") if isinstance(summary, dict) else None
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    return float(value) if isinstance(value, int | float) and 0 < value < 1 else 0.5
+
+
 def _input_columns(run: RunDir, rows: np.ndarray) -> tuple[pd.DataFrame | None, str | None]:
     """The dev rows' input columns, read back from the run's data file.
 
@@ -131,6 +141,7 @@ def analyse_run(
         features=features,
         rows=dev.rows,
         top_k=top_k,
+        threshold=_decision_threshold(run),
     )
     result = RunAnalysis(analysis)
     if why_not:

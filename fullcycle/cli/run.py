@@ -163,11 +163,15 @@ def run_command(
     refuse_unreadable: Annotated[bool, typer.Option(
         "--refuse-unreadable", help="Pictures: stop at a file that cannot be decoded "
                                     "(default: skip it with a note).")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue the unfinished (killed) run in --out: repeat its data and "
+                         "options; finished experiments are not trained again, the budget "
+                         "counts the time already spent.")] = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the recipe: split, baselines, checks, LR finder, train, diagnose, iterate, test
-    once, report."""
+    once, report. `--resume` continues a run that was killed."""
     from fullcycle.recipe.autopilot import run
 
     console = quiet_console(quiet, json_output)
@@ -185,7 +189,7 @@ def run_command(
             text_columns=text_column, text_options=texts,
             tracking=tracking,
             image_column=image_column, image_size=image_size, augment=augment,
-            pretrained=pretrained, refuse_unreadable=refuse_unreadable,
+            pretrained=pretrained, refuse_unreadable=refuse_unreadable, resume=resume,
         )
     if json_output:
         emit_json({**result.summary, "out": str(result.out)})

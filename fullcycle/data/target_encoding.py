@@ -29,6 +29,9 @@ class TargetEncoding:
     std: float = 1.0
     # multitask: one {"name", "task", "classes", "mean", "std"} per target, in output order
     heads: list[dict] = field(default_factory=list)
+    # binary: the probability of the second class from which it is predicted (0.5 unless
+    # the recipe chose another for F1 on held-out rows, `metrics.best_f1_threshold`)
+    threshold: float = 0.5
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """Training labels; multitask: an (n, T) float32 matrix, NaN where a label is missing
@@ -77,14 +80,18 @@ class TargetEncoding:
             out.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
             return out
         if self.task == "binary":
+            chosen = (proba >= self.threshold).astype(int)
             proba = np.column_stack([1 - proba, proba])
-        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        else:
+            chosen = proba.argmax(axis=1)
+        labels = np.asarray(classes, dtype=object)[chosen]
         return {"prediction": labels, **{f"proba_{c}": proba[:, j]
                                          for j, c in enumerate(classes)}}
 
     def to_dict(self) -> dict:
         return {"task": self.task, "targets": self.targets, "classes": self.classes,
-                "mean": self.mean, "std": self.std, "heads": self.heads}
+                "mean": self.mean, "std": self.std, "heads": self.heads,
+                "threshold": self.threshold}
 
     def head_list(self) -> list[Head]:
         """The multitask heads as `Head`s (empty for a single task)."""

@@ -5,6 +5,7 @@ checkpoints. Each is a `Callback`; `fit` adds them from its keyword arguments.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,15 +233,29 @@ class Checkpoint(Callback):
     """Save the complete training state atomically after every epoch (see `checkpoint`).
 
     Runs after every other callback, so what it saves includes their end-of-epoch state
-    and the journal already holds the epoch being saved.
+    and the journal already holds the epoch being saved. `every_seconds`: save at the end
+    of the first epoch that ends that long after the last save instead (the autopilot's
+    many short fits would spend more time checkpointing than training; a fit that ends is
+    then recorded by its caller, not by a last checkpoint). Passed to `fit` in
+    ``callbacks``, it replaces the every-epoch one ``checkpoint_dir`` would add.
     """
 
     order = 1000
     rank_zero_only = True
 
-    def __init__(self, directory: str | Path, every: int = 1) -> None:
+    def __init__(self, directory: str | Path, every: int = 1,
+                 every_seconds: float | None = None) -> None:
         self.directory, self.every = Path(directory), max(1, every)
+        self.every_seconds = every_seconds
+        self._last_save = time.monotonic()
+
+    def before_fit(self, loop: TrainingLoop) -> None:
+        self._last_save = time.monotonic()
 
     def after_epoch(self, loop: TrainingLoop) -> None:
-        if loop.epoch % self.every == 0 or loop.stop_training or loop.epoch == loop.epochs:
+        if self.every_seconds is not None:
+            if time.monotonic() - self._last_save >= self.every_seconds:
+                save_checkpoint(self.directory, loop)
+                self._last_save = time.monotonic()
+        elif loop.epoch % self.every == 0 or loop.stop_training or loop.epoch == loop.epochs:
             save_checkpoint(self.directory, loop)

@@ -177,7 +177,8 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
             same order (pass the same seed when resuming). None (default) draws a fresh
             one. Either way torch's global RNG is left as it was: the fit runs on a fork of
             it (`torch.random.fork_rng`), so calling `fit` never reseeds the caller's RNG.
-        checkpoint_dir, resume: save the full state after every epoch; continue from it.
+        checkpoint_dir, resume: save the full state after every epoch; continue from it
+            (a `Checkpoint` in ``callbacks`` saves instead, e.g. every N seconds).
         journal: a `JournalCallback(journal, experiment_id)` to log each epoch and decision.
         progress: Rich progress bars (True), none (False), or your own callback.
         nan_guard: restore-and-lower-the-rate on NaN/inf or divergence (see `NanGuard`).
@@ -262,8 +263,9 @@ def fit(model: nn.Module, train: Any, dev: Any = None, *,
     if progress:
         cbs.append(progress if isinstance(progress, Callback) else ProgressBar())
     cbs.extend(extra_callbacks)
-    if checkpoint_dir is not None:
-        cbs.append(Checkpoint(checkpoint_dir))
+    if checkpoint_dir is not None and not any(isinstance(cb, Checkpoint)
+                                              for cb in extra_callbacks):
+        cbs.append(Checkpoint(checkpoint_dir))  # a `Checkpoint` of the caller's replaces it
 
     cbs = distributed.for_this_rank(cbs, group)
     monitor = stopper.monitor if stopper is not None else ("dev_error" if dev is not None

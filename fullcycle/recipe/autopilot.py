@@ -5,44 +5,49 @@ iterate (fix avoidable bias first, then variance, report data mismatch) → test
 bundle, summary and report. Every experiment is journaled with what changed, why (the
 diagnosis that led to it), its errors and whether it was kept; a change is kept only when
 the dev error improves and every satisficing constraint holds (seeds 001 and 003).
+
+Everything the flow reads from outside (the clock, its steps' results, experiment outcomes,
+the test evaluation) goes through the run's tape (`fullcycle.recipe.replay`), so that
+``resume=True`` (`fullcycle run --resume`) replays a killed run's path and carries on from
+where it was killed (`fullcycle.recipe.resume`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fullcycle.data.dataset import Prepared, prepare
-from fullcycle.data.images import is_picture_source
-from fullcycle.data.load import TableSource
-from fullcycle.data.splits import SplitOptions
-from fullcycle.data.text import TextOptions
+from fullcycle.data.dataset import Prepared
 from fullcycle.diagnosis.diagnosis import Diagnosis, diagnose, noise_tolerance
-from fullcycle.engine.journaling import JournalCallback
 from fullcycle.errors import FullcycleError
-from fullcycle.metrics import MULTITASK_METRIC, check_error_rate, check_metric, default_metric
-from fullcycle.models.mlp import initial_architecture
-from fullcycle.recipe import phases, steps
-from fullcycle.recipe.budget import Budget, parse_duration
+from fullcycle.recipe import (
+    experiment_record,
+    experiments,
+    initial_network,
+    phases,
+    resume,
+    steps,
+)
+from fullcycle.recipe.baseline_comparison import bayes_proxy, compare_with_baselines
+from fullcycle.recipe.budget import Budget
 from fullcycle.recipe.config import TrainConfig
+from fullcycle.recipe.entry import run  # noqa: F401 - `fc.run`, defined with its options there
 from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.outputs import write_outputs
 from fullcycle.recipe.refine import refine_search
-from fullcycle.recipe.satisfice import Constraint, parse_constraints, violations
-from fullcycle.recipe.trainer import Outcome, n_outputs, network_inputs, resolved, train
+from fullcycle.recipe.replay import Tape
+from fullcycle.recipe.satisfice import Constraint, violations
+from fullcycle.recipe.trainer import Outcome
 from fullcycle.rundir import RunDir
-from fullcycle.tracking import Tracking
 
 # Time kept back for the test evaluation, error analysis, bundle and report: a share of the
 # budget, but never less than the seconds those take on a small run (60 s runs overran by
 # 6-12 s on a busy machine with 5% and 3 s: error analysis, bundle and report plots).
 FINAL_RESERVE = 0.08
 FINAL_RESERVE_MIN_S = 6.0
-MIN_BUDGET_S = 10.0
 # Share of the time left one experiment may take: a single long fit must not eat the
 # whole budget before the recipe's next move is tried.
 EXPERIMENT_SHARE = 0.6
@@ -74,13 +79,14 @@ def first_share(prepared: Prepared) -> float:
 
 
 class Autopilot:
-    """One run of the recipe; `run()` below is the friendly entry point."""
+    """One run of the recipe; `fc.run` (`fullcycle.recipe.entry`) is the friendly entry point."""
 
     def __init__(self, prepared: Prepared, rundir: RunDir, *,
                  human_level_error: float | None, budget: Budget, metric: str,
                  constraints: list[Constraint], seed: int, hidden: tuple[int, ...] | None,
                  tolerance: float | None, log: Any, command: str, config_doc: dict,
-                 augment: tuple[str, ...] | None = None, pretrained: Any = None) -> None:
+                 augment: tuple[str, ...] | None = None, pretrained: Any = None,
+                 resumed: resume.ResumeState | None = None) -> None:
         self.p, self.rundir = prepared, rundir
         self.augment, self.pretrained = augment, pretrained  # pictures only
         self.user_human = human_level_error  # None: use the best baseline as a bound
@@ -89,26 +95,64 @@ class Autopilot:
         self.budget, self.metric, self.constraints = budget, metric, constraints
         self.seed, self.hidden, self.tolerance, self.log = seed, hidden, tolerance, log
         self.journal = rundir.journal
-        self.run_id = self.journal.start_run(command, config_doc)
+        self.resumed = resumed
         self.decisions: list[Decision] = []
         self.experiments: list[dict] = []
         self.sections: dict[str, Any] = {}
         self.best: Outcome | None = None  # best dev error among candidates that satisfice
+        if resumed is None:
+            self.run_id = self.journal.start_run(command, config_doc)
+            experiment_record.forget_other_runs(rundir, self.run_id)
+            self.tape = Tape(self.journal, self.run_id, [], budget.elapsed)
+        else:
+            self.run_id = resumed.run_id
+            self.journal.reopen_run(self.run_id)
+            self.tape = Tape(self.journal, self.run_id, resumed.records, budget.elapsed,
+                             on_live=self.announce_resume)
 
     # ---- bookkeeping ------------------------------------------------------------------------
     def decide(self, decision: Decision, experiment_id: int | None = None) -> None:
-        decision.observed.setdefault("at_seconds", round(self.budget.elapsed(), 2))
+        """Journal and show a decision; replaying a resumed run, the journaled one stands."""
+        decision.observed.setdefault("at_seconds", round(self.elapsed(), 2))
+        self.decisions.append(decision)
+        replayed = self.tape.decision(decision)
+        if not replayed:
+            self.journal.log_decision(self.run_id, decision.kind, decision.observed,
+                                      decision.action, decision.reason, experiment_id,
+                                      record=("decision", {"kind": decision.kind,
+                                                           "action": decision.action}))
+        self.log(f"[bold]{decision.kind}[/bold]: {decision.action}"
+                 + (" [dim](journal)[/dim]" if replayed else ""))
+
+    def announce_resume(self, tape: Tape) -> None:
+        """A resumed run's replay is over: the journal says it was resumed, when, after how
+        much of the budget, and what came from the journal (summary.json ``resumed``)."""
+        assert self.resumed is not None
+        decision = self.resumed.decision()
+        decision.observed["replayed"] = dict(tape.replayed)
+        decision.observed["at_seconds"] = round(self.budget.elapsed(), 2)
+        if tape.left_path:
+            decision.observed["left_recorded_path"] = tape.left_path
         self.decisions.append(decision)
         self.journal.log_decision(self.run_id, decision.kind, decision.observed,
-                                  decision.action, decision.reason, experiment_id)
-        self.log(f"[bold]{decision.kind}[/bold]: {decision.action}")
+                                  decision.action, decision.reason)
+        self.sections["resumed"] = [row["observed"] for row in self.journal.decisions(self.run_id)
+                                    if row["kind"] == "resume"]
+        self.log(f"[bold]resume[/bold]: {decision.action}")
+
+    def elapsed(self) -> float:
+        """Seconds of the budget spent, read through the tape (a resumed run replays)."""
+        return self.tape.clock()
 
     def deadline(self, share: float = 1.0) -> float:
         return time.monotonic() + self.time_left() * share
 
+    def remaining(self) -> float:
+        return max(0.0, self.budget.seconds - self.elapsed())
+
     def time_left(self) -> float:
         reserve = max(FINAL_RESERVE * self.budget.seconds, FINAL_RESERVE_MIN_S)
-        return max(0.0, self.budget.remaining() - reserve)
+        return max(0.0, self.remaining() - reserve)
 
     def can_afford(self, outcome: Outcome) -> bool:
         """Whether another experiment about as long as `outcome`'s fits in the time left."""
@@ -123,20 +167,15 @@ class Autopilot:
         Kept means: it beats `against` by more than `margin` on the error it is judged by
         (``"train"`` for bias moves, ``"dev"`` for the rest; ``"variance"``: a lower dev
         error *and* a smaller dev − train gap, the gap a regularization move attacks) and
-        breaks no satisficing constraint.
-        The run's shipped model is the best dev error among all candidates
+        breaks no satisficing constraint. The journal's metrics say how it was judged and
+        against which experiment (``judged_by``, ``margin``, ``against``). The run's shipped
+        model is the best dev error among all candidates
         that satisfice, whichever phase trained them (`candidate=False`: a seed-average
         member, which is never shipped alone: picking the luckiest seed on dev is tuning
         to the dev set's noise).
         """
-        exp_id = self.journal.start_experiment(
-            self.run_id, change, config.to_dict(), config.seed, self.p.fingerprint, reason,
-            parent_id=against.experiment_id if against is not None else None)
-        # One line per experiment (below); per-epoch bars of dozens of experiments would bury
-        # the decisions, and every epoch is in the journal anyway.
-        outcome = train(self.p, config, metric=self.metric,
-                        deadline=self.deadline(share),
-                        journal=JournalCallback(self.journal, exp_id, self.run_id))
+        exp_id, outcome, replayed = experiments.train_or_replay(
+            self, config, change, reason, self.deadline(share))
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
@@ -150,33 +189,30 @@ class Autopilot:
         if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
             self.best = outcome
-        self.journal.end_experiment(exp_id, "finished", {
-            **outcome.errors, "seconds": outcome.seconds, "judged_by": judge,
-            "margin": margin}, kept)
-        self.experiments.append({
-            "id": exp_id, "change": change, "reason": reason, "config": config.describe(),
-            "judged_by": ("dev error and variance" if judge == "variance"
-                          else f"{split} error"), "train_error": outcome.errors["train"],
-            "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
-            "kept": kept, "seconds": round(outcome.seconds, 2),
-            "best_epoch": outcome.best_epoch, "params": outcome.n_parameters,
-            "latency_ms": round(outcome.latency_ms, 4), "violations": broken,
-            "stopped_by_deadline": outcome.stopped_by_deadline,
-        })
+        judgement = {"judged_by": judge, "margin": margin,
+                     "against": against.experiment_id if against is not None else None}
+        experiments.record_end(self, exp_id, outcome, {**outcome.errors,
+                                                       "seconds": outcome.seconds,
+                                                       **judgement}, kept, replayed)
+        row = experiment_record.experiment_row(exp_id, change, reason, outcome, split, kept,
+                                               broken)
+        if judge == "variance":
+            row["judged_by"] = "dev error and variance"
+        self.experiments.append(row)
         verdict = "kept" if kept else ("a member of the average" if not candidate else
                                        "breaks " + "; ".join(broken) if broken else
                                        f"not kept ({split} error did not improve"
                                        + (f" by more than {margin:.3g})" if margin else ")"))
         self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
-                 f"{outcome.errors['dev']:.4g} → {verdict}")
+                 f"{outcome.errors['dev']:.4g} → {verdict}"
+                 + (" [dim](journal)[/dim]" if replayed else ""))
         return outcome
 
     def consider(self, outcome: Outcome, change: str, reference: float, reason: str) -> bool:
         """Record a candidate built from trained networks (a seed average) as an experiment;
         it is kept, and becomes the run's choice, when its dev error is below `reference`
         (an unbiased comparison the caller states in `reason`) and it satisfices."""
-        exp_id = self.journal.start_experiment(self.run_id, change, outcome.config.to_dict(),
-                                               outcome.config.seed, self.p.fingerprint, reason)
+        exp_id, replayed = experiments.candidate_or_replay(self, outcome, change, reason)
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
@@ -184,16 +220,9 @@ class Autopilot:
         if kept:
             self.best = outcome
         outcome.experiment_id = exp_id
-        self.journal.end_experiment(exp_id, "finished", {**outcome.errors}, kept)
-        self.experiments.append({
-            "id": exp_id, "change": change, "reason": reason,
-            "config": outcome.config.describe(), "judged_by": "dev error",
-            "train_error": outcome.errors["train"],
-            "train_dev_error": outcome.errors["train_dev"], "dev_error": outcome.errors["dev"],
-            "kept": kept, "seconds": 0.0, "best_epoch": outcome.best_epoch,
-            "params": outcome.n_parameters, "latency_ms": round(outcome.latency_ms, 4),
-            "violations": broken, "stopped_by_deadline": False,
-        })
+        experiments.record_end(self, exp_id, outcome, {**outcome.errors}, kept, replayed)
+        self.experiments.append(experiment_record.experiment_row(
+            exp_id, change, reason, outcome, "dev", kept, broken, seconds=0.0))
         self.log(f"  {change}: train {outcome.errors['train']:.4g}, dev "
                  f"{outcome.errors['dev']:.4g} → {'kept' if kept else 'not kept'}")
         return kept
@@ -210,75 +239,17 @@ class Autopilot:
                         more_data_helps=curve.get("more_data_helps"), proxy=self.proxy)
 
     def set_bayes_proxy(self, rows: list[dict]) -> None:
-        """Without a human-level error, the best baseline's dev error is the Bayes proxy: an
-        error known to be achievable, so an upper bound on Bayes error (never 0)."""
-        if self.user_human is not None:
-            return
-        finite_rows = [r for r in rows if math.isfinite(r["dev_error"])]
-        if not finite_rows:
-            return
-        best = min(finite_rows, key=lambda r: r["dev_error"])
-        self.human = float(best["dev_error"])
-        self.proxy = f"the best baseline's dev error ({best['name']})"
-        self.decide(Decision("bayes_proxy", {"baseline": best["name"], "value": self.human},
-                             f"Bayes-error proxy {self.human:.4g} ({best['name']}, a bound)",
-                             "no human-level error given: an error a simple model reaches on "
-                             "dev bounds the Bayes error from above (issue: never 0)"))
+        """Without a human-level error, the best baseline's dev error is the Bayes proxy
+        (`baseline_comparison.bayes_proxy`)."""
+        found = bayes_proxy(rows) if self.user_human is None else None
+        if found is not None:
+            self.human, self.proxy, decision = found
+            self.decide(decision)
 
     # ---- the flow -----------------------------------------------------------------------------
     def initial_config(self) -> TrainConfig:
-        n_train = len(self.p.X["train"])
-        arch = initial_architecture(network_inputs(self.p), n_outputs(self.p), n_train)
-        config = resolved(self.p, TrainConfig(hidden=self.hidden, seed=self.seed))
-        if self.p.is_images:
-            return self.initial_image_config(config)
-        hidden = config.hidden
-        if self.p.preprocessor.text_columns:
-            self.describe_text(config, n_train)
-        self.sections["architecture"] = {**arch.to_dict(), "chosen_hidden": list(hidden)}
-        self.decide(Decision("architecture", arch.to_dict(),
-                             f"start with hidden {','.join(map(str, hidden))}, "
-                             f"batch {config.batch_size}",
-                             arch.reason if not self.hidden else "hidden sizes given by the user"))
-        return config
-
-    def initial_image_config(self, base: TrainConfig) -> TrainConfig:
-        """The first ResNet, or the network transferred from task A (recipe/images)."""
-        from fullcycle.recipe.images import initial_image_config
-
-        config, doc, reason = initial_image_config(self.p, base, self.augment, self.pretrained)
-        self.sections["architecture"] = doc
-        self.decide(Decision("architecture", doc, config.describe(), reason))
-        if config.images.transfer:
-            self.decide(Decision("transfer", doc["transfer"], doc["transfer"]["description"],
-                                 doc["transfer"]["reason"]))
-        return config
-
-    def describe_text(self, config: TrainConfig, n_train: int) -> None:
-        """Say the text path `resolve` chose: embedding + LSTM sizes from the largest
-        vocabulary and the data (seed 001 step 2), and the gradient clipping recurrent nets
-        get by default."""
-        vocabulary = max(v for _, _, v in self.p.preprocessor.text)
-        self.sections["text"] = {
-            "columns": [t.to_dict()["stats"] | {"name": t.name, "max_length": t.max_length,
-                                                "options": t.options}
-                        for t in self.p.preprocessor.text_columns],
-            "embedding": config.text_embedding, "lstm_hidden": config.text_hidden,
-            "clip_norm": config.clip_norm}
-        self.decide(Decision("text_architecture", {"vocabulary": vocabulary,
-                                                   "n_train": n_train},
-                             f"embedding {config.text_embedding} + one-layer LSTM "
-                             f"{config.text_hidden}, concat pooling (last, max, mean), "
-                             f"batch {config.batch_size}",
-                             "seed 001's first text architecture; the embedding width from "
-                             "the vocabulary (fastai's rule, capped at 128, 32 below 2000 "
-                             "rows), the LSTM as wide as the embedding; text batches of at "
-                             "least 128 (an LSTM step costs about as much as at 32)"))
-        if config.clip_norm:
-            self.decide(Decision("gradient_clipping", {"recurrent": True},
-                                 f"clip gradients at global norm {config.clip_norm:g}",
-                                 "on by default for recurrent nets, whose gradients explode "
-                                 "through time (Pascanu et al. 2013)"))
+        """The seeds' first network for this data, decided and journaled."""
+        return initial_network.initial_config(self)
 
     def iterate(self, current: Outcome) -> Outcome:
         """Fit the training set, then the dev set; report mismatch; search what is left;
@@ -309,10 +280,10 @@ class Autopilot:
         if found.primary_problem in ("avoidable_bias", "variance", "none"):
             best = phases.use_the_time_left(self, best)
         if not self.can_afford(best):
-            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
+            self.decide(Decision("stop", {"seconds_left": round(self.remaining(), 1)},
                                  "time budget spent", "the run keeps to its --budget"))
         else:
-            self.decide(Decision("stop", {"seconds_left": round(self.budget.remaining(), 1)},
+            self.decide(Decision("stop", {"seconds_left": round(self.remaining(), 1)},
                                  "done early", "no move is left that fits in the time left or "
                                  "is worth the dev set's noise"))
         return self.best or best
@@ -324,12 +295,14 @@ class Autopilot:
                              f"{p.split.strategy} split {p.sizes}",
                              "the seeds' rule: 60/20/20 for small data, dev and test capped "
                              "near 10,000 rows"))
-        base_rows, decision = steps.run_baselines(p, self.metric, self.seed)
+        base_rows, decision = self.tape.step(
+            "baselines", lambda: steps.run_baselines(p, self.metric, self.seed), p.notes)
         self.sections["baselines"] = base_rows
         self.decide(decision)
         self.set_bayes_proxy(base_rows)
         config = self.initial_config()
-        checks, decision = steps.run_sanity_checks(p, config, self.seed)
+        checks, decision = self.tape.step(
+            "checks", lambda: steps.run_sanity_checks(p, config, self.seed), p.notes)
         self.sections["checks"] = checks
         self.decide(decision)
         curve, lr, decision = steps.choose_lr(checks)
@@ -355,13 +328,19 @@ class Autopilot:
                                  "check the data for extreme values or a broken target")
         lc_seconds = min(LEARNING_CURVE_SHARE * self.budget.seconds, 0.3 * self.time_left())
         found = self.diagnosis_of(best)
-        curve_doc, decision = steps.run_learning_curve(p, best.config, self.metric, lc_seconds,
-                                                       self.human, found.tolerance)
+        curve_doc, decision = self.tape.step("learning_curve", lambda: steps.run_learning_curve(
+            p, best.config, self.metric, lc_seconds, self.human, found.tolerance), p.notes)
         if decision is not None:
             self.sections["learning_curve"] = curve_doc
             self.decide(decision)
         best = self.iterate(best)
         return self.finish(best)
+
+    def evaluate_test(self, best: Outcome) -> tuple[float, float, dict]:
+        """The one access to the locked test split: (metric value, error, per-task)."""
+        per_task: dict = {}
+        value, error = steps.test_error(self.p, best.model, self.metric, per_task=per_task)
+        return value, error, per_task
 
     def finish(self, best: Outcome) -> RunResult:
         if self.best is None:
@@ -370,8 +349,14 @@ class Autopilot:
                                  "no candidate met the satisficing constraints",
                                  "the model reported is the last one trained, which breaks "
                                  "them too; relax --satisfice or change the architecture"))
-        value, error = steps.test_error(self.p, best.model, self.metric,
-                                        per_task=self.sections.setdefault("task_test", {}))
+        # pure arithmetic on the final model's dev outputs: the same on a replay
+        threshold, decision = steps.choose_threshold(self.p, best, self.metric)
+        if decision is not None:
+            self.decide(decision)
+        if threshold is not None:
+            self.sections["decision_threshold"] = threshold
+        value, error, self.sections["task_test"] = self.tape.test_once(
+            self.p, lambda: self.evaluate_test(best))
         found = self.diagnosis_of(best, test_error=error)
         recommendations = list(found.next_actions)
         curve = self.sections.get("learning_curve") or {}
@@ -386,8 +371,13 @@ class Autopilot:
         self.decide(Decision("diagnosis", found.to_dict(), found.primary_problem,
                              "; ".join(recommendations[:3]) or "no gap above tolerance",
                              recommendations))
+        if self.tape.playing:  # the flow reads nothing more: what is left is another path
+            self.tape.leave("the journal holds records after the run's last decision")
+        self.tape.go_live()
         summary = write_outputs(self, best, found, value, error, recommendations)
+        self.journal.set_spent(self.run_id, self.budget.elapsed())
         self.journal.end_run(self.run_id)
+        experiment_record.forget_run(self.rundir, self.run_id)
         return RunResult(summary=summary, out=self.rundir.path, model=best.model,
                          prepared=self.p, decisions=self.decisions)
 
@@ -395,116 +385,3 @@ class Autopilot:
 def _variance(outcome: Outcome) -> float:
     """Dev error minus training error (seed 003's variance)."""
     return float(outcome.errors["dev"]) - float(outcome.errors["train"])
-
-
-def compare_with_baselines(best: Outcome, rows: list[dict]) -> dict[str, Any]:
-    """The network beside the strongest baseline on dev, said plainly (issue: honest
-    comparison): who wins and by how much, in the metric's error units."""
-    finite_rows = [r for r in rows if math.isfinite(r.get("dev_error", math.inf))]
-    if not finite_rows:
-        return {}
-    strongest = min(finite_rows, key=lambda r: r["dev_error"])
-    network, baseline = best.dev_error, float(strongest["dev_error"])
-    gap = network - baseline
-    wins = gap > 0
-    relative = gap / baseline if baseline > 0 else math.inf
-    verdict = (f"the {strongest['name']} baseline beats the network on dev: {baseline:.4g} "
-               f"against {network:.4g} ({gap:+.4g}, {relative:+.1%})" if wins else
-               f"the network beats the strongest baseline ({strongest['name']}) on dev: "
-               f"{network:.4g} against {baseline:.4g} ({gap:+.4g})")
-    return {"network_dev_error": network, "baseline": strongest["name"],
-            "baseline_dev_error": baseline, "difference": gap,
-            "relative_difference": relative if math.isfinite(relative) else None,
-            "baseline_wins": wins, "verdict": verdict}
-
-
-def run(data: TableSource, target: str | list[str] | None = None, *,
-        out: str | Path | None = None,
-        human_level_error: float | None = None, budget: str | float = "5m",
-        metric: str | None = None,
-        satisfice: str | None = None, dev_data: TableSource | None = None,
-        task: str | None = None, split: SplitOptions | None = None,
-        hidden: list[int] | tuple[int, ...] | None = None, ignore: list[str] | None = None,
-        drop_missing_target: bool = False, tolerance: float | None = None,
-        seed: int = 0, progress: bool = False, log: Callable[[str], None] | None = None,
-        text_columns: list[str] | None = None, text_options: TextOptions | None = None,
-        tracking: Tracking | None = None,
-        image_column: str | None = None, image_size: str | int | None = None,
-        augment: str | None = "auto", pretrained: Any = None,
-        refuse_unreadable: bool = False) -> RunResult:
-    """Run the whole recipe on a table and write a run directory (see module docstring).
-
-    `human_level_error` is the Bayes-error proxy in the metric's error units (e.g. 0.01 for
-    1% error); without it the best baseline's dev error is the proxy (a bound). `tolerance`:
-    gaps at or below it are noise (default: one standard error of the dev error). `budget`
-    a duration like "5m" or seconds; `satisfice` constraints like
-    "latency_ms<=100". `progress=True` prints each decision and experiment as it happens
-    (`log` receives those lines instead, when given). `text_columns` are tokenized as free
-    text (others are detected), with `text_options`; several targets not all 0/1 make a
-    multi-task run, judged by the mean of its tasks' errors. `tracking` logs the finished
-    run to MLflow / TensorBoard (`fullcycle.tracking`). Pictures: `data` a folder of
-    class folders, or a table with `image_column`; `image_size` ("64", "48x64"), `augment`
-    ("auto", "none", "flip,rotate,..."), `pretrained` (a bundle folder or an `nn.Module` with
-    its weights), `refuse_unreadable` (stop at an unreadable file instead of skipping it) —
-    see `fullcycle.data.images` and `fullcycle.recipe.images`.
-    """
-    seconds = parse_duration(budget)
-    if seconds < MIN_BUDGET_S:
-        raise FullcycleError(f"--budget {budget} is too short; the recipe needs at least "
-                             f"{MIN_BUDGET_S:g}s (checks, training, test, report)")
-    clock = Budget(seconds)
-    constraints = parse_constraints(satisfice)
-    options = split or SplitOptions(seed=seed)
-    pictures = None
-    if is_picture_source(data, image_column):
-        from fullcycle.recipe.images import prepare_for_run
-
-        prepared, pictures = prepare_for_run(
-            data, target, task=task, dev_data=dev_data, split=options,
-            drop_missing_target=drop_missing_target, image_column=image_column,
-            image_size=image_size, augment=augment, pretrained=pretrained,
-            refuse_unreadable=refuse_unreadable)
-    else:
-        if target is None:
-            raise FullcycleError("no target column given; pass --target COLUMN (or a folder "
-                                 "of class folders of pictures)")
-        prepared = prepare(data, target, task=task, dev_data=dev_data, split=options,
-                           ignore=ignore, drop_missing_target=drop_missing_target,
-                           text_columns=text_columns, text_options=text_options)
-    if prepared.task == "multitask":
-        if metric is not None:
-            raise FullcycleError("--metric applies to one target; a multi-task run is judged "
-                                 "by the mean of its tasks' errors: leave --metric out")
-        chosen = MULTITASK_METRIC
-    else:
-        chosen = metric or default_metric(prepared.task, prepared.y["train"])
-        check_metric(chosen, prepared.task)
-    if human_level_error is not None:
-        check_error_rate(human_level_error, chosen, "--human-error")
-    name = Path(str(data)).stem if not hasattr(data, "columns") else "dataframe"
-    rundir = RunDir(out or Path("runs") / name)
-    prepared.save(rundir.path)
-    doc = {"data": str(data) if not hasattr(data, "columns") else "DataFrame",
-           "dev_data": (str(dev_data) if dev_data is not None and not hasattr(dev_data, "columns")
-                        else None),
-           "target": target, "human_level_error": human_level_error, "budget": seconds,
-           "metric": chosen, "satisfice": satisfice, "seed": seed}
-    if log is None and progress:
-        from rich.console import Console
-
-        log = Console(highlight=False).print
-    pilot = Autopilot(prepared, rundir, human_level_error=human_level_error, budget=clock,
-                      metric=chosen, constraints=constraints, seed=seed,
-                      hidden=tuple(hidden) if hidden else None, tolerance=tolerance,
-                      log=log or (lambda *_: None), command="run", config_doc=doc,
-                      **(pictures or {}))
-    try:
-        result = pilot.execute()
-    except BaseException:
-        pilot.journal.end_run(pilot.run_id, "failed")
-        raise
-    result.summary["seconds"] = round(clock.elapsed(), 2)
-    rundir.update_summary(seconds=result.summary["seconds"])
-    if tracking is not None:
-        result.summary["tracking"] = tracking.log_run(rundir.path)
-    return result

@@ -27,14 +27,19 @@ def parse_duration(text: str | float | int) -> float:
 
 
 class Budget:
-    """Wall-clock budget; `remaining()` never goes below zero."""
+    """Wall-clock budget; `remaining()` never goes below zero.
 
-    def __init__(self, seconds: float) -> None:
+    `spent`: seconds already spent before this process started (a resumed run: the
+    journal's count at the kill), so a resumed run gets only what is left.
+    """
+
+    def __init__(self, seconds: float, spent: float = 0.0) -> None:
         self.seconds = float(seconds)
+        self.spent_before = max(0.0, float(spent))
         self.start = time.monotonic()
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.start
+        return self.spent_before + time.monotonic() - self.start
 
     def remaining(self) -> float:
         return max(0.0, self.seconds - self.elapsed())

@@ -41,8 +41,10 @@ def dev_predictions(pilot: Autopilot, best: Outcome) -> tuple[pd.DataFrame, np.n
             columns[f"y_true_{label}"] = p.y["dev"][:, j]
             columns[f"proba_{label}"] = proba[:, j]
         return _with_inputs(columns, p), proba
+    chosen = ((proba[:, 1] >= p.target_encoding.threshold).astype(int) if p.task == "binary"
+              else proba.argmax(axis=1))
     columns["y_true"] = [p.classes[int(c)] for c in p.y["dev"]]
-    columns["y_pred"] = [p.classes[int(c)] for c in proba.argmax(axis=1)]
+    columns["y_pred"] = [p.classes[int(c)] for c in chosen]
     for j, label in enumerate(p.classes):
         columns[f"proba_{label}"] = proba[:, j]
     return _with_inputs(columns, p), proba
@@ -144,7 +146,8 @@ def run_error_analysis(pilot: Autopilot, best: Outcome, proba: np.ndarray) -> di
     analysis = error_analysis(y_true, proba, task=p.task,
                               classes=list(map(str, p.classes)) if p.classes else None,
                               features=features, rows=p.rows["dev"], seed=pilot.seed,
-                              text_columns=p.text_columns)
+                              text_columns=p.text_columns,
+                              threshold=p.target_encoding.threshold)
     write_errors_csv(analysis, pilot.rundir.file("errors.csv"))
     return analysis.to_dict()
 

@@ -14,7 +14,7 @@ lowers the dev error *and* the dev − train gap it attacks. "Another architectu
 both of seed 003's lists: it is tried in the training-set phase when the Bayes proxy is a
 bound that a simple baseline beats the network by on dev, and after regularization while
 a baseline still beats it. Each decision is journaled with what was seen and why, and each
-experiment with the one it was judged against (the journal's ``parent_id``).
+experiment with the one it was judged against (its journaled ``metrics.against``).
 """
 
 from __future__ import annotations

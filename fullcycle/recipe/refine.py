@@ -115,7 +115,7 @@ def refine_search(pilot: Autopilot, best: Outcome) -> Outcome:
     experiments = _Experiments(pilot, best)
     result = search(objective=experiments, space=local_space(best.config), trials=limit,
                     budget=seconds, pruner="none", seed=pilot.seed, record=False,
-                    study_name="autopilot")
+                    study_name="autopilot", clock=pilot.elapsed)  # journaled: a resume replays
     done = result.counts()
     if done.get("complete", 0) + done.get("pruned", 0) >= limit:
         pilot.decide(Decision(

@@ -21,11 +21,13 @@ from fullcycle.engine.device import cpu_threads
 from fullcycle.recipe.config import TrainConfig
 from fullcycle.recipe.moves import Decision
 from fullcycle.recipe.trainer import (
+    Outcome,
     build_model,
     head_metrics,
     head_specs,
     loss_for,
     split_error,
+    split_errors,
     train,
 )
 
@@ -175,6 +177,47 @@ def predict_outputs(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
     from fullcycle.recipe.images import outputs_of  # a matrix at once, pictures by batches
 
     return outputs_of(model, X)
+
+
+# Fewer positives than this on dev and a threshold chosen there follows a handful of rows.
+MIN_POSITIVES_FOR_THRESHOLD = 20
+
+
+def choose_threshold(prepared: Prepared, best: Outcome, metric: str
+                     ) -> tuple[dict | None, Decision | None]:
+    """For a binary target scored by F1: the decision threshold that maximizes dev F1.
+
+    Set on the prepared target encoding (the bundle, predict and serve carry it) and the
+    best outcome's errors measured again with it. Chosen on dev like every other choice, so
+    the dev error is optimistic by that much; the test split, evaluated after, is not.
+    """
+    from fullcycle.metrics import best_f1_threshold, probabilities
+
+    if prepared.task != "binary" or metric != "f1" or prepared.is_images:
+        return None, None
+    y = prepared.y["dev"].astype(int)
+    positives = int(y.sum())
+    before = best.errors.get("dev")
+    if positives < MIN_POSITIVES_FOR_THRESHOLD:
+        return None, Decision(
+            "decision_threshold", {"dev_positives": positives}, "keep threshold 0.5",
+            f"only {positives} positive dev rows: a threshold chosen on them would follow "
+            f"noise (at least {MIN_POSITIVES_FOR_THRESHOLD} wanted)")
+    proba = probabilities("binary", predict_outputs(best.model, prepared.X["dev"]))
+    threshold = best_f1_threshold(proba, y)
+    if threshold == 0.5:
+        return None, None
+    prepared.target_encoding.threshold = threshold
+    best.errors, best.metrics = split_errors(prepared, best.model, metric)
+    section = {"value": threshold, "chosen_on": "dev", "dev_error_at_0.5": before,
+               "dev_error": best.errors.get("dev"), "dev_positives": positives}
+    return section, Decision(
+        "decision_threshold", {k: v for k, v in section.items() if k != "chosen_on"},
+        f"predict '{prepared.classes[1]}' from probability {threshold:.3g} (not 0.5): dev error "
+        f"{before:.4g} → {best.errors.get('dev'):.4g}",
+        "F1 counts a missed positive and a false alarm alike, so with a rare class 0.5 is too "
+        "strict; chosen on dev (optimistic there), measured once on test (AutoGluon and "
+        "scikit-learn's TunedThresholdClassifierCV calibrate it the same way)")
 
 
 def test_error(prepared: Prepared, model: torch.nn.Module, metric: str,

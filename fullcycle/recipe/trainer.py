@@ -241,11 +241,18 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     if prepared.task == "multitask":  # the mean of the tasks' errors (see metrics.task_errors)
         error = task_errors(head_specs(prepared), outputs, y, head_metrics(prepared))["overall"]
         return float(error), float(error)
-    value = compute_metric(metric, prepared.task, outputs, y)
+    value = compute_metric(metric, prepared.task, outputs, y,
+                           threshold=decision_threshold(prepared))
     error = error_from_metric(metric, value)
     if metric in ("rmse", "mae"):  # standardized target -> the target's own units
         value, error = value * prepared.error_scale, error * prepared.error_scale
     return float(value), float(error)
+
+
+def decision_threshold(prepared: Prepared) -> float:
+    """The binary decision threshold the prepared target carries (0.5 unless chosen)."""
+    encoding = getattr(prepared, "target_encoding", None)
+    return float(getattr(encoding, "threshold", 0.5))
 
 
 def split_errors(prepared: Prepared, model: torch.nn.Module, metric: str,

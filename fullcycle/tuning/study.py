@@ -82,6 +82,7 @@ def search(
     human_level_error: float = 0.0,
     heartbeat_s: int = HEARTBEAT_S,
     grace_s: int = GRACE_S,
+    clock: Callable[[], float] | None = None,
 ) -> SearchResult:
     """Search hyperparameters; returns the best trial and every trial of the study.
 
@@ -102,12 +103,17 @@ def search(
     human_level_error: the Bayes-error proxy for the best trial's diagnosis.
     Re-running the same call resumes the study: finished trials are kept, trials of dead
     workers are failed and retried.
+    clock: the time source the budget is read on, in seconds (default `time.time`); one
+        in-process worker only (the autopilot's journaled clock).
     """
     if workers < 1:
         raise FullcycleError(f"--workers {workers} is too small; pass 1 or more")
     prepared = _as_prepared(prepared)
     budget_s = None if budget is None else parse_duration(budget)
     in_memory = out is None and storage is None
+    if clock is not None and (workers > 1 or join):
+        raise FullcycleError("a search's own clock= runs with one in-process worker; leave "
+                             "clock out to use several workers")
     if in_memory and (workers > 1 or join):
         raise FullcycleError("several workers share their trials through a database; pass "
                              "out= (a run directory) or storage= (a database URL)")
@@ -125,7 +131,8 @@ def search(
     else:
         plan = open_study(st, name, trials=trials, budget_s=budget_s,
                           fine_fraction=fine_fraction, sampler=sampler, pruner=pruner, seed=seed,
-                          data_fingerprint=fingerprint, base_config=base_config, space=space)
+                          data_fingerprint=fingerprint, base_config=base_config, space=space,
+                          now=None if clock is None else clock())
     if objective is None:
         from fullcycle.tuning.objective import TabularObjective
 
@@ -136,7 +143,8 @@ def search(
     started = time.time()
     jobs = [
         WorkerJob(url, name, space, objective, index=i, heartbeat_s=heartbeat_s,
-                  grace_s=grace_s, threads=worker_threads(workers) if workers > 1 else None)
+                  grace_s=grace_s, threads=worker_threads(workers) if workers > 1 else None,
+                  clock=clock or time.time)
         for i in range(workers)
     ]
     if join:  # distinct seeds across machines: a joined worker does not know its index
@@ -166,7 +174,7 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
                fine_fraction: float = FINE_FRACTION, sampler: str = "random",
                pruner: str = "median", seed: int | None = 0,
                data_fingerprint: str | None = None, base_config: dict[str, Any] | None = None,
-               space: Callable[..., Any] = default_space) -> Plan:
+               space: Callable[..., Any] = default_space, now: float | None = None) -> Plan:
     """Create study `name` in storage `st` with its plan, or load it to resume.
 
     Resuming checks that the data and the trial count still match the study (one-line
@@ -176,7 +184,7 @@ def open_study(st: Any, name: str, *, trials: int | None = None, budget_s: float
     space_name = getattr(space, "__qualname__", type(space).__name__)
     fresh = make_plan(trials, budget_s, fine_fraction=fine_fraction, sampler=sampler,
                       pruner=pruner, seed=seed, data_fingerprint=fingerprint,
-                      base_config=base_config, space=space_name)
+                      base_config=base_config, space=space_name, now=now)
     study = optuna.create_study(study_name=name, storage=st, direction="minimize",
                                 load_if_exists=True)
     if "fullcycle_plan" not in study.user_attrs:

@@ -57,11 +57,13 @@ class TrialReport:
     numbers (train error, best epoch) with the trial for the report and the diagnosis.
     """
 
-    def __init__(self, trial: Any, round_name: str, deadline: float | None) -> None:
+    def __init__(self, trial: Any, round_name: str, deadline: float | None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._trial = trial
         self.number: int = trial.number
         self.round = round_name
         self._deadline = deadline
+        self._clock = clock
 
     def epoch(self, step: int, dev_error: float) -> None:
         """Report the dev error after epoch `step`; raise `TrialPruned` to stop training."""
@@ -70,7 +72,7 @@ class TrialReport:
             if self._trial.should_prune():
                 self._trial.set_user_attr("stopped", f"pruned after epoch {step}")
                 raise optuna.TrialPruned(f"dev error {dev_error:.4g} after epoch {step}")
-        if self._deadline is not None and time.time() >= self._deadline:
+        if self._deadline is not None and self._clock() >= self._deadline:
             self._trial.set_user_attr("stopped", f"time budget spent at epoch {step}")
             raise optuna.TrialPruned("time budget spent")
 
@@ -113,6 +115,9 @@ class WorkerJob:
     poll_s: float = 0.5
     threads: int | None = None
     on_trial: OnTrial | None = field(default=None, repr=False)
+    # the time the deadlines are read on (seconds); the autopilot's is journaled, so that a
+    # resumed run's search stops where the killed one did (`fullcycle.recipe.replay`)
+    clock: Callable[[], float] = time.time
 
 
 @dataclass
@@ -227,7 +232,7 @@ def _run_round(
         c = _counts(study)
         if target is not None and c.finished >= target:
             return ran
-        if deadline is not None and time.time() >= deadline:
+        if deadline is not None and job.clock() >= deadline:
             if c.running == 0 or round_name == FINE:
                 return ran
             time.sleep(job.poll_s)
@@ -262,7 +267,7 @@ def _make_trial_fn(
         trial.set_user_attr("round", round_name)
         trial.set_user_attr("config", config)
         trial.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
-        value = job.objective(config, TrialReport(trial, round_name, deadline))
+        value = job.objective(config, TrialReport(trial, round_name, deadline, job.clock))
         value = float(value)
         if not math.isfinite(value):
             trial.set_user_attr("stopped", "diverged (dev error is not finite)")

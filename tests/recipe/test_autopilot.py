@@ -34,10 +34,11 @@ def variance_run(tmp_path_factory):
 
 def journaled_moves(out: Path) -> list[tuple[dict, dict]]:
     """(experiment, the experiment it was judged against) for every judged move, from the
-    run's journal (an experiment's parent is what it had to beat)."""
+    run's journal (``metrics.against`` names what it had to beat)."""
     experiments = Journal(out / "journal.sqlite").experiments()
     by_id = {e["id"]: e for e in experiments}
-    return [(e, by_id[e["parent_id"]]) for e in experiments if e["parent_id"] in by_id]
+    return [(e, by_id[e["metrics"]["against"]]) for e in experiments
+            if (e["metrics"] or {}).get("against") in by_id]
 
 
 def error(experiment: dict, split: str) -> float:
