@@ -3,33 +3,91 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import fullcycle as fc
+from fullcycle.diagnosis.diagnosis import noise_tolerance
 from fullcycle.journal import Journal
+from tests.recipe.conftest import write_circle, write_noisy
 
 BIAS_MOVES = ("bigger", "deeper", "train longer", "optimizer", "remove regularization")
 VARIANCE_MOVES = ("dropout", "L2", "batch norm")
 
 
-def test_high_bias_first_move_is_a_bias_move_and_dev_error_falls(circle_csv, tmp_path):
-    result = fc.run(circle_csv, "inside", out=tmp_path / "run", budget="25s", hidden=[1])
-    experiments = result.summary["experiments"]
+@pytest.fixture(scope="module")
+def bias_run(tmp_path_factory):
+    """The high-bias scenario, run once for the tests that read it: a 1-unit net on a circle."""
+    folder = tmp_path_factory.mktemp("bias")
+    return fc.run(write_circle(folder / "circle.csv"), "inside", out=folder / "run",
+                  budget="25s", hidden=[1])
+
+
+@pytest.fixture(scope="module")
+def variance_run(tmp_path_factory):
+    """The high-variance scenario, run once: 160 rows, 2 signal and 60 noise columns."""
+    folder = tmp_path_factory.mktemp("variance")
+    return fc.run(write_noisy(folder / "noisy.csv"), "y", out=folder / "run", budget="25s")
+
+
+def journaled_moves(out: Path) -> list[tuple[dict, dict]]:
+    """(experiment, the experiment it was judged against) for every judged move, from the
+    run's journal (``metrics.against`` names what it had to beat)."""
+    experiments = Journal(out / "journal.sqlite").experiments()
+    by_id = {e["id"]: e for e in experiments}
+    return [(e, by_id[e["metrics"]["against"]]) for e in experiments
+            if (e["metrics"] or {}).get("against") in by_id]
+
+
+def error(experiment: dict, split: str) -> float:
+    return float(experiment["metrics"][split])
+
+
+def test_high_bias_first_move_is_a_bias_move_and_dev_error_falls(bias_run):
+    experiments = bias_run.summary["experiments"]
     assert experiments[0]["change"] == "initial architecture"
     first_move = experiments[1]["change"]
     assert first_move.startswith(BIAS_MOVES), first_move
     assert "avoidable bias" in experiments[1]["reason"]
-    assert result.summary["errors"]["dev"] < experiments[0]["dev_error"]
+    assert bias_run.summary["errors"]["dev"] < experiments[0]["dev_error"]
 
 
-def test_high_variance_first_move_is_a_variance_move(noisy_csv, tmp_path):
-    result = fc.run(noisy_csv, "y", out=tmp_path / "run", budget="25s")
-    experiments = result.summary["experiments"]
+def test_each_kept_bias_move_lowered_the_train_error_by_more_than_noise(bias_run):
+    n_train = bias_run.summary["splits"]["train"]
+    bias_moves = [(e, parent) for e, parent in journaled_moves(bias_run.out)
+                  if e["metrics"]["judged_by"] == "train"]
+    kept = [(e, parent) for e, parent in bias_moves if e["kept"]]
+    assert kept, [e["name"] for e, _ in bias_moves]
+    for e, parent in kept:
+        noise = noise_tolerance(bias_run.summary["metric"]["name"], error(parent, "train"),
+                                n_train)
+        assert e["metrics"]["margin"] == pytest.approx(noise)
+        assert error(e, "train") < error(parent, "train") - noise, e["name"]
+
+
+def test_high_variance_first_move_is_a_variance_move(variance_run):
+    experiments = variance_run.summary["experiments"]
     first_move = experiments[1]["change"]
     assert first_move.startswith(VARIANCE_MOVES), (first_move, experiments[0])
     assert "variance" in experiments[1]["reason"]
+
+
+def test_each_kept_variance_move_shrank_the_dev_gap_it_attacked(variance_run):
+    moves = journaled_moves(variance_run.out)
+    regularization = [(e, parent) for e, parent in moves
+                      if e["metrics"]["judged_by"] == "variance"]
+    assert regularization, [e["name"] for e, _ in moves]
+    for e, parent in regularization:
+        gap, before = (error(e, "dev") - error(e, "train"),
+                       error(parent, "dev") - error(parent, "train"))
+        shrank = error(e, "dev") < error(parent, "dev") and gap < before
+        assert e["kept"] == shrank, (e["name"], gap, before)
+    # moves judged by dev alone (another architecture, search trials) lowered it when kept
+    for e, parent in moves:
+        if e["metrics"]["judged_by"] == "dev" and e["kept"]:
+            assert error(e, "dev") < error(parent, "dev"), e["name"]
 
 
 def test_shifted_dev_data_is_diagnosed_as_data_mismatch(shifted_csvs, tmp_path):
