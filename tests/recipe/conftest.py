@@ -49,7 +49,11 @@ def shifted_csvs(tmp_path: Path) -> tuple[Path, Path]:
     train["y"] = (x[:, 0] > 0).astype(int)
     z = rng.normal(size=(400, 3))
     new = pd.DataFrame(z, columns=["a", "b", "c"])
-    new["y"] = (z[:, 0] + z[:, 1] > 0.8).astype(int)  # the target distribution's own rule
+    # the target distribution's own rule, far from the training one: the shifted rows the
+    # split moves into train cannot teach a net both (nothing tells it which rule a row
+    # follows), so dev error stays well above train-dev whatever the net and the machine
+    # (z0 + z1 > 0.8 was close enough to x0 > 0 that a lucky net fit both: flaky)
+    new["y"] = (z[:, 1] > 0).astype(int)
     paths = tmp_path / "web.csv", tmp_path / "mobile.csv"
     train.to_csv(paths[0], index=False)
     new.to_csv(paths[1], index=False)
