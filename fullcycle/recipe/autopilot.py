@@ -185,6 +185,8 @@ class Autopilot:
                     (math.isfinite(new) and new < float(against.errors[split]) - margin))
         if judge == "variance" and against is not None:
             improved = improved and _variance(outcome) < _variance(against)
+        if judge == "mismatch" and against is not None:
+            improved = improved and _mismatch(outcome) < _mismatch(against)
         kept = candidate and improved and not broken and not outcome.diverged
         if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
@@ -196,8 +198,8 @@ class Autopilot:
                                                        **judgement}, kept, replayed)
         row = experiment_record.experiment_row(exp_id, change, reason, outcome, split, kept,
                                                broken)
-        if judge == "variance":
-            row["judged_by"] = "dev error and variance"
+        if judge in ("variance", "mismatch"):
+            row["judged_by"] = f"dev error and {'variance' if judge == 'variance' else 'mismatch'}"
         self.experiments.append(row)
         verdict = "kept" if kept else ("a member of the average" if not candidate else
                                        "breaks " + "; ".join(broken) if broken else
@@ -257,6 +259,7 @@ class Autopilot:
         current = phases.satisfy_constraints(self, current)
         current = phases.fit_training_set(self, current)
         current = phases.fit_dev_set(self, current)
+        current = phases.close_the_mismatch(self, current)
         best = self.best or current
         found = self.diagnosis_of(best)
         if found.primary_problem not in ("avoidable_bias", "variance", "none"):
@@ -385,3 +388,8 @@ class Autopilot:
 def _variance(outcome: Outcome) -> float:
     """Dev error minus training error (seed 003's variance)."""
     return float(outcome.errors["dev"]) - float(outcome.errors["train"])
+
+
+def _mismatch(outcome: Outcome) -> float:
+    """Dev error minus train-dev error (seed 003's data mismatch)."""
+    return float(outcome.errors["dev"]) - float(outcome.errors["train_dev"])

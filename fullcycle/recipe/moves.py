@@ -34,6 +34,9 @@ TEXT_DROPOUT = (0.25, 0.5)
 
 BIAS = "avoidable_bias"
 VARIANCE = "variance"
+MISMATCH = "data_mismatch"
+# How often the target distribution's training rows are seen per epoch, one step per move.
+TARGET_WEIGHTS = (4, 16)
 
 
 @dataclass(frozen=True)
@@ -251,3 +254,13 @@ def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: se
 
 def _h(hidden: tuple[int, ...]) -> str:
     return ",".join(map(str, hidden))
+
+
+def mismatch_moves(config: TrainConfig) -> list[Move]:
+    """Data mismatch (seed 003): "make training data more similar" to dev. The one knob the
+    recipe holds is how much the training rows that come from the target distribution
+    (`--dev-data`'s share of train) weigh: they are repeated ×4, then ×16 per epoch."""
+    return [Move(f"target-weight:{w}", MISMATCH,
+                 f"weight the target distribution's training rows ×{w}",
+                 config.with_changes(target_weight=w))
+            for w in TARGET_WEIGHTS if w > config.target_weight]

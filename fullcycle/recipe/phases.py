@@ -13,8 +13,10 @@ A bias move counts only when it lowers the training error by more than noise
 lowers the dev error *and* the dev − train gap it attacks. "Another architecture" is in
 both of seed 003's lists: it is tried in the training-set phase when the Bayes proxy is a
 bound that a simple baseline beats the network by on dev, and after regularization while
-a baseline still beats it. Each decision is journaled with what was seen and why, and each
-experiment with the one it was judged against (its journaled ``metrics.against``).
+a baseline still beats it. Data mismatch comes last: the target distribution's training
+rows are weighted up, judged by the dev error and the mismatch gap. Each decision is
+journaled with what was seen and why, and each experiment with the one it was judged
+against (its journaled ``metrics.against``).
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from typing import TYPE_CHECKING
 from fullcycle.diagnosis.diagnosis import noise_tolerance
 from fullcycle.recipe.moves import (
     BIAS,
+    MISMATCH,
     VARIANCE,
     Decision,
     Move,
     architecture_moves,
     bias_moves,
+    mismatch_moves,
     variance_moves,
 )
-from fullcycle.recipe.trainer import Outcome
+from fullcycle.recipe.trainer import Outcome, target_rows
 
 if TYPE_CHECKING:
     from fullcycle.recipe.autopilot import Autopilot
@@ -148,6 +152,36 @@ def regularize(pilot: Autopilot, current: Outcome) -> Outcome:
                                              "judged_by": "dev error"}, move.change, reason))
         outcome = pilot.experiment(move.config, move.change, reason, current,
                                    judge="variance")
+        if pilot.experiments[-1]["kept"]:
+            current = outcome
+    return current
+
+
+def close_the_mismatch(pilot: Autopilot, current: Outcome) -> Outcome:
+    """Weight the target distribution's training rows while data mismatch (dev − train-dev)
+    is above tolerance; each move kept when it lowers the dev error by more than noise *and*
+    the mismatch gap. Without target-distribution rows in train there is no such knob, and
+    the mismatch is reported for the data work the seeds prescribe (error analysis, more
+    data like dev)."""
+    mask = target_rows(pilot.p)
+    tried: set[str] = set()
+    while pilot.can_afford(current):
+        found = pilot.diagnosis_of(current)
+        gap = found.data_mismatch
+        if gap is None or gap <= found.tolerance or mask is None:
+            return current
+        moves = [m for m in mismatch_moves(current.config) if m.key not in tried]
+        if not moves:
+            return current
+        move = moves[0]
+        tried.add(move.key)
+        reason = (f"data mismatch {gap:.4g} is the gap to close and {int(mask.sum()):,} "
+                  f"training rows come from the target distribution: {move.change}, one "
+                  "knob, judged by the dev error and the mismatch")
+        pilot.decide(Decision("experiment", {"primary_problem": MISMATCH, "data_mismatch": gap,
+                                             "judged_by": "dev error"}, move.change, reason))
+        outcome = pilot.experiment(move.config, move.change, reason, current,
+                                   judge="mismatch", margin=dev_noise(pilot, current))
         if pilot.experiments[-1]["kept"]:
             current = outcome
     return current

@@ -90,14 +90,42 @@ def test_each_kept_variance_move_shrank_the_dev_gap_it_attacked(variance_run):
             assert error(e, "dev") < error(parent, "dev"), e["name"]
 
 
-def test_shifted_dev_data_is_diagnosed_as_data_mismatch(shifted_csvs, tmp_path):
+def test_shifted_dev_data_is_diagnosed_as_data_mismatch_and_the_move_shrinks_it(
+        shifted_csvs, tmp_path):
     web, mobile = shifted_csvs
-    result = fc.run(web, "y", dev_data=mobile, out=tmp_path / "run", budget="12s")
+    result = fc.run(web, "y", dev_data=mobile, out=tmp_path / "run", budget="20s")
     summary = result.summary
     assert summary["splits"]["train_dev"] > 0
-    assert summary["diagnosis"]["primary_problem"] == "data_mismatch"
-    assert summary["diagnosis"]["data_mismatch"] > 0.05
-    assert any("error analysis" in r for r in summary["recommendations"])
+    moves = [d for d in summary["decisions"] if d["kind"] == "experiment"
+             and d["observed"].get("primary_problem") == "data_mismatch"]
+    assert moves and moves[0]["observed"]["data_mismatch"] > 0.05
+    assert moves[0]["action"].startswith("weight the target distribution's training rows")
+    rows = {e["change"]: e for e in summary["experiments"]}
+    first, weighted = rows["initial architecture"], rows[moves[0]["action"]]
+    gap = {name: e["dev_error"] - e["train_dev_error"] for name, e in
+           (("first", first), ("weighted", weighted))}
+    # nothing tells a row's rule apart, so weighting the target rows must win here; kept
+    # means the dev error and the mismatch gap it attacked both fell
+    assert weighted["kept"] and weighted["judged_by"] == "dev error and mismatch"
+    assert weighted["dev_error"] < first["dev_error"] and gap["weighted"] < gap["first"]
+    assert summary["errors"]["dev"] < first["dev_error"]
+
+
+def test_target_rows_are_repeated_only_when_dev_data_went_into_train(shifted_csvs):
+    from fullcycle.recipe.moves import mismatch_moves
+    from fullcycle.recipe.trainer import TrainConfig, target_rows, weight_target_rows
+
+    web, mobile = shifted_csvs
+    p = fc.prepare(web, "y", dev_data=mobile)
+    mask = target_rows(p)
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    assert (p.rows["train"][mask] >= p.n_source_rows).all()
+    X, y = weight_target_rows(p, p.X["train"], p.y["train"], 4)
+    assert len(X) == len(p.X["train"]) + 3 * int(mask.sum()) and len(y) == len(X)
+    assert target_rows(fc.prepare(web, "y")) is None
+    keys = [m.key for m in mismatch_moves(TrainConfig())]
+    assert keys == ["target-weight:4", "target-weight:16"]
+    assert [m.key for m in mismatch_moves(TrainConfig(target_weight=4))] == ["target-weight:16"]
 
 
 def test_run_writes_its_contract_and_touches_test_once(circle_csv, tmp_path):
