@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 import fullcycle as fc  # noqa: E402
-from fullcycle.data import preprocess  # noqa: E402
+from fullcycle.data import numeric  # noqa: E402
 from fullcycle.diagnosis.baselines import baselines  # noqa: E402
 from fullcycle.models.ensemble import SeedEnsemble  # noqa: E402
 from fullcycle.recipe.trainer import split_error  # noqa: E402
@@ -104,12 +104,12 @@ def run_checkerboard(epochs: int, seeds: int) -> None:
 def run_heavy_tails(epochs: int, seeds: int) -> None:
     frame = heavy_tailed()
     robust = fc.prepare(frame, target="value")
-    z_limit, kurtosis_limit = preprocess.HEAVY_TAIL_Z, preprocess.HEAVY_TAIL_KURTOSIS
-    preprocess.HEAVY_TAIL_Z = preprocess.HEAVY_TAIL_KURTOSIS = math.inf  # the old behaviour
+    z_limit, kurtosis_limit = numeric.HEAVY_TAIL_Z, numeric.HEAVY_TAIL_KURTOSIS
+    numeric.HEAVY_TAIL_Z = numeric.HEAVY_TAIL_KURTOSIS = math.inf  # the old behaviour
     try:
         standard = fc.prepare(frame, target="value")
     finally:
-        preprocess.HEAVY_TAIL_Z, preprocess.HEAVY_TAIL_KURTOSIS = z_limit, kurtosis_limit
+        numeric.HEAVY_TAIL_Z, numeric.HEAVY_TAIL_KURTOSIS = z_limit, kurtosis_limit
     heavy = [c.name for c in robust.preprocessor.numeric if c.scaling == "quantile"]
     print(f"heavy-tailed regression, {len(robust.X['train'])} train rows, quantile-scaled "
           f"columns: {', '.join(heavy)}; hidden 64,64, lr 3e-3, {epochs} epochs")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,15 @@ _DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 DATE_SHARE = 0.9
 _SAMPLE = 500
 PARTS = ("year", "month", "day_of_week", "days")
+
+
+@dataclass
+class DateColumn:
+    """A date column as fitted on the training rows (saved in ``preprocessing.json``)."""
+
+    name: str
+    format: str  # strftime format guessed on the training rows
+    origin: str  # ISO date the elapsed-days feature counts from (earliest training date)
 
 
 def date_format(column: pd.Series) -> str | None:

@@ -1,22 +1,18 @@
 """Preprocessing fitted on the training split only, saved as JSON, re-applied identically.
 
-Seed 002 ("Normalizing inputs"): use the *training* mean and variance to normalize dev and
-test too — never statistics computed on dev or test. Numeric columns are standardized,
-missing values imputed with the training median plus a missing-indicator column,
-categorical columns become integer codes with code 0 for values never seen in training,
-date strings become year / month / weekday / elapsed days (`fullcycle.data.dates`), and
-constant columns and row identifiers (integers unique per row and increasing) are dropped
+Seed 002 ("Normalizing inputs"): use the *training* statistics to normalize dev and test
+too — never statistics computed on dev or test. `Preprocessor` decides each column's kind
+(`fullcycle.data.column_kinds`) and hands it to the module of that kind:
+
+- numeric columns (`fullcycle.data.numeric`): standardized, heavy tails quantile-scaled,
+  missing cells imputed with the training median plus a missing-indicator column;
+- categorical columns (`fullcycle.data.categorical`): integer codes, 0 for the unseen;
+- date strings (`fullcycle.data.dates`): year / month / weekday / elapsed days, then numeric;
+- free text (named, or detected by `fullcycle.data.text.looks_like_text`): a tokenizer
+  trained on the training rows (`fullcycle.data.text`).
+
+Constant columns and row identifiers (integers unique per row and increasing) are dropped
 with a note.
-
-Heavy-tailed numeric columns (a few training rows tens of standard deviations out, as
-rooms-per-household on a housing table) are not standardized: their mean and deviation are
-set by those few rows, which then dominate a batch's loss and gradients. They get a
-quantile-to-normal transform instead (scikit-learn's ``QuantileTransformer(
-output_distribution="normal")``, reproduced here so the fitted quantiles are plain JSON
-numbers in ``preprocessing.json`` and predicting needs no pickle), with a note saying why.
-
-Free-text columns (named, or detected by `fullcycle.data.text.looks_like_text`) get a
-tokenizer trained on the training rows (`fullcycle.data.text`) instead of category codes.
 
 The output is one float32 matrix: scaled numeric columns, then missing indicators,
 then categorical codes (stored as floats; the model embeds them), then each text column's
@@ -29,75 +25,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
-from fullcycle.data.dates import PARTS, date_features, date_format, earliest, parse_dates
+from fullcycle.data.categorical import (
+    MISSING,
+    CategoricalColumn,
+    as_text,
+    canonical,
+    fit_categorical,
+)
+from fullcycle.data.column_kinds import column_kind, is_row_identifier
+from fullcycle.data.dates import (
+    PARTS,
+    DateColumn,
+    date_features,
+    date_format,
+    earliest,
+    parse_dates,
+)
+from fullcycle.data.numeric import NumericColumn, finite, fit_numeric, parse_number, to_numeric
 from fullcycle.data.text import TextColumn, TextOptions, looks_like_text
 from fullcycle.errors import FullcycleError
 
-# A text column whose non-missing values parse as numbers at least this often is numeric
-# with a few malformed cells (coerced to missing, with a note), not a categorical column;
-# so is one that is mostly numbers whose other cells are a few repeated codes ("unknown",
-# "N/A", "?"): missing-value markers, not categories.
-NUMERIC_PARSE_SHARE = 0.8
-MOSTLY_NUMERIC_SHARE = 0.5
-MAX_MISSING_CODES = 5
-# An integer column unique per row and increasing along the file, over at least this many
-# training rows, is a row identifier: a model could only learn the row order from it.
-MIN_ROWS_FOR_IDENTIFIER = 20
-# A text column with more distinct values than this share of rows (and > 50 of them) looks
-# like an identifier or free text: it cannot generalize as a category, so it is dropped.
-IDENTIFIER_SHARE = 0.5
-# Categories beyond the most frequent MAX_CATEGORIES share the "unknown" code.
-MAX_CATEGORIES = 1000
 FORMAT_VERSION = 1
-
-# A numeric column is heavy-tailed when a training value lies beyond HEAVY_TAIL_Z standard
-# deviations (a normal sample stays within ~sqrt(2 ln n): 4.4 at 16k rows, 5.3 at a million)
-# or its excess kurtosis exceeds HEAVY_TAIL_KURTOSIS (normal 0, exponential 6, Student t(5)
-# 6, lognormal(0, 1) 110): one row 50σ out gives 50⁴/n, 390 at 16k rows. On small tables
-# the kurtosis fires first: n rows cannot put a value beyond sqrt(n − 1) deviations.
-HEAVY_TAIL_Z = 10.0
-HEAVY_TAIL_KURTOSIS = 20.0
-# Columns with fewer distinct training values are flags or small counts (a rare 0/1 flag
-# sits 30σ out) and keep standardization: a quantile map would only rename their levels.
-MIN_DISTINCT_FOR_QUANTILES = 10
-# scikit-learn's QuantileTransformer defaults: 1000 quantiles, probabilities kept within
-# [1e-7, 1 − 1e-7] so values beyond the training range map to ±5.2, never ±inf.
-N_QUANTILES = 1000
-_BOUNDS = 1e-7
-
-
-@dataclass
-class NumericColumn:
-    name: str
-    mean: float
-    std: float
-    median: float
-    indicator: bool
-    # "standard": (x − mean) / std; "quantile": through `quantiles` (training quantiles at
-    # evenly spaced probabilities 0..1) to a standard normal
-    scaling: str = "standard"
-    quantiles: list[float] | None = None
-
-    def scale(self, values: np.ndarray) -> np.ndarray:
-        """Training-fitted scaling of float64 values without NaN."""
-        if self.scaling == "quantile" and self.quantiles is not None:
-            return quantile_to_normal(values, np.asarray(self.quantiles, dtype=np.float64))
-        return (values - self.mean) / self.std
-
-
-@dataclass
-class DateColumn:
-    name: str
-    format: str  # strftime format guessed on the training rows
-    origin: str  # ISO date the elapsed-days feature counts from (earliest training date)
-
-
-@dataclass
-class CategoricalColumn:
-    name: str
-    categories: list[str]  # code i+1 for categories[i]; 0 = unknown / unseen
 
 
 @dataclass
@@ -137,8 +86,8 @@ class Preprocessor:
             if name in forced or (detect_text and looks_like_text(column)):
                 pre._fit_text(name, column, text_options, detected=name not in forced)
                 continue
-            kind, values = _column_kind(column)
-            if kind == "numeric" and _row_identifier(column):
+            kind, values = column_kind(column)
+            if kind == "numeric" and is_row_identifier(column):
                 pre.dropped[name] = "row identifier"
                 pre.notes.append(f"column '{name}' is an integer unique per row and "
                                  "increasing along the file (a row id): left out")
@@ -149,7 +98,7 @@ class Preprocessor:
                 if infinite:
                     pre.notes.append(f"column '{name}': {infinite} infinite values treated "
                                      "as missing")
-                    values = _finite(values)
+                    values = finite(values)
                 pre._fit_numeric(name, values, column, infinite)
             else:
                 pre._fit_categorical(name, column)
@@ -162,29 +111,12 @@ class Preprocessor:
 
     def _fit_numeric(self, name: str, values: pd.Series, raw: pd.Series,
                      infinite: int = 0) -> None:
-        observed = values.dropna().to_numpy(dtype=np.float64)
-        bad = int(raw.notna().sum() - values.notna().sum()) - infinite
-        if bad:
-            junk = raw[raw.notna() & values.isna()].astype(str).value_counts().index[:3]
-            self.notes.append(
-                f"column '{name}': {bad} non-numeric cells "
-                f"({', '.join(repr(v) for v in junk)}) treated as missing"
-            )
-        if observed.size == 0 or np.nanstd(observed) == 0.0 and not values.isna().any():
+        column, notes = fit_numeric(name, values, raw, infinite)
+        self.notes += notes
+        if column is None:
             self.dropped[name] = "constant"
-            self.notes.append(f"column '{name}' is constant in training rows: dropped")
-            return
-        std = float(np.std(observed))
-        column = NumericColumn(
-            name=name, mean=float(np.mean(observed)), std=std if std > 0 else 1.0,
-            median=float(np.median(observed)), indicator=bool(values.isna().any()),
-        )
-        why = heavy_tail_reason(observed)
-        if why:
-            column.scaling, column.quantiles = "quantile", fit_quantiles(observed)
-            self.notes.append(f"column '{name}' is heavy-tailed in the training rows ({why}): "
-                              "quantile-transformed to a normal instead of standardized")
-        self.numeric.append(column)
+        else:
+            self.numeric.append(column)
 
     def _fit_text(self, name: str, column: pd.Series, options: TextOptions | None,
                   detected: bool) -> None:
@@ -203,7 +135,7 @@ class Preprocessor:
 
     def _fit_date(self, name: str, column: pd.Series) -> None:
         fmt = date_format(column)
-        assert fmt is not None  # _column_kind said "date"
+        assert fmt is not None  # column_kind said "date"
         parsed = parse_dates(column, fmt)
         origin = earliest(parsed)
         self.dates.append(DateColumn(name=name, format=fmt, origin=origin.isoformat()))
@@ -216,27 +148,12 @@ class Preprocessor:
         )
 
     def _fit_categorical(self, name: str, column: pd.Series) -> None:
-        text = _as_text(column)
-        counts = text.value_counts(dropna=True)
-        if len(counts) <= 1 and not text.isna().any():
-            self.dropped[name] = "constant"
-            self.notes.append(f"column '{name}' is constant in training rows: dropped")
-            return
-        if len(counts) > 50 and len(counts) > IDENTIFIER_SHARE * text.notna().sum():
-            self.dropped[name] = "identifier"
-            self.notes.append(
-                f"column '{name}' has {len(counts)} distinct text values (an identifier or "
-                "free text?): dropped"
-            )
-            return
-        categories = [str(c) for c in counts.index[:MAX_CATEGORIES]]
-        if text.isna().any():
-            categories.append(_MISSING)
-        if len(counts) > MAX_CATEGORIES:
-            self.notes.append(
-                f"column '{name}': only the {MAX_CATEGORIES} most frequent categories kept"
-            )
-        self.categorical_columns.append(CategoricalColumn(name=name, categories=categories))
+        fitted, dropped, notes = fit_categorical(name, column)
+        self.notes += notes
+        if fitted is None:
+            self.dropped[name] = dropped or "constant"
+        else:
+            self.categorical_columns.append(fitted)
 
     # ---- applying --------------------------------------------------------------------------
     @property
@@ -295,7 +212,7 @@ class Preprocessor:
         codes: list[np.ndarray] = []
         for col in self.numeric:
             source = sources[col.name] if col.name in sources else frame[col.name]
-            arr = _to_numeric(source, col.name, strict).to_numpy(
+            arr = to_numeric(source, col.name, strict).to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
             nan = np.isnan(arr)
@@ -303,8 +220,8 @@ class Preprocessor:
             if col.indicator:
                 indicators.append(nan)
         for col in self.categorical_columns:
-            lookup = {c: i + 1 for i, c in enumerate(col.categories)}
-            text = _as_text(frame[col.name]).fillna(_MISSING)
+            lookup = col.lookup()
+            text = as_text(frame[col.name]).fillna(MISSING)
             codes.append(text.map(lookup).fillna(0).to_numpy(dtype=np.float64))
         columns = numeric + indicators + codes
         tokens = []
@@ -357,7 +274,7 @@ class Preprocessor:
             for i, row in enumerate(rows):
                 for j, c in enumerate(self.numeric):
                     value = row[c.name]
-                    numeric[i, j] = np.nan if value is None else _number(value, c.name)
+                    numeric[i, j] = np.nan if value is None else parse_number(value, c.name)
                 for j, c in enumerate(self.categorical_columns):
                     codes[i, j] = self._code(j, row[c.name])
         except KeyError as exc:
@@ -386,15 +303,14 @@ class Preprocessor:
                       np.array([c.std for c in self.numeric], dtype=np.float64),
                       np.array([i for i, c in enumerate(self.numeric) if c.indicator],
                                dtype=np.int64),
-                      [{c: i + 1 for i, c in enumerate(col.categories)}
-                       for col in self.categorical_columns])
+                      [col.lookup() for col in self.categorical_columns])
             self.__dict__["_records"] = cached
         return cached
 
     def _code(self, j: int, value: object) -> int:
         lookup = self._record_constants()[4][j]
         missing = value is None or (isinstance(value, float) and value != value)
-        return lookup.get(_MISSING if missing else _canonical(value), 0)
+        return lookup.get(MISSING if missing else canonical(value), 0)
 
     @property
     def used_columns(self) -> list[str]:
@@ -418,10 +334,10 @@ class Preprocessor:
         parts = self._date_parts(frame, strict=False)  # a date compares as its numbers
         for col in self.numeric:
             source = parts[col.name] if col.name in parts else frame[col.name]
-            out[col.name] = _to_numeric(source, col.name, strict=False).astype(
+            out[col.name] = to_numeric(source, col.name, strict=False).astype(
                 "float64").reset_index(drop=True)
         for col in self.categorical_columns:
-            out[col.name] = _as_text(frame[col.name]).astype("object").reset_index(drop=True)
+            out[col.name] = as_text(frame[col.name]).astype("object").reset_index(drop=True)
         for t in self.text_columns:  # kept as written: the tokenizer reads them
             out[t.name] = frame[t.name].astype("object").where(
                 frame[t.name].notna(), None).reset_index(drop=True)
@@ -465,114 +381,7 @@ class Preprocessor:
         schema.update({d.name: {"type": "date", "format": d.format} for d in self.dates})
         for c in self.categorical_columns:
             schema[c.name] = {"type": "category",
-                              "categories": [x for x in c.categories if x != _MISSING]}
+                              "categories": [x for x in c.categories if x != MISSING]}
         for t in self.text_columns:
             schema[t.name] = {"type": "text", "max_tokens": t.max_length}
         return schema
-
-
-_MISSING = "<missing>"
-
-
-def heavy_tail_reason(observed: np.ndarray) -> str | None:
-    """Why the training values of a numeric column are heavy-tailed, or None if they are not
-    (see HEAVY_TAIL_Z, HEAVY_TAIL_KURTOSIS, MIN_DISTINCT_FOR_QUANTILES)."""
-    std = float(np.std(observed))
-    if std == 0.0 or len(np.unique(observed)) < MIN_DISTINCT_FOR_QUANTILES:
-        return None
-    z = (observed - np.mean(observed)) / std
-    max_z, kurtosis = float(np.max(np.abs(z))), float(np.mean(z**4) - 3.0)
-    if max_z > HEAVY_TAIL_Z or kurtosis > HEAVY_TAIL_KURTOSIS:
-        return f"max |z| {max_z:.1f}, excess kurtosis {kurtosis:.1f}"
-    return None
-
-
-def fit_quantiles(observed: np.ndarray, n_quantiles: int = N_QUANTILES) -> list[float]:
-    """Training quantiles at ``min(n_quantiles, n)`` evenly spaced probabilities, as
-    scikit-learn's QuantileTransformer computes them (made non-decreasing)."""
-    references = np.linspace(0.0, 1.0, min(n_quantiles, len(observed)))
-    quantiles = np.maximum.accumulate(np.nanpercentile(observed, references * 100))
-    return [float(q) for q in quantiles]
-
-
-def quantile_to_normal(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
-    """scikit-learn's ``QuantileTransformer(output_distribution="normal")`` transform of one
-    column: the empirical CDF (interpolated up and down so tied quantiles map to the middle of
-    their plateau), then the standard normal's inverse CDF, clipped at ±5.2."""
-    references = np.linspace(0.0, 1.0, len(quantiles))
-    prob = 0.5 * (np.interp(values, quantiles, references)
-                  - np.interp(-values, -quantiles[::-1], -references[::-1]))
-    prob[values - _BOUNDS < quantiles[0]] = 0.0
-    prob[values + _BOUNDS > quantiles[-1]] = 1.0
-    bound = _BOUNDS - np.spacing(1)
-    with np.errstate(divide="ignore"):
-        return np.clip(ndtri(prob), ndtri(bound), ndtri(1 - bound))
-
-
-def _column_kind(column: pd.Series) -> tuple[str, pd.Series]:
-    """'numeric' (with the parsed values), 'date' or 'categorical'."""
-    if pd.api.types.is_bool_dtype(column):
-        return "numeric", column.astype("float64")
-    if pd.api.types.is_numeric_dtype(column):
-        return "numeric", column.astype("float64")
-    parsed = pd.to_numeric(column, errors="coerce")
-    present, numbers = int(column.notna().sum()), int(parsed.notna().sum())
-    if present and numbers >= NUMERIC_PARSE_SHARE * present:
-        return "numeric", parsed
-    if present and numbers >= MOSTLY_NUMERIC_SHARE * present:
-        codes = column[column.notna() & parsed.isna()].astype(str).str.strip().nunique()
-        if codes <= MAX_MISSING_CODES:
-            return "numeric", parsed
-    if date_format(column) is not None:
-        return "date", column
-    return "categorical", column
-
-
-def _row_identifier(column: pd.Series) -> bool:
-    """An integer column, never missing, unique per row and monotonic along the rows."""
-    if (len(column) < MIN_ROWS_FOR_IDENTIFIER or not pd.api.types.is_integer_dtype(column)
-            or pd.api.types.is_bool_dtype(column) or column.isna().any()):
-        return False
-    steps = np.diff(column.to_numpy(dtype=np.float64))
-    return bool((steps > 0).all() or (steps < 0).all())
-
-
-def _as_text(column: pd.Series) -> pd.Series:
-    """Categories compared as text, so 3 and "3" are one category across files."""
-    text = column.astype("object").where(column.notna(), None)
-    return text.map(lambda v: None if v is None else _canonical(v))
-
-
-def _canonical(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _number(value: object, name: str) -> float:
-    """A numeric cell of a record, parsed as `pd.to_numeric` would (bool counts as 0/1)."""
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise FullcycleError(f"column '{name}' must be numeric but holds {value!r}; fix that "
-                             "value or send null") from None
-
-
-def _finite(values: pd.Series) -> pd.Series:
-    """±inf is treated as missing: one infinite cell would turn the column's mean (and so
-    every standardized value) into NaN."""
-    return values.where(np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)))
-
-
-def _to_numeric(column: pd.Series, name: str, strict: bool) -> pd.Series:
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return _finite(column.astype("float64"))
-    parsed = pd.to_numeric(column, errors="coerce")
-    bad = column.notna() & parsed.isna()
-    if strict and bad.any():
-        example = column[bad].iloc[0]
-        raise FullcycleError(
-            f"column '{name}' must be numeric but holds {example!r} "
-            f"({int(bad.sum())} such values); fix those cells or leave them blank"
-        )
-    return _finite(parsed.astype("float64"))

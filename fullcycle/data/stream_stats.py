@@ -31,17 +31,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fullcycle.data.preprocess import (
-    _MISSING,
+from fullcycle.data.categorical import (
     IDENTIFIER_SHARE,
     MAX_CATEGORIES,
+    MISSING,
     CategoricalColumn,
-    NumericColumn,
-    Preprocessor,
-    _as_text,
-    _column_kind,
-    _finite,
+    as_text,
 )
+from fullcycle.data.column_kinds import column_kind
+from fullcycle.data.numeric import NumericColumn, finite
+from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
 
 SAMPLE_ROWS = 100_000
@@ -109,7 +108,7 @@ class StreamStatistics:
     def decide_kinds(self, sample: pd.DataFrame) -> None:
         """Column kinds (numeric / categorical) by the in-memory rule, on a first sample."""
         for name in self.features:
-            kind, _ = _column_kind(sample[name])
+            kind, _ = column_kind(sample[name])
             self.kinds[name] = kind
             if kind == "numeric":
                 self.numeric[name] = NumericStats()
@@ -136,7 +135,7 @@ class StreamStatistics:
             stats.missing += int(len(array) - len(present))
             stats.moments.add(present)
         for name, stats in self.categories.items():
-            text = _as_text(frame[name])
+            text = as_text(frame[name])
             stats.missing += int(text.isna().sum())
             stats.present += int(text.notna().sum())
             if stats.too_many:
@@ -202,7 +201,7 @@ class StreamStatistics:
             pre.dropped[name] = "constant"
             pre.notes.append(f"column '{name}' is constant in training rows: dropped")
             return
-        values = _finite(pd.to_numeric(sample[name], errors="coerce")).dropna() \
+        values = finite(pd.to_numeric(sample[name], errors="coerce")).dropna() \
             if len(sample) else pd.Series(dtype=float)
         median = float(np.median(values)) if len(values) else m.mean
         pre.numeric.append(NumericColumn(name=name, mean=m.mean, std=m.std if m.std > 0 else 1.0,
@@ -227,7 +226,7 @@ class StreamStatistics:
         ranked = sorted(stats.counts.items(), key=lambda kv: -kv[1])  # stable: first seen
         categories = [str(c) for c, _ in ranked[:MAX_CATEGORIES]]
         if stats.missing:
-            categories.append(_MISSING)
+            categories.append(MISSING)
         if distinct > MAX_CATEGORIES:
             pre.notes.append(f"column '{name}': only the {MAX_CATEGORIES} most frequent "
                              "categories kept")

@@ -32,14 +32,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from fullcycle.diagnosis.baseline_outputs import constant_outputs, prior_outputs
+from fullcycle.diagnosis.boosting_baseline import (
+    MAX_BOOSTING_ROWS,
+    MAX_TREE_CATEGORIES,
+    fit_boosting,
+)
+from fullcycle.diagnosis.linear_baseline import fit_linear
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import default_metric, metric_error
 
@@ -49,20 +51,6 @@ TASKS = ("regression", "binary", "multiclass", "multilabel", "multitask")
 #: baselines take seconds inside a time-budgeted run; a linear model's error has long
 #: stopped moving by then.
 MAX_LINEAR_ROWS = 50_000
-
-#: The boosted trees are fitted on at most this many training rows (a seeded sample): about
-#: 12 s single-threaded at 20 features on a busy 2-core machine, within a 5-minute budget.
-MAX_BOOSTING_ROWS = 100_000
-# Boosting rounds at most (learning rate 0.1, scikit-learn's); early stopping on a tenth of
-# the fitting rows (10 rounds without improvement) ends most fits well before.
-BOOSTING_MAX_ITER = 200
-# HistGradientBoosting takes categories below its 255 bins; a column with more categories
-# is split on its codes as numbers (codes are ordered by frequency).
-_MAX_TREE_CATEGORIES = 255
-
-# lbfgs iterations: enough for a floor on standardized inputs; a baseline need not converge
-# to the last digit, and an unconverged fit only makes the floor a little higher.
-_MAX_ITER = 200
 
 
 def _as_2d(name: str, X: Any) -> np.ndarray:
@@ -99,125 +87,6 @@ def _as_target(name: str, task: str, y: Any, n: int) -> np.ndarray:
         raise FullcycleError(f"{name} must hold class codes 0..C-1 for a multiclass task; "
                              "encode the classes as integers")
     return target
-
-
-def _linear_features(n_features: int, categorical: Sequence[tuple[int, int]]) -> Any:
-    """Standardize numeric columns, one-hot the categorical codes (unseen codes → zeros)."""
-    cat_cols = [col for col, _ in categorical]
-    numeric = [col for col in range(n_features) if col not in set(cat_cols)]
-    if not cat_cols:
-        return StandardScaler()
-    encoder = OneHotEncoder(
-        categories=[np.arange(card, dtype=np.float64) for _, card in categorical],
-        handle_unknown="ignore",
-    )
-    return ColumnTransformer([("categorical", encoder, cat_cols),
-                              ("numeric", StandardScaler(), numeric)])
-
-
-def _class_probabilities(model: Pipeline, X: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, n_classes) probabilities; classes the model never saw get probability 0."""
-    proba = np.zeros((len(X), n_classes))
-    proba[:, model.classes_.astype(int)] = model.predict_proba(X)
-    return proba
-
-
-def _constant(value: np.ndarray, n: int) -> np.ndarray:
-    return np.broadcast_to(value, (n, *np.shape(value))).copy()
-
-
-def _majority(task: str, y: np.ndarray, n_classes: int) -> np.ndarray:
-    """What the input-independent predictor outputs: prior probabilities or the mean."""
-    if task == "regression":
-        return np.asarray(y.mean())
-    if task == "binary":
-        return np.asarray(y.mean())
-    if task == "multiclass":
-        return np.bincount(y.astype(int), minlength=n_classes) / len(y)
-    known = ~np.isnan(y)
-    counts = known.sum(axis=0)
-    return np.where(known, y, 0.0).sum(axis=0) / np.maximum(counts, 1)  # unknown label: 0
-
-
-def _fit_linear(task: str, X: np.ndarray, y: np.ndarray, n_classes: int,
-                categorical: Sequence[tuple[int, int]], seed: int) -> Any:
-    """Fit the linear baseline; returns a function X -> outputs in the metric's format."""
-    def features() -> Any:
-        return _linear_features(X.shape[1], categorical)
-
-    if task == "regression":
-        model = make_pipeline(features(), Ridge(alpha=1.0))
-        model.fit(X, y)
-        return model.predict
-    if task in ("binary", "multiclass"):
-        if len(np.unique(y)) < 2:  # one class only: the best linear model is the constant
-            prior = _majority(task, y, n_classes)
-            return lambda Z: _constant(prior, len(Z))
-        model = make_pipeline(features(), LogisticRegression(max_iter=_MAX_ITER,
-                                                             random_state=seed))
-        model.fit(X, y.astype(int))
-        if task == "binary":
-            return lambda Z: _class_probabilities(model, Z, 2)[:, 1]
-        return lambda Z: _class_probabilities(model, Z, n_classes)
-    # multilabel: one logistic regression per label, on the rows where that label is known
-    per_label: list[Any] = []
-    for j in range(y.shape[1]):
-        known = ~np.isnan(y[:, j])
-        labels = y[known, j].astype(int)
-        if len(np.unique(labels)) < 2:
-            p = float(labels.mean()) if len(labels) else 0.0
-            per_label.append(lambda Z, p=p: np.full(len(Z), p))
-            continue
-        model = make_pipeline(features(), LogisticRegression(max_iter=_MAX_ITER,
-                                                             random_state=seed))
-        model.fit(X[known], labels)
-        per_label.append(lambda Z, m=model: m.predict_proba(Z)[:, 1])
-    return lambda Z: np.column_stack([predict(Z) for predict in per_label])
-
-
-def _fit_trees(options: dict[str, Any], X: np.ndarray, y: np.ndarray, task: str) -> Any:
-    """One HistGradientBoosting model; early stopping holds out a tenth of the rows, so it is
-    off when that tenth would be under 10 rows or miss a class."""
-    if task == "regression":
-        return HistGradientBoostingRegressor(**options, early_stopping=len(y) >= 100).fit(X, y)
-    labels = y.astype(int)
-    stop = len(labels) >= 100 and int(np.bincount(labels)[np.unique(labels)].min()) >= 10
-    return HistGradientBoostingClassifier(**options, early_stopping=stop).fit(X, labels)
-
-
-def _fit_boosting(task: str, X: np.ndarray, y: np.ndarray, n_classes: int,
-                  categorical: Sequence[tuple[int, int]], seed: int) -> tuple[Any, int]:
-    """Fit the boosted-trees baseline; (X -> outputs in the metric's format, rounds run)."""
-    mask = np.zeros(X.shape[1], dtype=bool)
-    for column, cardinality in categorical:
-        mask[column] = cardinality <= _MAX_TREE_CATEGORIES
-    options = {"categorical_features": mask if mask.any() else None,
-               "max_iter": BOOSTING_MAX_ITER, "random_state": seed}
-    if task == "regression":
-        model = _fit_trees(options, X, y, task)
-        return model.predict, int(model.n_iter_)
-    if task in ("binary", "multiclass"):
-        if len(np.unique(y)) < 2:  # one class only: the best model is the constant
-            prior = _majority(task, y, n_classes)
-            return (lambda Z: _constant(prior, len(Z))), 0
-        model = _fit_trees(options, X, y, task)
-        if task == "binary":
-            return (lambda Z: _class_probabilities(model, Z, 2)[:, 1]), int(model.n_iter_)
-        return (lambda Z: _class_probabilities(model, Z, n_classes)), int(model.n_iter_)
-    # multilabel: one model per label, on the rows where that label is known
-    per_label: list[Any] = []
-    rounds = 0
-    for j in range(y.shape[1]):
-        known = ~np.isnan(y[:, j])
-        labels = y[known, j]
-        if len(np.unique(labels)) < 2:
-            p = float(labels.mean()) if len(labels) else 0.0
-            per_label.append(lambda Z, p=p: np.full(len(Z), p))
-            continue
-        model = _fit_trees(options, X[known], labels, "binary")
-        rounds = max(rounds, int(model.n_iter_))
-        per_label.append(lambda Z, m=model: m.predict_proba(Z)[:, 1])
-    return (lambda Z: np.column_stack([predict(Z) for predict in per_label])), rounds
 
 
 def baselines(
@@ -315,8 +184,8 @@ def baselines(
 
     results: list[dict[str, Any]] = []
     start = time.perf_counter()
-    prior = _majority(task, y_tr, n_classes)
-    measured = errors(lambda Z: _constant(prior, len(Z)), X_tr, y_tr)
+    prior = prior_outputs(task, y_tr, n_classes)
+    measured = errors(lambda Z: constant_outputs(prior, len(Z)), X_tr, y_tr)
     floor = "mean" if task == "regression" else "majority"
     results.append({
         "name": floor, "model": "constant", "metric": metric, **measured,
@@ -339,7 +208,7 @@ def baselines(
     X_fit, y_fit = X_tr[rows], y_tr[rows]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        predict = _fit_linear(task, X_fit, y_fit, n_classes, categorical, seed)
+        predict = fit_linear(task, X_fit, y_fit, n_classes, categorical, seed)
     measured = errors(predict, X_fit, y_fit)
     name = "Ridge" if task == "regression" else "LogisticRegression"
     results.append({
@@ -359,10 +228,10 @@ def baselines(
     # One OpenMP thread: measured 1.5 s against 52 s with two threads for 1,000 rows on a busy
     # 2-core machine (spinning threads), and no fight with torch's threads in the same run.
     with threadpool_limits(limits=1, user_api="openmp"):
-        predict, rounds = _fit_boosting(task, X_fit, y_fit, n_classes, categorical, seed)
+        predict, rounds = fit_boosting(task, X_fit, y_fit, n_classes, categorical, seed)
         measured = errors(predict, X_fit, y_fit)
     name = "HistGradientBoosting" + ("Regressor" if task == "regression" else "Classifier")
-    as_categories = [c for c, k in categorical if k <= _MAX_TREE_CATEGORIES]
+    as_categories = [c for c, k in categorical if k <= MAX_TREE_CATEGORIES]
     results.append({
         "name": "gradient_boosting", "model": name, "metric": metric, **measured,
         "train_rows": len(rows),

@@ -49,7 +49,7 @@ class _Design:
         self.table: Any = None
 
     def fit(self, texts: pd.DataFrame, X: np.ndarray) -> _Design:
-        from fullcycle.diagnosis.baselines import _linear_features
+        from fullcycle.diagnosis.linear_baseline import linear_features
 
         for column in texts.columns:
             vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2,
@@ -61,7 +61,7 @@ class _Design:
                 vectorizer.fit(texts[column].astype(str).where(texts[column] != "", "_"))
             self.vectorizers.append(vectorizer)
         if X.shape[1]:
-            self.table = _linear_features(X.shape[1], self.categorical).fit(X)
+            self.table = linear_features(X.shape[1], self.categorical).fit(X)
         return self
 
     def transform(self, texts: pd.DataFrame, X: np.ndarray) -> sparse.csr_matrix:

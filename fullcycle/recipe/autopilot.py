@@ -165,8 +165,11 @@ class Autopilot:
         """Train `config` as one journaled experiment and say whether it is kept.
 
         Kept means: it beats `against` by more than `margin` on the error it is judged by
-        (``"train"`` for bias moves, ``"dev"`` for the rest) and breaks no satisficing
-        constraint. The run's shipped model is the best dev error among all candidates
+        (``"train"`` for bias moves, ``"dev"`` for the rest; ``"variance"``: a lower dev
+        error *and* a smaller dev − train gap, the gap a regularization move attacks) and
+        breaks no satisficing constraint. The journal's metrics say how it was judged and
+        against which experiment (``judged_by``, ``margin``, ``against``). The run's shipped
+        model is the best dev error among all candidates
         that satisfice, whichever phase trained them (`candidate=False`: a seed-average
         member, which is never shipped alone: picking the luckiest seed on dev is tuning
         to the dev set's noise).
@@ -180,15 +183,24 @@ class Autopilot:
         new = float(outcome.errors[split])
         improved = (against is None or
                     (math.isfinite(new) and new < float(against.errors[split]) - margin))
+        if judge == "variance" and against is not None:
+            improved = improved and _variance(outcome) < _variance(against)
+        if judge == "mismatch" and against is not None:
+            improved = improved and _mismatch(outcome) < _mismatch(against)
         kept = candidate and improved and not broken and not outcome.diverged
         if candidate and not broken and not outcome.diverged and (
                 self.best is None or outcome.dev_error < self.best.dev_error):
             self.best = outcome
+        judgement = {"judged_by": judge, "margin": margin,
+                     "against": against.experiment_id if against is not None else None}
         experiments.record_end(self, exp_id, outcome, {**outcome.errors,
-                                                       "seconds": outcome.seconds},
-                               kept, replayed)
-        self.experiments.append(experiment_record.experiment_row(
-            exp_id, change, reason, outcome, split, kept, broken))
+                                                       "seconds": outcome.seconds,
+                                                       **judgement}, kept, replayed)
+        row = experiment_record.experiment_row(exp_id, change, reason, outcome, split, kept,
+                                               broken)
+        if judge in ("variance", "mismatch"):
+            row["judged_by"] = f"dev error and {'variance' if judge == 'variance' else 'mismatch'}"
+        self.experiments.append(row)
         verdict = "kept" if kept else ("a member of the average" if not candidate else
                                        "breaks " + "; ".join(broken) if broken else
                                        f"not kept ({split} error did not improve"
@@ -198,16 +210,16 @@ class Autopilot:
                  + (" [dim](journal)[/dim]" if replayed else ""))
         return outcome
 
-    def consider(self, outcome: Outcome, change: str, against: Outcome) -> bool:
-        """Record a candidate built from trained networks (a seed average) as an experiment
-        and keep it when its dev error beats `against` and it satisfices."""
-        reason = "the members' predictions averaged (no further training, no dev choice)"
+    def consider(self, outcome: Outcome, change: str, reference: float, reason: str) -> bool:
+        """Record a candidate built from trained networks (a seed average) as an experiment;
+        it is kept, and becomes the run's choice, when its dev error is below `reference`
+        (an unbiased comparison the caller states in `reason`) and it satisfices."""
         exp_id, replayed = experiments.candidate_or_replay(self, outcome, change, reason)
         broken = violations(self.constraints, {"latency_ms": outcome.latency_ms,
                                                "params": outcome.n_parameters,
                                                "train_seconds": outcome.seconds})
-        kept = not broken and outcome.dev_error < against.dev_error
-        if kept and (self.best is None or outcome.dev_error < self.best.dev_error):
+        kept = not broken and outcome.dev_error < reference
+        if kept:
             self.best = outcome
         outcome.experiment_id = exp_id
         experiments.record_end(self, exp_id, outcome, {**outcome.errors}, kept, replayed)
@@ -247,6 +259,7 @@ class Autopilot:
         current = phases.satisfy_constraints(self, current)
         current = phases.fit_training_set(self, current)
         current = phases.fit_dev_set(self, current)
+        current = phases.close_the_mismatch(self, current)
         best = self.best or current
         found = self.diagnosis_of(best)
         if found.primary_problem not in ("avoidable_bias", "variance", "none"):
@@ -370,3 +383,13 @@ class Autopilot:
         experiment_record.forget_run(self.rundir, self.run_id)
         return RunResult(summary=summary, out=self.rundir.path, model=best.model,
                          prepared=self.p, decisions=self.decisions)
+
+
+def _variance(outcome: Outcome) -> float:
+    """Dev error minus training error (seed 003's variance)."""
+    return float(outcome.errors["dev"]) - float(outcome.errors["train"])
+
+
+def _mismatch(outcome: Outcome) -> float:
+    """Dev error minus train-dev error (seed 003's data mismatch)."""
+    return float(outcome.errors["dev"]) - float(outcome.errors["train_dev"])

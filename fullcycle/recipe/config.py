@@ -92,6 +92,10 @@ class TrainConfig:
     text_dropout: float = 0.0
     # pictures (`fullcycle.recipe.images`): the ResNet's and augmentation's knobs
     images: ImageKnobs | None = None
+    # the training rows that come from the target distribution (--dev-data's share of train)
+    # are seen this many times per epoch (seed 003, fixing data mismatch: make the training
+    # data more similar to dev)
+    target_weight: int = 1
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURE_NAMES:
@@ -160,6 +164,8 @@ class TrainConfig:
             parts.append(f"L1 {self.l1:.2g}")
         if self.batch_norm:
             parts.append("batch norm")
+        if self.target_weight > 1:
+            parts.append(f"target-distribution rows ×{self.target_weight}")
         if self.text_hidden:
             kind = "BiLSTM" if self.bidirectional else "LSTM"
             parts.insert(0, f"text: embedding {self.text_embedding}, {self.text_layers}-layer "

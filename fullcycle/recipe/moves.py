@@ -34,6 +34,9 @@ TEXT_DROPOUT = (0.25, 0.5)
 
 BIAS = "avoidable_bias"
 VARIANCE = "variance"
+MISMATCH = "data_mismatch"
+# How often the target distribution's training rows are seen per epoch, one step per move.
+TARGET_WEIGHTS = (4, 16)
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,7 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
     if config.numeric_embedding is None and not text:
         # Seed 003's "another architecture", tried early because it is cheap and is what
         # lets an MLP draw sharp, axis-aligned boundaries (Gorishniy et al. 2022).
-        moves.append(Move("numeric-embedding:ple", BIAS,
-                          "another architecture: piecewise-linear embeddings of the numeric "
-                          "columns", config.with_changes(numeric_embedding="ple")))
+        moves.append(_numeric_embedding_move(config, BIAS))
     if tabular and len(hidden) < MAX_LAYERS:
         deeper = (*hidden, hidden[-1])
         dropout = config.dropout_per_layer()
@@ -148,9 +149,7 @@ def bias_moves(config: TrainConfig, n_train: int = 10_000) -> list[Move]:
                                               patience=max(config.patience or 0,
                                                            longer // 4))))
     if config.architecture == "mlp" and len(hidden) >= 2 and not text:
-        moves.append(Move("resnet", BIAS, "another architecture: residual blocks "
-                          f"({len(hidden)} of width {max(hidden)})",
-                          config.with_changes(architecture="resnet")))
+        moves.append(_resnet_move(config, BIAS))
     if config.optimizer != "adam":
         moves.append(Move("adam", BIAS, f"optimizer {config.optimizer} → adam",
                           config.with_changes(optimizer="adam")))
@@ -195,6 +194,41 @@ def variance_moves(config: TrainConfig, n_train: int) -> list[Move]:
     return moves
 
 
+def architecture_moves(config: TrainConfig, family: str = VARIANCE) -> list[Move]:
+    """Another architecture as a remedy for the dev set: numeric embeddings, then residual
+    blocks, on the current (regularized) configuration.
+
+    Seed 003 lists "maybe use different NN architecture" under variance as under bias, and
+    seed 002 says when: "If none of these options work, trying a different neural network
+    architecture" (`fullcycle.recipe.phases.try_other_architectures` asks it when a simple
+    baseline still beats the network on dev). Tabular bodies only: pictures and text have
+    their own networks (`image_moves`, `text_*_moves`). `family` says which phase asks:
+    the training-set phase asks too when the Bayes proxy is only a bound
+    (`fullcycle.recipe.phases.fit_training_set`).
+    """
+    if config.images is not None or config.text_hidden or not config.hidden:
+        return []
+    moves = []
+    if config.numeric_embedding is None:
+        moves.append(_numeric_embedding_move(config, family))
+    if config.architecture == "mlp":
+        moves.append(_resnet_move(config, family))
+    return moves
+
+
+def _numeric_embedding_move(config: TrainConfig, family: str) -> Move:
+    return Move("numeric-embedding:ple", family,
+                "another architecture: piecewise-linear embeddings of the numeric columns",
+                config.with_changes(numeric_embedding="ple"))
+
+
+def _resnet_move(config: TrainConfig, family: str) -> Move:
+    hidden = config.hidden or (1,)
+    return Move("resnet", family, "another architecture: residual blocks "
+                f"({len(hidden)} of width {max(hidden)})",
+                config.with_changes(architecture="resnet"))
+
+
 def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: set[str],
             tolerance: float, n_train: int) -> list[Move]:
     """Untried moves for the primary problem first, then for bias / variance if above tolerance.
@@ -220,3 +254,13 @@ def propose(primary: str, gaps: dict[str, float], config: TrainConfig, tried: se
 
 def _h(hidden: tuple[int, ...]) -> str:
     return ",".join(map(str, hidden))
+
+
+def mismatch_moves(config: TrainConfig) -> list[Move]:
+    """Data mismatch (seed 003): "make training data more similar" to dev. The one knob the
+    recipe holds is how much the training rows that come from the target distribution
+    (`--dev-data`'s share of train) weigh: they are repeated ×4, then ×16 per epoch."""
+    return [Move(f"target-weight:{w}", MISMATCH,
+                 f"weight the target distribution's training rows ×{w}",
+                 config.with_changes(target_weight=w))
+            for w in TARGET_WEIGHTS if w > config.target_weight]

@@ -249,6 +249,29 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     return float(value), float(error)
 
 
+def target_rows(prepared: Prepared) -> np.ndarray | None:
+    """Which training rows come from the target distribution (`--dev-data`'s share of the
+    training split); None when there is no such data (or they are pictures or streamed)."""
+    rows = getattr(prepared, "rows", {}).get("train")
+    n_source = getattr(prepared, "n_source_rows", None)
+    if rows is None or n_source is None or prepared.is_images or len(rows) != len(
+            prepared.X["train"]):
+        return None
+    mask = np.asarray(rows) >= n_source
+    return mask if mask.any() else None
+
+
+def weight_target_rows(prepared: Prepared, X: np.ndarray, y: np.ndarray, weight: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The training arrays with the target-distribution rows repeated `weight` times in all
+    (oversampling: every loss, optimizer and batch size works unchanged)."""
+    mask = target_rows(prepared)
+    if mask is None:
+        return X, y
+    extra = np.repeat(np.flatnonzero(mask), weight - 1)
+    return np.concatenate([X, X[extra]]), np.concatenate([y, y[extra]])
+
+
 def decision_threshold(prepared: Prepared) -> float:
     """The binary decision threshold the prepared target carries (0.5 unless chosen)."""
     encoding = getattr(prepared, "target_encoding", None)
@@ -320,6 +343,8 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
     multitask = prepared.task == "multitask"
     model = start_from if start_from is not None else build_model(prepared, config)
     X_train, y_train = train_data or (prepared.X["train"], prepared.y["train"])
+    if config.target_weight > 1 and train_data is None:
+        X_train, y_train = weight_target_rows(prepared, X_train, y_train, config.target_weight)
     # A streamed table (`fullcycle.data.stream`) trains on every row; X["train"] is its sample.
     fit_on = (prepared.train_batches(config.batch_size, config.seed)
               if train_data is None and hasattr(prepared, "train_batches") else (X_train, y_train))
