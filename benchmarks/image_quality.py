@@ -167,7 +167,7 @@ def part_run(data: Path, cache: Path, budget: str) -> None:
 
 
 def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
-                  held_out: list[int]) -> None:
+                  held_out: list[int], reuse_a: bool = False) -> None:
     images, labels = read_idx(data / "train-images-idx3-ubyte.gz"), read_idx(
         data / "train-labels-idx1-ubyte.gz")
     test_x, test_y = read_idx(data / "t10k-images-idx3-ubyte.gz"), read_idx(
@@ -176,9 +176,14 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
     folder_a = write_folder(cache / "task_a", images, labels, keep=task_a, per_class=2000)
     folder_b = write_folder(cache / "task_b", images, labels, keep=held_out, per_class=100)
     names = " vs ".join(CLASSES[c] for c in held_out)
-    print(f"[transfer] task A: 8 classes × 2000 pictures, --budget {budget_a} ({load()})")
-    a = run_cli("run", folder_a, "--budget", budget_a, "--out", cache / "runs" / "task_a",
-                timeout=3 * 3600)
+    done_a = cache / "runs" / "task_a" / "summary.json"
+    if reuse_a and done_a.exists():
+        a = {**json.loads(done_a.read_text()), "out": str(done_a.parent)}
+        print(f"[transfer] task A: reusing the run in {done_a.parent} (--reuse-task-a)")
+    else:
+        print(f"[transfer] task A: 8 classes × 2000 pictures, --budget {budget_a} ({load()})")
+        a = run_cli("run", folder_a, "--budget", budget_a, "--out", cache / "runs" / "task_a",
+                    timeout=3 * 3600)
     print(f"[transfer] task A test accuracy {a['metric']['test']:.4f}")
     print(f"[transfer] task B: {names}, 100 pictures each, --budget {budget_b} each way")
     tuned = run_cli("run", folder_b, "--budget", budget_b, "--out", cache / "runs" / "tuned",
@@ -198,11 +203,19 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
 
 
 def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
-    """Same network, same pictures: from files (workers, augmentation) vs tensors in memory."""
+    """Training steps fed from files (the loader, augmentation on) against steps on the same
+    pictures as tensors already in memory, the network trained as the recipe trains it (one
+    thread, channels last, batches of `IMAGE_BATCH`, Adam).
+
+    The paths take turns, one step each, so that the machine's load (other processes come
+    and go) falls on all of them alike; each has its own copy of the network.
+    """
+    from fullcycle.data import image_dataset
     from fullcycle.data.images import prepare_images
-    from fullcycle.engine.augment import Augment, Augmentation
-    from fullcycle.engine.fit import fit
+    from fullcycle.engine.augment import Augmentation
+    from fullcycle.engine.device import cpu_threads, threads_for
     from fullcycle.models.cnn import ImageResNet
+    from fullcycle.recipe.images import IMAGE_BATCH
 
     images, labels = read_idx(data / "train-images-idx3-ubyte.gz"), read_idx(
         data / "train-labels-idx1-ubyte.gz")
@@ -211,29 +224,64 @@ def part_loading(data: Path, cache: Path, pictures: int, epochs: int) -> None:
     p = prepare_images(folder)
     X, y = p.X["train"], p.y["train"]
     pre = p.preprocessor
-    in_memory = torch.from_numpy(X.decode())  # decoded once, outside the timing
-    print(f"[loading] {len(y)} training pictures, {epochs} epochs each way, "
-          f"{torch.get_num_threads()} torch threads ({load()})")
+    in_memory, targets = torch.from_numpy(X.decode()), torch.from_numpy(y)  # not timed
+    saved = image_dataset.CACHE_BYTES
+    image_dataset.CACHE_BYTES = 0  # the same folder without the decoded-pixel cache
+    try:
+        uncached = prepare_images(folder).X["train"]
+    finally:
+        image_dataset.CACHE_BYTES = saved
+    augmentation = Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
+                                pre.std, pre.height, pre.width)
+    threads = threads_for(ImageResNet(1, 10, (16, 32, 64)), IMAGE_BATCH)
 
-    def timed(train: object, callbacks: list) -> list[float]:
+    def memory_batches():  # what fc.fit does with tensors: a shuffled slice per step
+        generator = torch.Generator().manual_seed(0)
+        while True:
+            order = torch.randperm(len(targets), generator=generator)
+            for start in range(0, len(order), IMAGE_BATCH):
+                rows = order[start:start + IMAGE_BATCH]
+                yield in_memory[rows], targets[rows]
+
+    def loader_batches(images: object):
+        loader = images.loader(y, batch_size=IMAGE_BATCH, shuffle=True)
+        while True:
+            yield from loader
+
+    paths = {"in memory, no augmentation": (memory_batches(), False),
+             "from files + augmentation": (loader_batches(X), True),
+             "from files, no augmentation": (loader_batches(X), False),
+             "from files without the pixel cache (decoded every step, "
+             f"{uncached.loader(y).num_workers} worker process(es)) + augmentation":
+                 (loader_batches(uncached), True)}
+    models, optimizers, seconds = {}, {}, dict.fromkeys(paths, 0.0)
+    for name in paths:
         torch.manual_seed(0)
-        model = ImageResNet(1, 10, (16, 32, 64))
-        result = fit(model, train, loss="cross_entropy", epochs=epochs, batch_size=128,
-                     callbacks=callbacks, progress=False, nan_guard=False)
-        return [len(y) / h["seconds"] for h in result.history]
-
-    memory = timed((in_memory, torch.from_numpy(y)), [])
-    augment = Augment(Augmentation(("crop", "rotate", "flip", "contrast", "erase"), pre.mean,
-                                   pre.std, pre.height, pre.width))
-    files = timed(X.loader(y, batch_size=128, shuffle=True), [augment])
-    plain = timed(X.loader(y, batch_size=128, shuffle=True), [])
-    print(f"[loading] in memory, no augmentation: {np.median(memory):.0f} samples/s")
-    warm = float(np.median(files[1:]))
-    print(f"[loading] from files + augmentation: first epoch {files[0]:.0f} (decoding), then "
-          f"{warm:.0f} samples/s → ratio {warm / np.median(memory):.2f} (bar ≥ 0.80); first "
-          f"epoch ratio {files[0] / np.median(memory):.2f}")
-    print(f"[loading] from files, no augmentation: {np.median(plain[1:]):.0f} samples/s → ratio "
-          f"{np.median(plain[1:]) / np.median(memory):.2f}")
+        models[name] = ImageResNet(1, 10, (16, 32, 64)).to(memory_format=torch.channels_last)
+        optimizers[name] = torch.optim.Adam(models[name].parameters(), lr=1e-3)
+    steps = epochs * -(-len(y) // IMAGE_BATCH)
+    print(f"[loading] {len(y)} training pictures, {steps} steps of {IMAGE_BATCH} per path, "
+          f"paths in turn, {threads or torch.get_num_threads()} torch thread(s) as the recipe "
+          f"trains ({load()})")
+    with cpu_threads(threads):
+        for step in range(steps + 2):
+            for name, (batches, augmented) in paths.items():
+                started = time.perf_counter()
+                x, target = next(batches)
+                if augmented:
+                    x = augmentation(x)
+                x = x.contiguous(memory_format=torch.channels_last)
+                optimizers[name].zero_grad()
+                torch.nn.functional.cross_entropy(models[name](x), target).backward()
+                optimizers[name].step()
+                if step >= 2:  # the first steps start workers and warm the kernels
+                    seconds[name] += time.perf_counter() - started
+    memory = steps * IMAGE_BATCH / seconds["in memory, no augmentation"]
+    for name, spent in seconds.items():
+        speed = steps * IMAGE_BATCH / spent
+        bar = " (bar ≥ 0.80)" if name == "from files + augmentation" else ""
+        print(f"[loading] {name}: {speed:.0f} samples/s → ratio {speed / memory:.2f}{bar}")
+    print(f"[loading] after: {load()}")
 
 
 def main() -> None:
@@ -243,6 +291,8 @@ def main() -> None:
     parser.add_argument("--budget-a", default="4m", help="transfer: task A's budget")
     parser.add_argument("--budget-b", default="90s", help="transfer: task B's budget each way")
     parser.add_argument("--held-out", default="2,4", help="transfer: task B's two classes")
+    parser.add_argument("--reuse-task-a", action="store_true",
+                        help="transfer: reuse task A's run from the cache if there is one")
     parser.add_argument("--loading-pictures", type=int, default=10000)
     parser.add_argument("--loading-epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None,
@@ -259,7 +309,7 @@ def main() -> None:
         part_run(data, args.cache, args.budget)
     if args.part in ("all", "transfer"):
         part_transfer(data, args.cache, args.budget_a, args.budget_b,
-                      [int(c) for c in args.held_out.split(",")])
+                      [int(c) for c in args.held_out.split(",")], args.reuse_task_a)
     if args.part in ("all", "loading"):
         part_loading(data, args.cache, args.loading_pictures, args.loading_epochs)
 

@@ -44,13 +44,15 @@ MAX_ROWS = 2048
 def run_checks(model: nn.Module, data: Any, loss: str | LossFn, task: str | None = None, *,
                seed: int = 0, l2: float = 0.0, l1: float = 0.0,
                lr_finder: bool = True, skip: tuple[str, ...] = (),
-               gradcheck_examples: int = 16, batch_size: int = 64) -> list[CheckResult]:
+               gradcheck_examples: int = 16, batch_size: int = 64,
+               input_independent_steps: int = 150) -> list[CheckResult]:
     """Run every sanity check on ``model`` and return their results in the fixed order.
 
     ``data`` is the training split as ``(x, y)``, ``(*inputs, y)`` or a DataLoader; ``loss``
     a built-in name or ``loss(outputs, targets)``; ``task`` (regression, binary, multiclass,
     multilabel) sets the expected initial loss and is guessed from the shapes when None.
     ``l2``/``l1`` enter the gradient check's cost ("remember regularization", seed 002).
+    ``input_independent_steps`` is how long each of that check's two short trainings runs.
     ``skip`` names checks not to run (reported as skipped warnings, never silently absent),
     and ``lr_finder=False`` is the same as skipping the LR finder; the LR finder's curve is
     in that result's ``details``.
@@ -75,7 +77,8 @@ def run_checks(model: nn.Module, data: Any, loss: str | LossFn, task: str | None
         "signal_propagation": lambda: signal_propagation(model, batch, loss, seed=seed),
         "batch_independence": lambda: batch_independence(model, batch, seed=seed),
         "input_independent": lambda: input_independent(model, batch, loss, seed=seed,
-                                                       batch_size=batch_size),
+                                                       batch_size=batch_size,
+                                                       steps=input_independent_steps),
         "lr_finder": lambda: lr_find(model, batch, loss, batch_size=batch_size,
                                      seed=seed).to_check(),
     }

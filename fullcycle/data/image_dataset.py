@@ -1,32 +1,26 @@
-"""Pictures as network inputs: decode, resize, normalize — lazily, one file at a time.
-
-`ImagePreprocessor` is the image counterpart of `fullcycle.data.preprocess.Preprocessor`:
-fitted on the training split only (the per-channel mean and standard deviation, seed 002:
-"use the same μ and σ to normalize the test set"), saved as JSON in the bundle, and applied
-the same way at training and prediction time. It reads the paths of one column of a table.
+"""One split's pictures, decoded on demand, and the DataLoader that feeds them to training.
 
 `ImageArray` stands where a table has its float32 matrix (`Prepared.X[split]`): it knows
 its length and shape, and decodes only when asked, so a large folder is never held in memory
-at once. `ImageArray.loader` gives the `DataLoader` (with worker processes decoding ahead of
-the training loop) that `fc.fit` trains on.
+at once; the decoded pixels of a split that fits in `CACHE_BYTES` are kept (uint8, in shared
+memory). `ImageArray.loader` gives the `DataLoader` (with worker processes decoding ahead of
+the training loop when decoding is the work) that `fc.fit` trains on. How one file becomes
+pixels is `fullcycle.data.image_preprocess.ImagePreprocessor`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from fullcycle.data.image_preprocess import ImagePreprocessor
 from fullcycle.errors import FullcycleError
 
-KIND = "image"
 # Decoding a small picture takes tens of microseconds: below this many pictures a worker
 # process costs more to start than it saves.
 MIN_ROWS_FOR_WORKERS = 4096
@@ -35,168 +29,6 @@ MAX_WORKERS = 4
 # 50,000 training pictures take 39 MB; a folder of 100,000 64×64 photos (1.2 GB) is decoded
 # again on every epoch instead.
 CACHE_BYTES = 512 * 2**20
-
-
-def open_picture(path: str | Path, channels: int) -> Any:
-    """The picture at `path` as a Pillow image in L (1 channel) or RGB (3), upright.
-
-    EXIF orientation is applied (phone photos are stored sideways with a flag), transparency
-    is dropped. Raises OSError / ValueError for files Pillow cannot decode.
-    """
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        return img.convert("L" if channels == 1 else "RGB")
-
-
-def resize_picture(img: Any, height: int, width: int) -> np.ndarray:
-    """uint8 array (height, width, channels) of a Pillow image resized with Pillow's filter."""
-    from PIL import Image
-
-    if img.size != (width, height):
-        # Pillow's bilinear resize widens its kernel when shrinking, so it antialiases
-        img = img.resize((width, height), Image.Resampling.BILINEAR)
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[:, :, None] if arr.ndim == 2 else arr
-
-
-@dataclass
-class ImagePreprocessor:
-    """How a path becomes a normalized float32 tensor (C, H, W); JSON-serializable."""
-
-    column: str
-    height: int
-    width: int
-    channels: int
-    mean: list[float] = field(default_factory=list)
-    std: list[float] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    # ---- the table Preprocessor's interface (Prepared, bundles and reports use it) ----------
-    @property
-    def n_features(self) -> int:
-        return self.channels * self.height * self.width
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [self.column]
-
-    @property
-    def categorical(self) -> list[tuple[int, int]]:
-        return []
-
-    @property
-    def dropped(self) -> dict:
-        return {}
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.channels, self.height, self.width)
-
-    # a picture has no table columns of these kinds (the recipe asks every preprocessor)
-    numeric: ClassVar[tuple] = ()
-    categorical_columns: ClassVar[tuple] = ()
-    text_columns: ClassVar[tuple] = ()
-    text: ClassVar[tuple] = ()
-    dates: ClassVar[tuple] = ()
-    n_tabular: ClassVar[int] = 0
-    last_truncated: ClassVar[dict] = {}
-
-    @property
-    def used_columns(self) -> list[str]:
-        return [self.column]
-
-    def transform_records(self, rows: list[dict]) -> ImageArray:
-        """The pictures named by `rows` (dicts holding the path column), lazily."""
-        return self.transform(pd.DataFrame(rows), strict=True)
-
-    def input_schema(self) -> dict:
-        return {self.column: {"type": "image", "height": self.height, "width": self.width,
-                              "channels": self.channels}}
-
-    def to_dict(self) -> dict:
-        return {"kind": KIND, "column": self.column, "height": self.height,
-                "width": self.width, "channels": self.channels, "mean": list(self.mean),
-                "std": list(self.std), "notes": list(self.notes),
-                "feature_names": self.feature_names}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ImagePreprocessor:
-        try:
-            made = cls(column=str(data["column"]), height=int(data["height"]),
-                       width=int(data["width"]), channels=int(data["channels"]),
-                       mean=[float(v) for v in data["mean"]],
-                       std=[float(v) for v in data["std"]],
-                       notes=list(data.get("notes", [])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise FullcycleError(f"image preprocessing JSON is malformed ({exc}); re-create "
-                                 "it by training again") from None
-        if made.channels not in (1, 3) or len(made.mean) != made.channels \
-                or len(made.std) != made.channels or min(made.height, made.width) < 1:
-            raise FullcycleError("image preprocessing JSON is inconsistent (channels, mean, "
-                                 "std or size); re-create it by training again")
-        return made
-
-    # ---- decoding -----------------------------------------------------------------------------
-    def pixels(self, path: str | Path) -> np.ndarray:
-        """uint8 (H, W, C) of one picture at the training size (no normalization)."""
-        try:
-            img = open_picture(path, self.channels)
-        except FileNotFoundError:
-            raise FullcycleError(f"picture {path} not found; check the path") from None
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise FullcycleError(f"picture {path} cannot be decoded ({exc}); replace or "
-                                 "remove the file") from None
-        return resize_picture(img, self.height, self.width)
-
-    def normalize(self, pixels: np.ndarray) -> np.ndarray:
-        """float32 (C, H, W) from uint8 (H, W, C) (or a batch (n, H, W, C) → (n, C, H, W))."""
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        scaled = (pixels.astype(np.float32) / 255.0 - mean) / std
-        return np.ascontiguousarray(np.moveaxis(scaled, -1, -3))
-
-    def decode(self, path: str | Path) -> np.ndarray:
-        """The network input for one picture: float32 (C, H, W)."""
-        return self.normalize(self.pixels(path))
-
-    def transform(self, frame: pd.DataFrame, *, strict: bool = False) -> ImageArray:
-        """The pictures named by `frame[column]`, as a lazy `ImageArray` (nothing decoded)."""
-        if self.column not in frame.columns:
-            raise FullcycleError(f"missing column '{self.column}'; the model was trained on "
-                                 f"pictures whose paths are in '{self.column}'")
-        paths = frame[self.column]
-        if paths.isna().any():
-            raise FullcycleError(f"column '{self.column}' has {int(paths.isna().sum())} empty "
-                                 "cells; every row needs a picture path")
-        return ImageArray(np.asarray(paths.astype(str), dtype=object), self)
-
-    def fit_statistics(self, paths: Sequence[str], max_pictures: int = 20_000,
-                       seed: int = 0) -> None:
-        """Per-channel mean and std of the pixels of `paths` (the TRAINING pictures).
-
-        At most `max_pictures` of them, a seeded sample, are decoded: the statistics of
-        20,000 pictures are exact to about 0.1% of a unit, and decoding more only costs time.
-        """
-        chosen = np.asarray(paths, dtype=object)
-        if len(chosen) > max_pictures:
-            rng = np.random.default_rng(seed)
-            chosen = chosen[np.sort(rng.choice(len(chosen), max_pictures, replace=False))]
-        total = np.zeros(self.channels)
-        squares = np.zeros(self.channels)
-        count = 0
-        for path in chosen:
-            values = self.pixels(path).reshape(-1, self.channels).astype(np.float64) / 255.0
-            total += values.sum(axis=0)
-            squares += (values**2).sum(axis=0)
-            count += len(values)
-        mean = total / max(count, 1)
-        std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
-        # a constant channel (a blank scan) would divide by zero; leave it unscaled
-        self.mean = [float(m) for m in mean]
-        self.std = [float(s) if s > 1e-6 else 1.0 for s in std]
 
 
 class ImageArray:
@@ -284,6 +116,25 @@ class ImageArray:
             self._cache[1][i] = True
         return pixels
 
+    def fully_cached(self) -> bool:
+        """True when every picture of this array is in the decoded-pixel cache already (a
+        small folder after the scan or one epoch): reading a batch is then one indexing."""
+        base = self._base or self
+        if base._cache is None:
+            return False
+        filled = base._cache[1]
+        return bool(filled.all() if self._base_rows is None else filled[self._base_rows].all())
+
+    def chw_batch(self, rows: Sequence[int]) -> torch.Tensor:
+        """uint8 (n, C, H, W) of the pictures `rows`: one gather from the cache when they are
+        all there, else picture by picture (decoding what is missing)."""
+        base = self._base or self
+        at = (torch.as_tensor(np.asarray(rows, dtype=np.int64)) if self._base_rows is None
+              else torch.from_numpy(self._base_rows[np.asarray(rows, dtype=np.int64)]))
+        if base._cache is not None and bool(base._cache[1][at].all()):
+            return base._cache[0][at]
+        return torch.stack([self.chw(int(i)) for i in rows])
+
     def decode(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """float32 (n, C, H, W), normalized, of the pictures `rows` (all when None)."""
         self._ensure_cache()
@@ -323,12 +174,18 @@ class ImageArray:
                shuffle: bool = False, seed: int = 0, workers: int | None = None,
                drop_singleton: bool = False) -> DataLoader:
         """A DataLoader of normalized ``(x, y)`` batches; `workers` decode ahead in other
-        processes (each batch is normalized there too, as one tensor operation).
+        processes (each batch is normalized there too, as one tensor operation). None: none
+        when every picture is cached already (a batch is then one gather, cheaper than
+        handing it over from another process, which would also take a core from training),
+        else `default_workers`.
 
         `drop_singleton` drops a last batch of one picture (batch norm cannot normalize it).
         """
         n = len(self)
-        workers = default_workers(n) if workers is None else int(workers)
+        self._ensure_cache()
+        if workers is None:
+            workers = 0 if self.fully_cached() else default_workers(n)
+        workers = int(workers)
         generator = torch.Generator().manual_seed(seed) if shuffle else None
         options: dict[str, Any] = {}
         if workers > 0:
@@ -354,11 +211,21 @@ class NormalizingCollate:
     def __init__(self, preprocessor: ImagePreprocessor) -> None:
         self.preprocessor = preprocessor
 
-    def __call__(self, items: list[tuple[torch.Tensor, torch.Tensor]]
+    def __call__(self, items: PictureBatch | list[tuple[torch.Tensor, torch.Tensor]]
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        pictures = torch.stack([x for x, _ in items])
-        labels = torch.stack([y for _, y in items])
+        if isinstance(items, PictureBatch):  # fetched at once by ImageDataset.__getitems__
+            pictures, labels = items
+        else:
+            pictures = torch.stack([x for x, _ in items])
+            labels = torch.stack([y for _, y in items])
         return normalize_batch(pictures, self.preprocessor), labels
+
+
+class PictureBatch(NamedTuple):
+    """A whole batch read at once: uint8 pictures (n, C, H, W) and their labels."""
+
+    pictures: torch.Tensor
+    labels: torch.Tensor
 
 
 def default_workers(n: int) -> int:
@@ -387,14 +254,11 @@ class ImageDataset(Dataset):
         y = self.y[index] if self.y is not None else torch.zeros(())
         return self.images.chw(int(index)), y
 
-
-def load_preprocessor(data: dict) -> Any:
-    """The preprocessor a bundle or preprocessing.json describes: pictures or table columns."""
-    if isinstance(data, dict) and data.get("kind") == KIND:
-        return ImagePreprocessor.from_dict(data)
-    from fullcycle.data.preprocess import Preprocessor
-
-    return Preprocessor.from_dict(data)
+    def __getitems__(self, indices: list[int]) -> PictureBatch:
+        """A batch in one go (the DataLoader asks for this before item by item)."""
+        labels = (self.y[torch.as_tensor(indices, dtype=torch.long)] if self.y is not None
+                  else torch.zeros(len(indices)))
+        return PictureBatch(self.images.chw_batch(indices), labels)
 
 
 @torch.no_grad()

@@ -34,7 +34,8 @@ from fullcycle.data.dataset import (
     _strata,
     fingerprint_frame,
 )
-from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor
+from fullcycle.data.image_dataset import ImageArray
+from fullcycle.data.image_preprocess import ImagePreprocessor
 from fullcycle.data.image_scan import Scan, as_chw, scan_pictures
 from fullcycle.data.inputs import target_names
 from fullcycle.data.load import load_table
@@ -71,6 +72,9 @@ class ImageOptions:
     image_size: tuple[int, int] | None = None  # (height, width); None: chosen from the data
     channels: int | None = None  # 1 or 3; None: from the pictures
     skip_unreadable: bool = True  # False: refuse the data when a file cannot be decoded
+    # (mean, std) per channel to normalize with instead of the training split's: those of a
+    # pretrained network, whose first layers were trained on inputs scaled that way
+    statistics: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
 
 def parse_image_size(text: str | int | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -268,7 +272,17 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
             n_target_rows=len(frame) - n_source)
     preprocessor = ImagePreprocessor(column, size[0], size[1], channels, notes=size_notes)
     train_at = at[the_split.indices["train"]]
-    if bool(((scan.heights[train_at] == size[0]) & (scan.widths[train_at] == size[1])).all()):
+    if options.statistics is not None:
+        mean, std = (list(map(float, v)) for v in options.statistics)
+        if len(mean) != channels or len(std) != channels or min(std) <= 0:
+            raise FullcycleError(f"normalization statistics for {len(mean)} channel(s) do not "
+                                 f"fit {channels}-channel pictures; give one mean and one "
+                                 "positive std per channel")
+        preprocessor.mean, preprocessor.std = mean, std
+        notes.append("pictures normalized with the pretrained network's mean / std (its "
+                     "first layers were trained on inputs scaled that way), not the new "
+                     "training split's")
+    elif bool(((scan.heights[train_at] == size[0]) & (scan.widths[train_at] == size[1])).all()):
         # no training picture is resized: the scan's sums give the exact statistics
         preprocessor.mean, preprocessor.std = scan.statistics(train_at, channels)
     else:

@@ -12,8 +12,16 @@ a third of the rate of the group after it.
 
 The seeds give no numbers for small / large, so fullcycle counts training examples per class
 (per output for regression / multilabel): below `SMALL_PER_CLASS` a new head is all the data
-can fit; from `LARGE_PER_CLASS` on, every layer. Batch-norm layers stay trainable inside
-frozen groups (fastai's ``train_bn``): their statistics must follow the new pictures.
+can fit; from `LARGE_PER_CLASS` on, every layer. Inside a frozen group the batch-norm
+layers are frozen too and run in inference mode (`KeepInInference`), with task A's running
+statistics, as Keras' transfer-learning guide does ("keep the BatchNormalization layers in
+inference mode"): a few hundred new pictures in batches of 32 give noisy batch statistics,
+and the frozen convolutions after them were trained on task A's. Measured on Fashion-MNIST
+(8 classes → pullover vs coat, 120 training pictures): a logistic regression on the frozen
+features read this way (task A's normalization too, see `fullcycle.recipe.images`) scored
+0.83 on the official test pictures (0.79–0.81 with the new pictures' own mean / std), where
+the earlier recipe (batch norm following the new pictures) scored 0.77 and the network
+trained from scratch 0.79.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fullcycle.engine.events import Callback
 from fullcycle.errors import FullcycleError
 from fullcycle.models.cnn import ImageResNet
 from fullcycle.models.init import init_layer
@@ -163,7 +172,8 @@ def replace_head(model: nn.Module, n_outputs: int) -> nn.Module:
 def apply_plan(model: nn.Module, plan: TransferPlan) -> list[dict[str, Any]]:
     """Freeze what `plan` freezes; return the optimizer's parameter groups (lr factors).
 
-    Inside frozen groups the normalization layers stay trainable (module docstring).
+    Normalization layers follow their group: frozen in a frozen group, where `frozen_norms`
+    names them for `KeepInInference` (module docstring).
     """
     groups = layer_groups(model)
     if [name for name, _ in groups] != [g.name for g in plan.groups]:
@@ -173,12 +183,11 @@ def apply_plan(model: nn.Module, plan: TransferPlan) -> list[dict[str, Any]]:
         params = []
         for module in modules:
             for sub in module.modules():
-                norm = isinstance(sub, _NORM)
                 for p in sub.parameters(recurse=False):
                     if id(p) in seen:
                         continue
                     seen.add(id(p))
-                    p.requires_grad_(group.trainable or norm)
+                    p.requires_grad_(group.trainable)
                     if p.requires_grad:
                         params.append(p)
         if params:
@@ -188,6 +197,30 @@ def apply_plan(model: nn.Module, plan: TransferPlan) -> list[dict[str, Any]]:
         if id(p) not in seen:
             p.requires_grad_(plan.regime == "large")
     return param_groups
+
+
+def frozen_norms(model: nn.Module, plan: TransferPlan) -> list[nn.Module]:
+    """The normalization layers inside the groups `plan` freezes."""
+    found: list[nn.Module] = []
+    for (_, modules), group in zip(layer_groups(model), plan.groups, strict=True):
+        if not group.trainable:
+            found += [m for module in modules for m in module.modules()
+                      if isinstance(m, _NORM) and m not in found]
+    return found
+
+
+class KeepInInference(Callback):
+    """Keeps `modules` (a frozen group's batch norms) in inference mode while the rest of
+    the network trains: the loop puts the whole network in training mode every epoch."""
+
+    order = -45  # before the batch reaches the network
+
+    def __init__(self, modules: list[nn.Module]) -> None:
+        self.modules = modules
+
+    def before_batch(self, loop: Any) -> None:
+        for module in self.modules:
+            module.eval()
 
 
 def optimizer_factory(param_groups: list[dict[str, Any]], name: str = "adam"

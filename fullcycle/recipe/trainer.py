@@ -365,7 +365,8 @@ def train(prepared: Prepared, config: TrainConfig | None = None, *,
                 optimizer_options=_optimizer_options(config), lr=config.lr,
                 schedule=config.schedule, epochs=config.epochs, batch_size=config.batch_size,
                 l2=config.l2, l1=config.l1, clip_norm=config.clip_norm or None,  # 0: off
-                clip_value=config.clip_value, early_stopping=config.patience or None,
+                clip_value=config.clip_value,
+                early_stopping=data.get("early_stopping", config.patience or None),
                 metric=MultiTaskMetric(head_specs(prepared), head_metrics(prepared))
                 if multitask else metric,
                 callbacks=[*([stop] if stop else []), *data["callbacks"], *callbacks],

@@ -1,10 +1,12 @@
 """The HTTP server of a model bundle (FastAPI): /predict, /health, /metadata, /metrics.
 
-`POST /predict` takes ``{"rows": [{column: value, ...}, ...]}`` (or one ``{"row": {...}}``)
-and answers ``{"predictions": [...]}``, each prediction holding the columns `fullcycle
-predict` writes (``prediction`` and ``proba_<class>``, or the value in the target's units).
-Every refusal is one line in ``{"error": ...}``: 400 malformed JSON, 401 no or wrong token,
-404 / 405 unknown route or method, 413 body or row count over the limits, 422 a row that does
+`POST /predict` takes ``{"rows": [{column: value, ...}, ...]}`` (or one ``{"row": {...}}``),
+or, for a bundle of pictures, the pictures as file parts of a ``multipart/form-data`` upload
+(`fullcycle.serve.uploads`), and answers ``{"predictions": [...]}``, each prediction holding
+the columns `fullcycle predict` writes (``prediction`` and ``proba_<class>``, or the value in
+the target's units). Every refusal is one line in ``{"error": ...}``: 400 malformed JSON or
+multipart body, 401 no or wrong token, 404 / 405 unknown route or method, 413 body or row
+count over the limits, 415 files sent to a table model, 422 a row (or a file) that does
 not fit the input schema. A refused request changes nothing: nothing is logged, no state
 moves but the request counters. The body is read and parsed here (not by FastAPI's own
 validation) so that those limits apply before any work and every message is one line.
@@ -31,9 +33,10 @@ from fullcycle import __version__
 from fullcycle.errors import FullcycleError
 from fullcycle.jsonutil import jsonable
 from fullcycle.serve.predictor import Predictor
-from fullcycle.serve.schema import RequestError, RowSchema
+from fullcycle.serve.schema import ParsedRequest, RequestError, RowSchema
 from fullcycle.serve.served_log import ServedLog
 from fullcycle.serve.stats import ServerStats
+from fullcycle.serve.uploads import is_multipart, read_pictures
 
 MAX_BODY = 1 << 20  # 1 MiB
 MAX_ROWS = 1000
@@ -114,11 +117,15 @@ class ModelServer:
         if not self.authorized(request):
             raise RequestError(401, "missing or wrong token; send the header "
                                "'Authorization: Bearer <token>' given to fullcycle serve")
-        parsed = self.schema.parse(await self.read_body(request), self.config.max_rows)
-        try:
-            predictions = self.predictor.predict_records(parsed.rows)
-        except FullcycleError as exc:
-            raise RequestError(422, str(exc)) from None
+        body = await self.read_body(request)
+        if is_multipart(request.headers.get("content-type")):
+            parsed, predictions = await self.predict_uploads(body, request)
+        else:
+            parsed = self.schema.parse(body, self.config.max_rows)
+            try:
+                predictions = self.predictor.predict_records(parsed.rows)
+            except FullcycleError as exc:
+                raise RequestError(422, str(exc)) from None
         request_id = uuid.uuid4().hex
         if self.log is not None:
             self.log.append(request_id, parsed.rows, predictions)
@@ -134,6 +141,16 @@ class ModelServer:
         response = _json(doc, headers=headers)
         self.stats.predict_latency.add(time.perf_counter() - start)
         return response
+
+    async def predict_uploads(self, body: bytes, request: Request
+                              ) -> tuple[ParsedRequest, list[dict]]:
+        """Pictures sent as files of a multipart form (`fullcycle.serve.uploads`)."""
+        if not self.predictor.is_images:
+            raise RequestError(415, "this model takes table rows as JSON, not uploaded files; "
+                               'send {"rows": [{column: value, ...}]}')
+        rows, pictures = await read_pictures(body, request.headers,
+                                             self.predictor.preprocessor, self.config.max_rows)
+        return ParsedRequest(rows, []), self.predictor.predict_inputs(pictures)
 
     def metadata(self) -> dict[str, Any]:
         bundle, pre = self.predictor.bundle, self.predictor.preprocessor

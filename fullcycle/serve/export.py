@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fullcycle.data.image_dataset import KIND as IMAGE_KIND
+from fullcycle.data.image_preprocess import KIND as IMAGE_KIND
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.errors import FullcycleError
 from fullcycle.models.bundle import ONNX, attach_onnx, load_bundle

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fullcycle.data.image_dataset import ImagePreprocessor, load_preprocessor
+from fullcycle.data.image_preprocess import ImagePreprocessor, load_preprocessor
 from fullcycle.data.load import TableSource, load_table
 from fullcycle.data.preprocess import Preprocessor
 from fullcycle.data.target_encoding import TargetEncoding
@@ -99,7 +99,12 @@ class Predictor:
 
     def predict_records(self, rows: list[dict]) -> list[dict]:
         """Predictions for rows given as dicts of typed values (the server's path)."""
-        columns = self.decode(self.runtime.outputs(self.preprocessor.transform_records(rows)))
+        return self.predict_inputs(self.preprocessor.transform_records(rows))
+
+    def predict_inputs(self, X: Any) -> list[dict]:
+        """Predictions, one dict per row, for network inputs already made: a feature matrix,
+        an `ImageArray`, or decoded pictures float32 (n, C, H, W) (the server's uploads)."""
+        columns = self.decode(self.runtime.outputs(X))
         names = self.output_columns
         values = [columns[name].tolist() for name in names]
         return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]

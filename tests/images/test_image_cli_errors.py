@@ -37,6 +37,33 @@ def _refused_unreadable(root: Path) -> list[str]:
     return [str(root), "--refuse-unreadable"]
 
 
+def _truncated_refused(root: Path) -> list[str]:
+    write_shapes(root, 6)
+    good = next((root / "disc").glob("*.png")).read_bytes()
+    (root / "disc" / "cut.png").write_bytes(good[: len(good) // 2])
+    return [str(root), "--refuse-unreadable"]
+
+
+def _all_unreadable(root: Path) -> list[str]:
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        (root / name / "x.png").write_text("text, not a picture")
+    return [str(root)]
+
+
+def _loose_pictures(root: Path) -> list[str]:
+    root.mkdir()
+    for i in range(3):
+        Image.new("L", (8, 8), 40 * i).save(root / f"{i}.png")
+    return [str(root)]
+
+
+def _split_folders(root: Path) -> list[str]:
+    write_shapes(root / "train", 4)
+    write_shapes(root / "test", 4)
+    return [str(root)]
+
+
 def _bad_augment(root: Path) -> list[str]:
     write_shapes(root, 6)
     return [str(root), "--augment", "flip,mirror"]
@@ -75,6 +102,10 @@ CASES = {
     "one class": (_one_class, "only one class"),
     "sizes that cannot be reconciled": (_unreconcilable, "cannot share one size"),
     "unreadable file refused": (_refused_unreadable, "broken.png is not a picture"),
+    "truncated file refused": (_truncated_refused, "cut.png is not a picture"),
+    "no readable picture": (_all_unreadable, "none of the files is a readable picture"),
+    "pictures outside class folders": (_loose_pictures, "3 pictures lie directly in it"),
+    "split folders instead of class folders": (_split_folders, "holds split folders"),
     "unknown augmentation": (_bad_augment, "unknown augmentation(s) mirror"),
     "colour shift on grayscale": (_colour_shift_on_grey, "grayscale"),
     "bad image size": (_bad_size, "--image-size 'huge'"),

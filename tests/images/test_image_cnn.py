@@ -88,3 +88,36 @@ def test_bundle_saves_and_loads_a_cnn_without_pickle(tmp_path: Path) -> None:
     x = torch.randn(3, 3, 16, 16)
     assert isinstance(bundle.model, ImageResNet)
     assert torch.allclose(bundle.outputs(x), model(x))
+
+
+def test_channels_last_training_matches_the_ordinary_layout_and_is_undone() -> None:
+    from fullcycle.engine.device import ChannelsLast
+    from fullcycle.engine.fit import fit
+
+    x, y = torch.randn(32, 1, 12, 12), torch.arange(32) % 3
+    seen: list[bool] = []
+
+    class Layout(ChannelsLast):
+        order = -30  # after ChannelsLast: what the network is given
+
+        def before_fit(self, loop: object) -> None:
+            pass
+
+        def before_batch(self, loop: object) -> None:
+            seen.append(loop.batch[0].is_contiguous(memory_format=torch.channels_last))
+            seen.append(loop.model.stem[0].weight.is_contiguous(
+                memory_format=torch.channels_last))
+
+        def after_fit(self, loop: object) -> None:
+            pass
+
+    results = []
+    for callbacks in ([], [ChannelsLast(), Layout()]):
+        torch.manual_seed(0)
+        model = ImageResNet(1, 3, (8, 16))
+        result = fit(model, (x, y), loss="cross_entropy", epochs=2, batch_size=16, seed=0,
+                     progress=False, callbacks=callbacks)
+        results.append((result.history[-1]["train_loss"], result.model))
+    assert seen and all(seen)
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-3)
+    assert all(p.is_contiguous() for p in results[1][1].parameters())

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from pictures import write_shapes
 from PIL import Image
 
-from fullcycle.data.image_dataset import ImageArray, ImagePreprocessor, load_preprocessor
+from fullcycle.data.image_dataset import ImageArray
+from fullcycle.data.image_preprocess import ImagePreprocessor, load_preprocessor
 from fullcycle.data.images import (
     ImageOptions,
     choose_size,
@@ -256,3 +258,37 @@ def test_a_subset_reads_the_cache_of_its_split(shapes_dir: Path) -> None:
     np.testing.assert_array_equal(subset.decode(), p.X["train"].decode([9, 5]))
     with pytest.raises(TypeError, match="decodes pictures on demand"):
         np.asarray(p.X["dev"])
+
+
+def test_a_cached_split_is_read_a_batch_at_a_time_without_worker_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fullcycle.data import image_dataset
+
+    monkeypatch.setattr(image_dataset, "MIN_ROWS_FOR_WORKERS", 1)  # workers even for a few
+    root = write_shapes(tmp_path / "mixed", 10)
+    p = prepare_images(root)
+    resized = Path(p.X["train"].paths[0])
+    Image.open(resized).resize((18, 18)).save(resized)  # not kept by the scan: decoded later
+    p = prepare_images(root)
+    images = p.X["train"]
+    assert not images.fully_cached() and images.loader(p.y["train"]).num_workers >= 1
+    whole = images.dataset(p.y["train"]).__getitems__([3, 0, 7])
+    one_by_one = [images.dataset(p.y["train"])[i] for i in (3, 0, 7)]
+    assert torch.equal(whole.pictures, torch.stack([x for x, _ in one_by_one]))
+    assert whole.labels.tolist() == [int(y) for _, y in one_by_one]
+    assert images.fully_cached()  # the one missing picture was decoded and kept
+    loader = images.loader(p.y["train"], batch_size=8)
+    assert loader.num_workers == 0
+    first = next(iter(loader))
+    np.testing.assert_allclose(first[0].numpy(), images.decode(range(8)), atol=1e-6)
+    subset = images[np.array([4, 1])]
+    assert subset.fully_cached() and torch.equal(subset.chw_batch([1, 0]),
+                                                 images.chw_batch([1, 4]))
+
+
+def test_given_statistics_replace_the_training_splits_and_are_checked(shapes_dir: Path) -> None:
+    p = prepare_images(shapes_dir, options=ImageOptions(statistics=((0.5,), (0.25,))))
+    assert p.preprocessor.mean == [0.5] and p.preprocessor.std == [0.25]
+    assert any("pretrained network's mean / std" in n for n in p.notes)
+    with pytest.raises(FullcycleError, match="do not fit 1-channel pictures"):
+        prepare_images(shapes_dir, options=ImageOptions(statistics=((0.5,) * 3, (0.2,) * 3)))

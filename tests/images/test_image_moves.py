@@ -93,3 +93,26 @@ def test_schedule_is_fitted_to_the_deadline_so_the_rate_ends_annealed() -> None:
     assert 2 <= result.epochs_run < 200
     assert result.history[-1]["lr"] < 0.1 * 0.2  # the cosine reached its end
     assert any(d["kind"] == "epochs" for d in result.decisions)
+
+
+def test_a_long_epoch_is_cut_part_way_so_the_fit_uses_the_time_and_still_anneals() -> None:
+    """Epochs of minutes (a large folder): the plan is in steps, not whole epochs."""
+    x, y = torch.randn(256, 3), torch.randint(0, 2, (256,))
+    rates: list[float] = []
+
+    class SlowSteps(Callback):
+        def after_batch(self, loop: object) -> None:
+            time.sleep(0.02)
+            rates.append(loop.optimizer.param_groups[0]["lr"])
+
+    fitter = ScheduleToDeadline(time.monotonic() + 3.0, parse_schedule("cosine"))
+    result = fit(torch.nn.Linear(3, 2), (x, y), loss="cross_entropy", epochs=10,
+                 batch_size=4, lr=0.1, schedule="cosine", callbacks=[SlowSteps(), fitter],
+                 progress=False)
+    steps_per_epoch = 64
+    assert steps_per_epoch < len(rates) < 10 * steps_per_epoch
+    assert len(rates) % steps_per_epoch != 0  # the last epoch ended part-way
+    assert result.epochs_run == -(-len(rates) // steps_per_epoch)
+    assert rates[-1] < 0.1 * 0.05  # and the cosine still reached its end
+    decision = next(d for d in result.decisions if d["kind"] == "epochs")
+    assert "." in decision["action"].split()[1]  # "train 2.31 epochs instead of 10"

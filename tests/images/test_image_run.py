@@ -148,7 +148,59 @@ def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
                                                   "head at lr")
     experiment = journal.experiments()[0]
     assert experiment["config"]["images"]["transfer"] == "small"
+    # the new pictures are scaled as the trunk's first layers were trained (task A's mean/std)
+    source = json.loads((out / "model" / "bundle.json").read_text())["preprocessing"]
+    assert summary["images"]["mean"] == source["features"]["mean"]
+    assert summary["images"]["std"] == source["features"]["std"]
+    assert any("pretrained network's mean / std" in note for note in summary["notes"])
     assert experiment["config"]["images"]["pretrained"] == f"bundle {out / 'model'}"
+
+
+def test_serve_predicts_uploaded_pictures_as_predict_does(picture_run, tmp_path: Path) -> None:
+    """`POST /predict` with the pictures as multipart file parts, on `fullcycle serve`'s app."""
+    from fastapi.testclient import TestClient
+
+    from fullcycle.serve.app import ServeConfig, create_app
+
+    _, out, summary = picture_run
+    dev = pd.read_csv(out / "dev_predictions.csv").head(5)
+    files = [("file", (Path(p).name, Path(p).read_bytes(), "image/png"))
+             for p in dev["input.path"]]
+    config = ServeConfig(bundle=str(out / "model"), log_dir=str(tmp_path / "served"))
+    with TestClient(create_app(config)) as client:
+        answer = client.post("/predict", files=files)
+        assert answer.status_code == 200, answer.text
+        predictions = answer.json()["predictions"]
+        assert [p["prediction"] for p in predictions] == list(dev["y_pred"])
+        for label in summary["classes"]:
+            np.testing.assert_allclose([p[f"proba_{label}"] for p in predictions],
+                                       dev[f"proba_{label}"], atol=1e-5)
+        logged = [json.loads(line) for f in (tmp_path / "served").glob("*.jsonl")
+                  for line in f.read_text().splitlines()]
+        assert [r["row"]["path"] for r in logged] == [Path(p).name for p in dev["input.path"]]
+        broken = client.post("/predict", files=[files[0], ("file", ("notes.png", b"not a "
+                                                                     b"picture", "image/png"))])
+        assert broken.status_code == 422 and "file 2 (notes.png) is not a picture" in \
+            broken.json()["error"] and "\n" not in broken.json()["error"]
+        form = client.post("/predict", content=b"--xyz\r\nContent-Disposition: form-data; "
+                           b'name="comment"\r\n\r\nhello\r\n--xyz--\r\n',
+                           headers={"content-type": "multipart/form-data; boundary=xyz"})
+        assert form.status_code == 422 and "no file part" in form.json()["error"]
+        assert client.get("/metrics").status_code == 200
+    assert len(logged) == 5  # the refused requests logged nothing
+
+
+def test_uploaded_files_to_a_table_model_are_a_415(tmp_path: Path) -> None:
+    import tiny_bundles
+    from fastapi.testclient import TestClient
+
+    from fullcycle.serve.app import ServeConfig, create_app
+
+    bundle = tiny_bundles.make_bundle(tmp_path / "table", tiny_bundles.task_frame("binary", 80),
+                                      tiny_bundles.target_of("binary"))
+    with TestClient(create_app(ServeConfig(bundle=str(bundle)))) as client:
+        answer = client.post("/predict", files=[("file", ("a.png", b"\x89PNG", "image/png"))])
+    assert answer.status_code == 415 and "takes table rows as JSON" in answer.json()["error"]
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -14,7 +14,9 @@ from fullcycle.errors import FullcycleError
 from fullcycle.models.bundle import save_bundle
 from fullcycle.models.cnn import ImageResNet
 from fullcycle.models.transfer import (
+    KeepInInference,
     apply_plan,
+    frozen_norms,
     layer_groups,
     optimizer_factory,
     pretrained_from_bundle,
@@ -76,15 +78,23 @@ def test_training_moves_only_what_the_rule_leaves_trainable() -> None:
     before = {k: v.clone() for k, v in model.state_dict().items()}
     frozen_conv = model.stages[0][0].conv1.weight
     assert not frozen_conv.requires_grad
-    assert model.stages[0][0].bn1.weight.requires_grad  # batch norm follows the new pictures
-    x, y = torch.randn(32, 1, 12, 12), torch.randint(0, 2, (32,))
+    assert not model.stages[0][0].bn1.weight.requires_grad  # frozen with its group
+    assert model.stages[2][0].bn1.weight.requires_grad
+    norms = frozen_norms(model, plan)
+    assert model.stem[1] in norms and model.stages[1][0].bn2 in norms
+    assert model.stages[2][0].bn1 not in norms
+    x, y = torch.randn(32, 1, 12, 12) * 3 + 1, torch.randint(0, 2, (32,))
     result = fit(model, (x, y), loss="cross_entropy", epochs=2, batch_size=16, lr=1e-2,
-                 optimizer=optimizer_factory(groups), progress=False)
+                 optimizer=optimizer_factory(groups), progress=False,
+                 callbacks=[KeepInInference(norms)])
     after = result.model.state_dict()
-    assert torch.equal(after["stages.0.0.conv1.weight"], before["stages.0.0.conv1.weight"])
-    assert torch.equal(after["stages.1.0.conv2.weight"], before["stages.1.0.conv2.weight"])
-    assert not torch.equal(after["stages.2.0.conv2.weight"], before["stages.2.0.conv2.weight"])
-    assert not torch.equal(after["output.weight"], before["output.weight"])
+    for frozen in ("stages.0.0.conv1.weight", "stages.1.0.conv2.weight", "stem.1.weight",
+                   "stages.1.0.bn2.bias", "stages.0.0.bn1.running_mean",
+                   "stages.1.0.bn1.running_var"):  # task A's statistics, kept
+        assert torch.equal(after[frozen], before[frozen]), frozen
+    for trained in ("stages.2.0.conv2.weight", "stages.2.0.bn1.weight",
+                    "stages.2.0.bn1.running_mean", "output.weight"):
+        assert not torch.equal(after[trained], before[trained]), trained
 
 
 def test_optimizer_gives_each_group_its_rate() -> None:
