@@ -250,8 +250,16 @@ def pretrained_from_bundle(directory: str | Path) -> tuple[nn.Module, Any]:
     if features.get("kind") != "image":
         raise FullcycleError(f"--pretrained {directory} was trained on a table, not on "
                              "pictures; pass the model/ folder of a run on pictures")
-    bundle.model.train()
-    return bundle.model, bundle
+    from fullcycle.models.ensemble import SeedEnsemble
+
+    model = bundle.model
+    if isinstance(model, SeedEnsemble):
+        # a seed-averaged bundle has no single trunk to fine-tune: transfer from its first
+        # member, the chosen configuration trained as task A chose it (the others are the
+        # same network from other seeds)
+        model = model.members[0]
+    model.train()
+    return model, bundle
 
 
 def pretrained_module(module: nn.Module, weights: str | Path) -> nn.Module:

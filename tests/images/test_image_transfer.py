@@ -125,6 +125,21 @@ def test_user_module_with_safetensors_weights(tmp_path: Path) -> None:
         pretrained_module(nn.Linear(3, 3), tmp_path / "w.safetensors")
 
 
+def test_a_seed_averaged_bundle_transfers_from_its_first_member(tmp_path: Path) -> None:
+    from fullcycle.models.ensemble import SeedEnsemble
+
+    first, second = trained_resnet(3), ImageResNet(1, 3, widths=(4, 8, 16))
+    save_bundle(tmp_path / "avg", SeedEnsemble([first, second], "multiclass"),
+                {"features": {"kind": "image"}}, "multiclass", {}, {})
+    model, _ = pretrained_from_bundle(tmp_path / "avg")
+    assert isinstance(model, ImageResNet)
+    for mine, theirs in zip(model.state_dict().values(), first.state_dict().values(),
+                            strict=True):
+        assert torch.equal(mine, theirs)
+    two = replace_head(model, 1)  # task B's head on one trunk, not on one member of five
+    assert two(torch.zeros(2, 1, 16, 16)).shape == (2, 1)
+
+
 def test_pretrained_bundle_must_come_from_pictures(tmp_path: Path) -> None:
     save_bundle(tmp_path / "pics", trained_resnet(8), {"features": {"kind": "image"}},
                 "multiclass", {}, {})
