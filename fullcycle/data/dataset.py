@@ -32,14 +32,17 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
-from fullcycle.data.target_encoding import TargetEncoding, fit_target, label_key
+from fullcycle.data.target_encoding import (
+    TargetEncoding,
+    drop_rare_classes,
+    fit_target,
+    label_key,
+)
 from fullcycle.data.task import Head, TaskInfo, infer_task
 from fullcycle.data.text import TextOptions, text_target_hint
 from fullcycle.errors import FullcycleError
 
 SPLIT_FILE = "split.json"
-# A class needs a row in each of train, dev and test to be learned and measured.
-MIN_CLASS_ROWS = 3
 PREPROCESSING_FILE = "preprocessing.json"
 
 
@@ -239,7 +242,7 @@ def prepare(
         _check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     if target_encoding is None and info.task in ("binary", "multiclass"):
-        frame, n_source, rare = _drop_rare_classes(frame, targets[0], n_source)
+        frame, n_source, rare = drop_rare_classes(frame, targets[0], n_source)
         if rare:
             notes.append(rare)
             info = infer_task(frame, targets, task)
@@ -266,37 +269,6 @@ def prepare(
         )
     return _assemble(frame, info, features, the_split, fingerprint, notes, n_source,
                      preprocessor, target_encoding, text_columns, text_options)
-
-
-def _drop_rare_classes(frame: pd.DataFrame, target: str, n_source: int
-                       ) -> tuple[pd.DataFrame, int, str | None]:
-    """Drop the rows of classes with fewer than `MIN_CLASS_ROWS` rows, and say so.
-
-    Such a class cannot be in train, dev and test at once: where it lands decides whether
-    the run is refused (no training row) or its macro-averaged error counts a class on one
-    split and not on another (train error 20 points above dev from one row), which
-    misleads the diagnosis. AutoGluon drops rare classes the same way; a model of the rest
-    is what can be learned and measured.
-    """
-    labels = frame[target].map(lambda v: None if pd.isna(v) else label_key(v))
-    counts = labels.iloc[:n_source].value_counts()
-    rare = sorted(str(c) for c, n in counts.items() if n < MIN_CLASS_ROWS)
-    if not rare:
-        return frame, n_source, None
-    shown = ", ".join(repr(c) for c in rare[:5]) + (f" and {len(rare) - 5} more"
-                                                   if len(rare) > 5 else "")
-    if len(counts) - len(rare) < 2:
-        raise FullcycleError(
-            f"class(es) {shown} of target '{target}' have fewer than {MIN_CLASS_ROWS} rows, "
-            "too few to learn and measure on train, dev and test, and without them one class "
-            "is left; collect more rows of them")
-    drop = labels.isin(rare).to_numpy()
-    note = (f"{int(drop.sum())} rows of {len(rare)} class(es) with fewer than "
-            f"{MIN_CLASS_ROWS} rows ({shown}) dropped: too few to learn and measure on "
-            "train, dev and test; the model cannot predict them — merge them into a related "
-            "class or collect more rows")
-    kept = frame.loc[~drop].reset_index(drop=True)
-    return kept, n_source - int(drop[:n_source].sum()), note
 
 
 def _check_known_classes(frame: pd.DataFrame, targets: list[str],

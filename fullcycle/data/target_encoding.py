@@ -17,6 +17,9 @@ from fullcycle.data.task import Head, TaskInfo
 from fullcycle.errors import FullcycleError
 from fullcycle.metrics import probabilities
 
+# A class needs a row in each of train, dev and test to be learned and measured.
+MIN_CLASS_ROWS = 3
+
 
 @dataclass
 class TargetEncoding:
@@ -151,3 +154,34 @@ def fit_target(info: TaskInfo, train: pd.DataFrame) -> TargetEncoding:
                 "add data for them or merge rare classes"
             )
     return TargetEncoding(info.task, list(info.targets), classes)
+
+
+def drop_rare_classes(frame: pd.DataFrame, target: str, n_source: int
+                       ) -> tuple[pd.DataFrame, int, str | None]:
+    """Drop the rows of classes with fewer than `MIN_CLASS_ROWS` rows, and say so.
+
+    Such a class cannot be in train, dev and test at once: where it lands decides whether
+    the run is refused (no training row) or its macro-averaged error counts a class on one
+    split and not on another (train error 20 points above dev from one row), which
+    misleads the diagnosis. AutoGluon drops rare classes the same way; a model of the rest
+    is what can be learned and measured.
+    """
+    labels = frame[target].map(lambda v: None if pd.isna(v) else label_key(v))
+    counts = labels.iloc[:n_source].value_counts()
+    rare = sorted(str(c) for c, n in counts.items() if n < MIN_CLASS_ROWS)
+    if not rare:
+        return frame, n_source, None
+    shown = ", ".join(repr(c) for c in rare[:5]) + (f" and {len(rare) - 5} more"
+                                                   if len(rare) > 5 else "")
+    if len(counts) - len(rare) < 2:
+        raise FullcycleError(
+            f"class(es) {shown} of target '{target}' have fewer than {MIN_CLASS_ROWS} rows, "
+            "too few to learn and measure on train, dev and test, and without them one class "
+            "is left; collect more rows of them")
+    drop = labels.isin(rare).to_numpy()
+    note = (f"{int(drop.sum())} rows of {len(rare)} class(es) with fewer than "
+            f"{MIN_CLASS_ROWS} rows ({shown}) dropped: too few to learn and measure on "
+            "train, dev and test; the model cannot predict them — merge them into a related "
+            "class or collect more rows")
+    kept = frame.loc[~drop].reset_index(drop=True)
+    return kept, n_source - int(drop[:n_source].sum()), note

@@ -36,7 +36,8 @@ from fullcycle.recipe.moves import (
     mismatch_moves,
     variance_moves,
 )
-from fullcycle.recipe.trainer import Outcome, target_rows
+from fullcycle.recipe.trainer import Outcome
+from fullcycle.recipe.training_rows import target_rows
 
 if TYPE_CHECKING:
     from fullcycle.recipe.autopilot import Autopilot

@@ -53,6 +53,7 @@ from fullcycle.models.resnet import TabularResNet
 from fullcycle.models.text import TextMLP
 from fullcycle.recipe.config import TrainConfig, resolve
 from fullcycle.recipe.images import example_input, measured_rows, outputs_of
+from fullcycle.recipe.training_rows import decision_threshold, weight_target_rows
 
 SPLITS = ("train", "train_dev", "dev")
 
@@ -247,35 +248,6 @@ def split_error(prepared: Prepared, model: torch.nn.Module, metric: str, X: np.n
     if metric in ("rmse", "mae"):  # standardized target -> the target's own units
         value, error = value * prepared.error_scale, error * prepared.error_scale
     return float(value), float(error)
-
-
-def target_rows(prepared: Prepared) -> np.ndarray | None:
-    """Which training rows come from the target distribution (`--dev-data`'s share of the
-    training split); None when there is no such data (or they are pictures or streamed)."""
-    rows = getattr(prepared, "rows", {}).get("train")
-    n_source = getattr(prepared, "n_source_rows", None)
-    if rows is None or n_source is None or prepared.is_images or len(rows) != len(
-            prepared.X["train"]):
-        return None
-    mask = np.asarray(rows) >= n_source
-    return mask if mask.any() else None
-
-
-def weight_target_rows(prepared: Prepared, X: np.ndarray, y: np.ndarray, weight: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The training arrays with the target-distribution rows repeated `weight` times in all
-    (oversampling: every loss, optimizer and batch size works unchanged)."""
-    mask = target_rows(prepared)
-    if mask is None:
-        return X, y
-    extra = np.repeat(np.flatnonzero(mask), weight - 1)
-    return np.concatenate([X, X[extra]]), np.concatenate([y, y[extra]])
-
-
-def decision_threshold(prepared: Prepared) -> float:
-    """The binary decision threshold the prepared target carries (0.5 unless chosen)."""
-    encoding = getattr(prepared, "target_encoding", None)
-    return float(getattr(encoding, "threshold", 0.5))
 
 
 def split_errors(prepared: Prepared, model: torch.nn.Module, metric: str,

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fullcycle.data.dataset import MIN_CLASS_ROWS, prepare
+from fullcycle.data.dataset import prepare
+from fullcycle.data.target_encoding import MIN_CLASS_ROWS
 from fullcycle.errors import FullcycleError
 
 

@@ -112,8 +112,9 @@ def test_shifted_dev_data_is_diagnosed_as_data_mismatch_and_the_move_shrinks_it(
 
 
 def test_target_rows_are_repeated_only_when_dev_data_went_into_train(shifted_csvs):
+    from fullcycle.recipe.config import TrainConfig
     from fullcycle.recipe.moves import mismatch_moves
-    from fullcycle.recipe.trainer import TrainConfig, target_rows, weight_target_rows
+    from fullcycle.recipe.training_rows import target_rows, weight_target_rows
 
     web, mobile = shifted_csvs
     p = fc.prepare(web, "y", dev_data=mobile)
