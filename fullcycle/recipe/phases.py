@@ -47,6 +47,15 @@ if TYPE_CHECKING:
 MAX_FAILED_BIAS_MOVES = 3
 
 
+def next_move(moves: list[Move], tried: set[str]) -> Move | None:
+    """The first move not tried yet, marked as tried; None when every one was."""
+    for move in moves:
+        if move.key not in tried:
+            tried.add(move.key)
+            return move
+    return None
+
+
 def train_noise(pilot: Autopilot, outcome: Outcome) -> float:
     """Noise of a training error: one standard error on the training rows."""
     return noise_tolerance(pilot.metric, float(outcome.errors["train"]),
@@ -142,12 +151,9 @@ def regularize(pilot: Autopilot, current: Outcome) -> Outcome:
                 "dev set fit", f"variance {variance:.4g} is within tolerance "
                 f"{found.tolerance:.3g}"))
             return current
-        moves = [m for m in variance_moves(current.config, len(pilot.p.X["train"]))
-                 if m.key not in tried]
-        if not moves:
+        move = next_move(variance_moves(current.config, len(pilot.p.X["train"])), tried)
+        if move is None:
             return current
-        move = moves[0]
-        tried.add(move.key)
         reason = _reason(move, variance, "variance", "dev error and the variance")
         pilot.decide(Decision("experiment", {"primary_problem": VARIANCE, "variance": variance,
                                              "judged_by": "dev error"}, move.change, reason))
@@ -171,11 +177,9 @@ def close_the_mismatch(pilot: Autopilot, current: Outcome) -> Outcome:
         gap = found.data_mismatch
         if gap is None or gap <= found.tolerance or mask is None:
             return current
-        moves = [m for m in mismatch_moves(current.config) if m.key not in tried]
-        if not moves:
+        move = next_move(mismatch_moves(current.config), tried)
+        if move is None:
             return current
-        move = moves[0]
-        tried.add(move.key)
         reason = (f"data mismatch {gap:.4g} is the gap to close and {int(mask.sum()):,} "
                   f"training rows come from the target distribution: {move.change}, one "
                   "knob, judged by the dev error and the mismatch")
@@ -232,11 +236,9 @@ def try_other_architectures(pilot: Autopilot, current: Outcome) -> Outcome:
         if leader is None:
             return current
         network = _network_dev(pilot, current)
-        moves = [m for m in architecture_moves(current.config) if m.key not in tried]
-        if not moves:
+        move = next_move(architecture_moves(current.config), tried)
+        if move is None:
             return current
-        move = moves[0]
-        tried.add(move.key)
         reason = (f"the {leader['name']} baseline still beats the network on dev "
                   f"({leader['dev_error']:.4g} against {network:.4g}): {move.change}, judged "
                   "by the dev error (seed 002: if none of these options work, a different "

@@ -10,14 +10,22 @@ import jinja2
 CLASSIFICATION = ("binary", "multiclass", "multilabel")
 
 
-def format_error(value: Any, task: str | None) -> str:
-    """An error as people read it: a percentage for classification, a number for regression."""
+def _not_a_number(value: Any) -> str | None:
+    """How a value that is not a finite number shows (``—`` when missing), else None."""
     if value is None or isinstance(value, jinja2.Undefined):
         return "—"
     if isinstance(value, float) and not math.isfinite(value):
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    return None
+
+
+def format_error(value: Any, task: str | None) -> str:
+    """An error as people read it: a percentage for classification, a number for regression."""
+    shown = _not_a_number(value)
+    if shown is not None:
+        return shown
     if task in CLASSIFICATION:
         return f"{100 * value:.2f}%"
     return f"{value:.4g}"
@@ -25,12 +33,9 @@ def format_error(value: Any, task: str | None) -> str:
 
 def format_number(value: Any, digits: int = 4) -> str:
     """A plain number with ``digits`` significant digits; ``—`` for missing."""
-    if value is None or isinstance(value, jinja2.Undefined):
-        return "—"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
+    shown = _not_a_number(value)
+    if shown is not None:
+        return shown
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:.{digits}g}"
