@@ -173,23 +173,27 @@ def part_transfer(data: Path, cache: Path, budget_a: str, budget_b: str,
     test_x, test_y = read_idx(data / "t10k-images-idx3-ubyte.gz"), read_idx(
         data / "t10k-labels-idx1-ubyte.gz")
     task_a = [c for c in range(10) if c not in held_out]
-    folder_a = write_folder(cache / "task_a", images, labels, keep=task_a, per_class=2000)
-    folder_b = write_folder(cache / "task_b", images, labels, keep=held_out, per_class=100)
+    tag = "" if held_out == [2, 4] else "_" + "-".join(map(str, held_out))  # one per split
+    folder_a = write_folder(cache / f"task_a{tag}", images, labels, keep=task_a,
+                            per_class=2000)
+    folder_b = write_folder(cache / f"task_b{tag}", images, labels, keep=held_out,
+                            per_class=100)
     names = " vs ".join(CLASSES[c] for c in held_out)
-    done_a = cache / "runs" / "task_a" / "summary.json"
+    done_a = cache / "runs" / f"task_a{tag}" / "summary.json"
     if reuse_a and done_a.exists():
         a = {**json.loads(done_a.read_text()), "out": str(done_a.parent)}
         print(f"[transfer] task A: reusing the run in {done_a.parent} (--reuse-task-a)")
     else:
         print(f"[transfer] task A: 8 classes × 2000 pictures, --budget {budget_a} ({load()})")
-        a = run_cli("run", folder_a, "--budget", budget_a, "--out", cache / "runs" / "task_a",
-                    timeout=3 * 3600)
+        a = run_cli("run", folder_a, "--budget", budget_a, "--out",
+                    cache / "runs" / f"task_a{tag}", timeout=3 * 3600)
     print(f"[transfer] task A test accuracy {a['metric']['test']:.4f}")
     print(f"[transfer] task B: {names}, 100 pictures each, --budget {budget_b} each way")
-    tuned = run_cli("run", folder_b, "--budget", budget_b, "--out", cache / "runs" / "tuned",
-                    "--pretrained", Path(a["out"]) / "model", timeout=3 * 3600)
+    tuned = run_cli("run", folder_b, "--budget", budget_b, "--out",
+                    cache / "runs" / f"tuned{tag}", "--pretrained", Path(a["out"]) / "model",
+                    timeout=3 * 3600)
     scratch = run_cli("run", folder_b, "--budget", budget_b, "--out",
-                      cache / "runs" / "scratch", timeout=3 * 3600)
+                      cache / "runs" / f"scratch{tag}", timeout=3 * 3600)
     scores = {name: official_accuracy(Path(s["out"]) / "model", test_x, test_y, held_out)
               for name, s in (("fine-tuned", tuned), ("from scratch", scratch))}
     plan = tuned["architecture"]["transfer"]

@@ -114,12 +114,17 @@ class ImageResNet(nn.Module):
 
     ``widths`` gives the channels of each stage (each after the first halves the picture),
     ``blocks`` the basic blocks per stage, ``dropout`` the rate before the output layer
-    (seed 002: dropout is inverted, nothing is dropped at evaluation).
+    (seed 002: dropout is inverted, nothing is dropped at evaluation). ``pool_stages`` feeds
+    the output layer every stage's pooled output, not only the last: the head a network
+    gets when it is transferred to a new task (`fullcycle.models.transfer.replace_head`),
+    since a stage's features are the more general the earlier it is (Yosinski et al. 2014,
+    "How transferable are features in deep neural networks?").
     """
 
     def __init__(self, in_channels: int, n_outputs: int, widths: Sequence[int] = (16, 32, 64),
                  blocks: int = 1, dropout: float = 0.0, stem_stride: int = 1,
-                 output_bias: Sequence[float] | None = None) -> None:
+                 output_bias: Sequence[float] | None = None,
+                 pool_stages: bool = False) -> None:
         super().__init__()
         widths = [int(w) for w in widths]
         if in_channels < 1 or n_outputs < 1 or not widths or min(widths) < 1 or blocks < 1:
@@ -130,6 +135,9 @@ class ImageResNet(nn.Module):
         self._config = {"in_channels": int(in_channels), "n_outputs": int(n_outputs),
                         "widths": widths, "blocks": int(blocks), "dropout": float(dropout),
                         "stem_stride": int(stem_stride)}
+        if pool_stages:  # kept out of the config otherwise: older bundles read the same
+            self._config["pool_stages"] = True
+        self.pool_stages = bool(pool_stages)
         stem: list[nn.Module] = [_conv(in_channels, widths[0], 3, stem_stride),
                                  nn.BatchNorm2d(widths[0]), nn.ReLU()]
         if stem_stride > 1:
@@ -144,7 +152,7 @@ class ImageResNet(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.output = nn.Linear(cin, n_outputs)
+        self.output = nn.Linear(sum(widths) if pool_stages else cin, n_outputs)
         init_layer(self.output, "xavier")
         with torch.no_grad():  # start at the prior, as TabularMLP (issue 4)
             self.output.weight.mul_(OUTPUT_WEIGHT_SCALE)
@@ -160,14 +168,18 @@ class ImageResNet(nn.Module):
         return cls(**config)
 
     def features(self, x: Tensor) -> Tensor:
-        """The trunk's output: pooled features before dropout and the output layer."""
+        """The trunk's output: pooled features before dropout and the output layer (the
+        last stage's, or with ``pool_stages`` every stage's side by side)."""
         if x.ndim != 4:
             raise FullcycleError(f"an ImageResNet takes (batch, channels, height, width) "
                                  f"pictures, got a tensor of shape {tuple(x.shape)}")
         x = self.stem(x)
+        pooled = []
         for stage in self.stages:
             x = stage(x)
-        return torch.flatten(self.pool(x), 1)
+            if self.pool_stages:
+                pooled.append(torch.flatten(self.pool(x), 1))
+        return torch.cat(pooled, 1) if self.pool_stages else torch.flatten(self.pool(x), 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.output(self.dropout(self.features(x)))

@@ -23,6 +23,7 @@ from fullcycle.engine.evaluate import predict
 from fullcycle.errors import FullcycleError
 from fullcycle.models.cnn import ImageResNet, initial_cnn
 from fullcycle.models.mlp import init_output_bias
+from fullcycle.models.probe import Probe, fit_probe, head_inputs, set_head
 from fullcycle.models.transfer import (
     KeepInInference,
     TransferPlan,
@@ -54,6 +55,11 @@ THUMBNAIL_SIDE = 8
 # The train error is measured on at most this many pictures: ±0.4% (one standard error) at
 # a 10% error, below the tolerance the diagnosis rounds gaps to.
 TRAIN_ERROR_PICTURES = 5_000
+# A transferred head's linear probe is fitted on at most this many training pictures: a few
+# seconds of feature reading and nine strengths × five folds of logistic regression.
+PROBE_PICTURES = 3_000
+HEAD_START = ("the new head reads every stage's pooled features and starts as a linear "
+              "probe fitted on them, before any layer trains (LP-FT, `models.probe`)")
 # The first experiment may use this share of the time left. Its epochs are fitted to it
 # (`ScheduleToDeadline`), so the share only binds when the data is too large for the
 # budget; then one well-annealed fit is most of what the budget buys (seed 000: train
@@ -80,6 +86,7 @@ class PretrainedSource:
     def __init__(self, module: nn.Module, description: str) -> None:
         self.module, self.description = module, description
         self.bundle_features: dict | None = None  # a bundle's picture preprocessing
+        self.probes: dict[tuple, Probe | None] = {}  # the new head's probe, per task
 
     def __deepcopy__(self, memo: dict) -> PretrainedSource:
         return self
@@ -153,8 +160,10 @@ def initial_image_config(prepared: Prepared, base: Any, augment: tuple[str, ...]
         knobs = knobs.with_changes(transfer=plan.regime, pretrained=pretrained,
                                    widths=tuple(getattr(pretrained.module, "config", {})
                                                 .get("widths", ())))
-        doc = {"pretrained": pretrained.description, "transfer": plan.to_dict()}
-        reason = f"transfer learning from {pretrained.description}: {plan.reason}"
+        doc = {"pretrained": pretrained.description,
+               "transfer": {**plan.to_dict(), "head": HEAD_START}}
+        reason = (f"transfer learning from {pretrained.description}: {plan.reason}; "
+                  f"{HEAD_START}")
     from fullcycle.recipe.config import choose_epochs
 
     # IMAGE_BATCH once an epoch has 50 such steps, else the tables' choice (which keeps 50)
@@ -193,7 +202,33 @@ def build_image_model(prepared: Prepared, config: Any) -> nn.Module:
                             blocks=knobs.blocks, dropout=knobs.dropout,
                             stem_stride=knobs.stem_stride)
     init_output_bias(model, prepared.task, prepared.y["train"])
+    if knobs.pretrained is not None:
+        probe = head_probe(prepared, knobs.pretrained, model)
+        if probe is not None:
+            set_head(model, probe)
     return model
+
+
+def head_probe(prepared: Prepared, source: PretrainedSource, model: nn.Module
+               ) -> Probe | None:
+    """The new head as a linear probe on the pretrained features of at most
+    `PROBE_PICTURES` training pictures (`fullcycle.models.probe`), fitted once per run:
+    every experiment that transfers from `source` starts its head there."""
+    from fullcycle.recipe.trainer import n_outputs
+
+    X, y = prepared.X["train"], prepared.y["train"]
+    key = (len(y), n_outputs(prepared), prepared.task)
+    if key not in source.probes:
+        rows = np.arange(len(y))
+        if len(y) > PROBE_PICTURES:
+            rows = np.sort(np.random.default_rng(0).choice(len(y), PROBE_PICTURES,
+                                                           replace=False))
+        sample = X[rows] if isinstance(X, ImageArray) else X
+        with fewer_threads_when_busy():
+            batches = (x for x, _ in sample.loader(batch_size=256))
+            features = head_inputs(model, batches)
+        source.probes[key] = fit_probe(features, y[rows], prepared.task, key[1])
+    return source.probes[key]
 
 
 def fit_arguments(prepared: Prepared, config: Any, model: nn.Module, X: ImageArray,

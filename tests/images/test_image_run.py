@@ -154,6 +154,13 @@ def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
     assert summary["images"]["std"] == source["features"]["std"]
     assert any("pretrained network's mean / std" in note for note in summary["notes"])
     assert experiment["config"]["images"]["pretrained"] == f"bundle {out / 'model'}"
+    # the new head reads both stages' pooled features and started as a linear probe
+    assert "linear probe" in plan["head"]
+    from fullcycle.models.bundle import load_bundle
+
+    trained = load_bundle(tmp_path / "run" / "model").model
+    trained = getattr(trained, "members", [trained])[0]  # a seed average: its first member
+    assert trained.config["pool_stages"] and trained.output.in_features == 16 + 32
 
 
 def test_serve_predicts_uploaded_pictures_as_predict_does(picture_run, tmp_path: Path) -> None:
