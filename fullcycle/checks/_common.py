@@ -244,6 +244,24 @@ def short_training(model: nn.Module, inputs: Inputs, y: Tensor, loss_fn: LossFn,
 
 
 @torch.no_grad()
+@torch.no_grad()
+def row_losses(model: nn.Module, inputs: Inputs, y: Tensor, loss_fn: LossFn,
+               batch_size: int = 1024) -> np.ndarray:
+    """Each row's loss in eval mode (the loss function called on one row at a time, so any
+    loss that averages over a batch gives its per-row value)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(y), batch_size):
+        xb = tuple(t[start:start + batch_size] for t in inputs)
+        yb = y[start:start + batch_size]
+        predicted = forward(model, xb)
+        out += [float(loss_fn(predicted[i:i + 1], yb[i:i + 1])) for i in range(len(yb))]
+    model.train(was_training)
+    return np.asarray(out)
+
+
+@torch.no_grad()
 def evaluate_loss(model: nn.Module, inputs: Inputs, y: Tensor, loss_fn: LossFn,
                   batch_size: int = 1024) -> float:
     """The loss over all rows in eval mode, averaged by rows (mini-batched for memory)."""
