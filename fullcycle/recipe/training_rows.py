@@ -3,6 +3,8 @@ distribution's rows weighted up (data mismatch) and a binary model's decision th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fullcycle.data.dataset import Prepared
@@ -10,25 +12,25 @@ from fullcycle.data.dataset import Prepared
 
 def target_rows(prepared: Prepared) -> np.ndarray | None:
     """Which training rows come from the target distribution (`--dev-data`'s share of the
-    training split); None when there is no such data (or they are pictures or streamed)."""
+    training split); None when there is no such data (or the table is streamed)."""
     rows = getattr(prepared, "rows", {}).get("train")
     n_source = getattr(prepared, "n_source_rows", None)
-    if rows is None or n_source is None or prepared.is_images or len(rows) != len(
-            prepared.X["train"]):
+    if rows is None or n_source is None or len(rows) != len(prepared.X["train"]):
         return None
     mask = np.asarray(rows) >= n_source
     return mask if mask.any() else None
 
 
-def weight_target_rows(prepared: Prepared, X: np.ndarray, y: np.ndarray, weight: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """The training arrays with the target-distribution rows repeated `weight` times in all
-    (oversampling: every loss, optimizer and batch size works unchanged)."""
+def weight_target_rows(prepared: Prepared, X: Any, y: np.ndarray, weight: int
+                       ) -> tuple[Any, np.ndarray]:
+    """The training rows with the target-distribution rows repeated `weight` times in all
+    (oversampling: every loss, optimizer and batch size works unchanged). `X` is a matrix
+    or an `ImageArray` (whose rows then point at the same pictures and pixel cache)."""
     mask = target_rows(prepared)
     if mask is None:
         return X, y
-    extra = np.repeat(np.flatnonzero(mask), weight - 1)
-    return np.concatenate([X, X[extra]]), np.concatenate([y, y[extra]])
+    rows = np.concatenate([np.arange(len(y)), np.repeat(np.flatnonzero(mask), weight - 1)])
+    return X[rows], y[rows]
 
 
 def decision_threshold(prepared: Prepared) -> float:

@@ -292,3 +292,24 @@ def test_given_statistics_replace_the_training_splits_and_are_checked(shapes_dir
     assert any("pretrained network's mean / std" in n for n in p.notes)
     with pytest.raises(FullcycleError, match="do not fit 1-channel pictures"):
         prepare_images(shapes_dir, options=ImageOptions(statistics=((0.5,) * 3, (0.2,) * 3)))
+
+
+def test_dev_data_pictures_in_train_can_be_weighted_for_data_mismatch(tmp_path: Path) -> None:
+    """The mismatch move repeats the target distribution's training pictures: the repeated
+    rows point at the same files (and the same pixel cache), labels follow them."""
+    from fullcycle.recipe.training_rows import target_rows, weight_target_rows
+
+    web = write_shapes(tmp_path / "web", 30, seed=1)
+    app = write_shapes(tmp_path / "app", 30, seed=2, color=False)
+    p = prepare_images(web, dev_data=app)
+    mask = target_rows(p)
+    assert mask is not None and 0 < mask.sum() < len(mask)
+    X, y = weight_target_rows(p, p.X["train"], p.y["train"], 4)
+    assert len(X) == len(y) == len(p.X["train"]) + 3 * int(mask.sum())
+    extra = X.paths[len(p.X["train"]):]
+    assert all(str(tmp_path / "app") in path for path in extra)
+    first_target = int(np.flatnonzero(mask)[0])
+    np.testing.assert_array_equal(X.decode([len(p.X["train"])]),
+                                  p.X["train"].decode([first_target]))
+    assert y[len(p.X["train"])] == p.y["train"][first_target]
+    assert target_rows(prepare_images(web)) is None
