@@ -58,8 +58,8 @@ TRAIN_ERROR_PICTURES = 5_000
 # A transferred head's linear probe is fitted on at most this many training pictures: a few
 # seconds of feature reading and nine strengths × five folds of logistic regression.
 PROBE_PICTURES = 3_000
-HEAD_START = ("the new head reads every stage's pooled features and starts as a linear "
-              "probe fitted on them, before any layer trains (LP-FT, `models.probe`)")
+HEAD_START = ("the new head starts as a linear probe fitted on the features it reads, "
+              "before any layer trains (LP-FT, `models.probe`)")
 # The first experiment may use this share of the time left. Its epochs are fitted to it
 # (`ScheduleToDeadline`), so the share only binds when the data is too large for the
 # budget; then one well-annealed fit is most of what the budget buys (seed 000: train
@@ -160,10 +160,11 @@ def initial_image_config(prepared: Prepared, base: Any, augment: tuple[str, ...]
         knobs = knobs.with_changes(transfer=plan.regime, pretrained=pretrained,
                                    widths=tuple(getattr(pretrained.module, "config", {})
                                                 .get("widths", ())))
+        head = (("the new head reads every stage's pooled features; "
+                 if isinstance(pretrained.module, ImageResNet) else "") + HEAD_START)
         doc = {"pretrained": pretrained.description,
-               "transfer": {**plan.to_dict(), "head": HEAD_START}}
-        reason = (f"transfer learning from {pretrained.description}: {plan.reason}; "
-                  f"{HEAD_START}")
+               "transfer": {**plan.to_dict(), "head": head}}
+        reason = f"transfer learning from {pretrained.description}: {plan.reason}; {head}"
     from fullcycle.recipe.config import choose_epochs
 
     # IMAGE_BATCH once an epoch has 50 such steps, else the tables' choice (which keeps 50)

@@ -110,3 +110,31 @@ def test_pool_stages_round_trips_and_older_configs_read_the_same() -> None:
     assert multi.config["pool_stages"] and multi.output.in_features == 12
     assert ImageResNet.from_config(multi.config).output.in_features == 12
     assert multi(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_every_transferred_experiment_starts_from_the_probe_fitted_once(tmp_path) -> None:
+    from pictures import write_shapes
+
+    from fullcycle.data.images import prepare_images
+    from fullcycle.recipe.config import TrainConfig
+    from fullcycle.recipe.images import (
+        PretrainedSource,
+        build_image_model,
+        initial_image_config,
+    )
+
+    prepared = prepare_images(write_shapes(tmp_path / "b", 16, classes=("disc", "bar")))
+    torch.manual_seed(0)
+    source = PretrainedSource(ImageResNet(1, 5, widths=(4, 8)), "task A")
+    config, doc, reason = initial_image_config(prepared, TrainConfig(), None, source)
+    assert "every stage's pooled features" in doc["transfer"]["head"] and "probe" in reason
+    model = build_image_model(prepared, config)
+    (probe,) = source.probes.values()
+    assert probe is not None and probe.weight.shape == (1, 4 + 8)  # binary: one logit
+    np.testing.assert_allclose(model.output.weight.detach().numpy(), probe.weight, atol=1e-6)
+    again = build_image_model(prepared, config.with_changes(seed=7))
+    assert len(source.probes) == 1  # fitted once, reused by the next experiment
+    assert torch.equal(again.output.weight, model.output.weight)
+    for key, value in source.module.state_dict().items():  # the trunk is task A's
+        if not key.startswith("output."):
+            assert torch.equal(model.state_dict()[key], value)
