@@ -71,7 +71,7 @@ class LearningCurve:
     dev_errors: tuple[float, ...]
     fit: PowerLawFit | None
     verdict: str
-    more_data_helps: bool
+    more_data_helps: bool | None  # None: one size trained, no curve to tell from
     gap: float
     predicted_gain_2x: float | None
     human_level_error: float
@@ -197,7 +197,7 @@ def _takes_dev(train_fn: TrainFn) -> bool:
 
 
 def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerLawFit | None,
-             tol: float, human: float) -> tuple[str, bool, float, float | None]:
+             tol: float, human: float) -> tuple[str, bool | None, float, float | None]:
     m = sizes[-1]
     gap = dev[-1] - train[-1]
     if fit is not None:
@@ -210,8 +210,10 @@ def _verdict(sizes: list[int], train: list[float], dev: list[float], fit: PowerL
     elif len(sizes) >= 2:  # no fit: the last observed slope per doubling of the data
         gain = (dev[-2] - dev[-1]) / max(math.log2(sizes[-1] / sizes[-2]), 1e-12)
         falls = f"the dev error fell {gain:.3g} per doubling over the last two sizes (no fit)"
-    else:
-        gain, falls = None, "too few sizes to tell how the dev curve moves"
+    else:  # one size: no curve, so no claim either way about more data
+        return (f"one training-set size ({m} rows) is too few to tell whether more data "
+                f"would help: a curve needs two or more (dev error {gap:.3g} above "
+                "training error at that size)", None, gap, None)
     helps = gain is not None and gap > tol and gain > tol
     if helps:
         verdict = (f"more data should help: dev error is {gap:.3g} above training error "

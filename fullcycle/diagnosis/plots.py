@@ -145,7 +145,8 @@ def learning_curve_figure(curve: LearningCurve | Mapping[str, Any]) -> Figure:
     ax.yaxis.set_major_formatter(lambda v, _pos: fmt(v))
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False)
-    helps = "more data helps" if c.get("more_data_helps") else "more data will not help much"
+    helps = ("more data helps" if c.get("more_data_helps") else "one size, undetermined"
+             if c.get("more_data_helps") is None else "more data will not help much")
     ax.set_title(f"Learning curve — {helps}", fontsize=10, loc="left")
     fig.text(0.01, 0.0, textwrap.fill(str(c.get("verdict", "")), 110), fontsize=7,
              va="bottom", ha="left")

@@ -170,6 +170,7 @@ def run_learning_curve(prepared: Prepared, config: TrainConfig, metric: str,
     return data, Decision("learning_curve", {"sizes": data["sizes"],
                                              "dev_errors": data["dev_errors"]},
                           "more data would help" if curve.more_data_helps
+                          else "undetermined: one size" if curve.more_data_helps is None
                           else "more data is unlikely to help much", curve.verdict)
 
 

@@ -151,6 +151,21 @@ def test_time_budget_skips_the_largest_sizes() -> None:
     assert "time budget" in curve.verdict
 
 
+def test_one_size_in_the_time_claims_nothing_about_more_data() -> None:
+    import time
+
+    def slow(X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        time.sleep(0.3)  # the first size alone outlasts the budget
+        return 0.0, 0.3
+
+    X, y = _data(1600)
+    curve = learning_curve(slow, X, y, budget=0.2)
+    assert len(curve.sizes) == 1 and curve.more_data_helps is None
+    assert curve.verdict.startswith("one training-set size (100 rows) is too few to tell")
+    diagnosis = fc.diagnose(0.0, 0.3, 0.0, more_data_helps=curve.more_data_helps)
+    assert "learning curve" not in " ".join(diagnosis.next_actions)
+
+
 def test_result_is_json_able_with_the_contract_keys() -> None:
     X, y = _data()
     data = json.loads(json.dumps(
