@@ -83,6 +83,11 @@ def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | P
     deadline = time.monotonic() + parse_duration(budget)
     old = Predictor.load(bundle_dir)
     bundle = old.bundle
+    if ((bundle.preprocessing or {}).get("features") or {}).get("kind") == "image":
+        raise FullcycleError(
+            f"bundle {bundle_dir} reads pictures; fullcycle retrain warm-starts table and "
+            f"text bundles, so for pictures run fullcycle run NEW_PICTURES --pretrained "
+            f"{bundle_dir} (it fine-tunes this network on them)")
     frame = load_table(new_data, name="new data")
     needed = [*old.preprocessor.used_columns, *old.target.targets]
     missing = [c for c in needed if c not in frame.columns]

@@ -130,6 +130,17 @@ def test_export_of_a_picture_bundle_is_refused_with_one_line(picture_run,
     assert not (tmp_path / "m.onnx").exists() and not (out / "model" / "model.onnx").exists()
 
 
+def test_retrain_of_a_picture_bundle_is_refused_with_the_command_that_fine_tunes_it(
+        picture_run, tmp_path: Path) -> None:
+    root, out, _ = picture_run
+    before = (out / "model" / "bundle.json").read_bytes()
+    code, stdout, stderr = run_cli("retrain", out / "model", root)
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
+    assert "reads pictures" in stderr and f"--pretrained {out / 'model'}" in stderr
+    assert (out / "model" / "bundle.json").read_bytes() == before
+    assert not list(out.glob("retrain-*"))
+
+
 def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
                                                                   tmp_path: Path) -> None:
     _, out, _ = picture_run
