@@ -272,7 +272,16 @@ def _write_reference(path: Path, frame: pd.DataFrame, preprocessing: dict[str, A
         keep = np.sort(np.random.default_rng(0).choice(n_rows, REFERENCE_ROWS, replace=False))
         frame = frame.iloc[keep]
     features = preprocessing.get("features") if isinstance(preprocessing, dict) else None
-    if isinstance(features, dict) and "numeric" in features:
+    if isinstance(features, dict) and features.get("kind") == "image":
+        # what the monitor compares live pictures with, read now while the files are here
+        from fullcycle.data.image_preprocess import ImagePreprocessor
+        from fullcycle.data.picture_stats import picture_statistics
+
+        pre = ImagePreprocessor.from_dict(features)
+        frame = frame.reset_index(drop=True)
+        stats = picture_statistics(frame[pre.column].tolist(), pre)
+        frame = pd.concat([frame[[pre.column]].astype(str), stats], axis=1)
+    elif isinstance(features, dict) and "numeric" in features:
         frame = Preprocessor.from_dict(features).typed_frame(frame)
     else:  # not the built-in preprocessing: numbers stay numbers, anything else is text
         frame = frame.reset_index(drop=True).copy()

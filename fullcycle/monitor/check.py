@@ -65,6 +65,11 @@ def check_drift(bundle_dir: str | Path, live_source: str | Path, *,
         raise FullcycleError(f"--drift-share {drift_share} must be in (0, 1], e.g. 0.5")
     predictor = Predictor.load(bundle_dir)
     bundle, pre = predictor.bundle, predictor.preprocessor
+    if ((bundle.preprocessing or {}).get("features") or {}).get("kind") == "image":
+        from fullcycle.monitor.picture_drift import check_pictures
+
+        return check_pictures(predictor, bundle_dir, live_source, drift_share=drift_share,
+                              last=last)
     reference = bundle.reference()
     kinds = {c.name: "numeric" for c in pre.numeric}
     kinds.update({c.name: "categorical" for c in pre.categorical_columns})

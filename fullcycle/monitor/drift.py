@@ -44,7 +44,7 @@ class ColumnDrift:
     """One column's verdict: the method, its score, the threshold and what they mean."""
 
     column: str
-    kind: str  # numeric | categorical | text
+    kind: str  # numeric | categorical | text | picture
     method: str  # ks | chisquare | z | wasserstein | jensenshannon | domain_classifier | none
     statistic: float | None  # the p-value of a test, the distance, or the ROC AUC
     threshold: float
@@ -102,6 +102,10 @@ def column_drift(name: str, reference: pd.Series, live: pd.Series, kind: str, *,
     """Drift of one column; ``reference_rows`` (the training split's size) picks the method."""
     if kind == "text":
         return _text_column_drift(name, reference, live, reference_rows=reference_rows)
+    if kind == "picture":  # thumbnails: a domain classifier (monitor/picture_drift)
+        from fullcycle.monitor.picture_drift import picture_column_drift
+
+        return picture_column_drift(name, reference, live, reference_rows=reference_rows)
     ref, cur = _present(reference, kind), _present(live, kind)
     missing = (_share_missing(reference, len(ref)), _share_missing(live, len(cur)))
     distinct = int(pd.concat([ref, cur]).nunique())

@@ -52,6 +52,21 @@ def histogram(reference: pd.Series, live: pd.Series, kind: str) -> str | None:
         from fullcycle.monitor.text_drift import word_counts
 
         reference, live, kind = word_counts(reference), word_counts(live), "numeric"
+    if kind == "picture":  # the mean thumbnail of each side, side by side
+        from fullcycle.monitor.picture_drift import _stack
+
+        ref, cur = _stack(reference), _stack(live)
+        if not len(ref) or not len(cur):
+            return None
+        side = int(round(np.sqrt(ref.shape[1])))
+        gap = np.full((side, 1), np.nan)
+        ax.imshow(np.hstack([ref.mean(0).reshape(side, side), gap,
+                             cur.mean(0).reshape(side, side)]), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([(side - 1) / 2, side + 1 + (side - 1) / 2], ["reference", "live"])
+        ax.tick_params(labelsize=7, length=0)
+        ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+        return encode_figure(fig)
     if kind == "numeric":
         ref = pd.to_numeric(reference, errors="coerce").to_numpy(dtype=float)
         cur = pd.to_numeric(live, errors="coerce").to_numpy(dtype=float)
@@ -100,4 +115,8 @@ def render_page(result: MonitorResult) -> str:
         doc=doc, plots=plots, methods=METHODS, checked=checked, version=__version__,
         rule=RULES[doc["reference_rows"] <= 1000]
         + (" " + TEXT_RULE[doc["reference_rows"] <= 1000]
-           if "text" in result.kinds.values() else ""))
+           if "text" in result.kinds.values() else "")
+        + (" " + TEXT_RULE[doc["reference_rows"] <= 1000].replace("Text columns: a bag-of-"
+                                                                  "words", "Pictures: a")
+           .replace("texts", "pictures' 8×8 thumbnails", 1).replace("texts", "pictures")
+           if "picture" in result.kinds.values() else ""))

@@ -130,6 +130,51 @@ def test_export_of_a_picture_bundle_is_refused_with_one_line(picture_run,
     assert not (tmp_path / "m.onnx").exists() and not (out / "model" / "model.onnx").exists()
 
 
+def test_monitor_compares_live_pictures_with_the_bundles_reference(picture_run,
+                                                                  tmp_path: Path) -> None:
+    """Folder or table of live pictures: the picture statistics, thumbnails and predictions
+    against what the bundle stored; the same pictures do not drift, darker larger ones do."""
+    root, out, _ = picture_run
+    code, stdout, stderr = run_cli("monitor", out / "model", root, "--json", "--out",
+                                   tmp_path / "same")
+    assert code == 0, stderr
+    same = json.loads(stdout)
+    columns = {c["column"]: c for c in same["columns"]}
+    assert set(columns) == {"brightness", "contrast", "file_width", "file_height",
+                            "thumbnail"}
+    assert columns["thumbnail"]["method"] == "domain_classifier"
+    assert not same["drifted"] and not same["predictions"]["drift"]
+    assert any("could not be read" in note for note in same["notes"])  # broken.png
+    dark = tmp_path / "dark"
+    for picture in sorted(root.rglob("*.png"))[::2]:
+        try:
+            pixels = np.asarray(Image.open(picture).convert("L"), dtype=float)
+        except OSError:
+            continue
+        target = dark / picture.parent.name / picture.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((pixels * 0.5 + 60).astype(np.uint8)).resize((24, 24)).save(target)
+    table = tmp_path / "live.csv"
+    pd.DataFrame({"path": [str(p.relative_to(tmp_path)) for p in sorted(dark.rglob("*.png"))]}
+                 ).to_csv(table, index=False)
+    code, stdout, stderr = run_cli("monitor", out / "model", table, "--json", "--out",
+                                   tmp_path / "dark_out")
+    assert code == 1, stderr  # exit status 1: the data set drifted
+    drifted = json.loads(stdout)
+    columns = {c["column"]: c for c in drifted["columns"]}
+    assert drifted["drifted"] and drifted["source"] == "table"
+    assert columns["brightness"]["drift"] and columns["file_width"]["drift"]
+    assert columns["thumbnail"]["drift"] and columns["thumbnail"]["statistic"] > 0.8
+    page = (tmp_path / "dark_out" / "monitor.html").read_text()
+    assert "Pictures: a classifier tries to tell live pictures" in page
+    for args, words in (([tmp_path / "nothing_here"], "holds no pictures"),
+                        ([tmp_path / "no_column.csv"], "no 'path' column")):
+        (tmp_path / "nothing_here").mkdir(exist_ok=True)
+        pd.DataFrame({"file": ["a.png"]}).to_csv(tmp_path / "no_column.csv", index=False)
+        code, stdout, stderr = run_cli("monitor", out / "model", *args)
+        assert code == 2 and len(stderr.strip().splitlines()) == 1 and words in stderr, stderr
+
+
 def test_retrain_of_a_picture_bundle_is_refused_with_the_command_that_fine_tunes_it(
         picture_run, tmp_path: Path) -> None:
     root, out, _ = picture_run
