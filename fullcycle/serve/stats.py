@@ -78,6 +78,10 @@ class ServerStats:
         if reference is None or reference_rows is None:
             return {"status": "unavailable",
                     "reason": "the bundle carries no training reference; retrain it"}
+        if not kinds:  # a picture bundle: the uploads' pixels are not kept here
+            return {"status": "unavailable",
+                    "reason": "no table columns to compare; for pictures run fullcycle "
+                              "monitor BUNDLE on a folder of the live pictures"}
         n = len(self.recent_rows)
         if n < DRIFT_MIN_ROWS:
             return {"status": "insufficient data", "rows": n, "needs": DRIFT_MIN_ROWS}

@@ -249,7 +249,10 @@ def test_serve_predicts_uploaded_pictures_as_predict_does(picture_run, tmp_path:
                            b'name="comment"\r\n\r\nhello\r\n--xyz--\r\n',
                            headers={"content-type": "multipart/form-data; boundary=xyz"})
         assert form.status_code == 422 and "no file part" in form.json()["error"]
-        assert client.get("/metrics").status_code == 200
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        drift = metrics.json()["drift"]  # uploads keep no pixels: monitor a folder instead
+        assert drift["status"] == "unavailable" and "fullcycle monitor" in drift["reason"]
     assert len(logged) == 5  # the refused requests logged nothing
 
 
