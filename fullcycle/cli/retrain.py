@@ -66,7 +66,8 @@ def retrain_command(
     console.print(f"{doc['metric']} error on the new dev set ({doc['splits']['dev']} rows): "
                   f"old {doc['old']['dev_error']:.4g}, new "
                   f"{'diverged' if doc['new']['diverged'] else f'{new:.4g}'}")
-    console.print(f"[bold]{doc['action']}[/bold]: {result.reason}")
+    action, _, why = result.reason.partition(": ")  # the reason starts with the action
+    console.print(f"[bold]{action}[/bold]: {why}")
     if doc["archived_old_bundle"]:
         console.print(f"old bundle kept at {doc['archived_old_bundle']}")
     console.print(f"candidate: {doc['candidate']}; journal: {doc['journal']}")

@@ -239,7 +239,7 @@ def prepare(
     if dropped_rows:
         notes.append(f"{dropped_rows} rows with a missing target dropped (--drop-missing-target)")
     if target_encoding is not None:
-        _check_known_classes(frame, targets, target_encoding)
+        check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     if target_encoding is None and info.task in ("binary", "multiclass"):
         frame, n_source, rare = drop_rare_classes(frame, targets[0], n_source)
@@ -271,7 +271,7 @@ def prepare(
                      preprocessor, target_encoding, text_columns, text_options)
 
 
-def _check_known_classes(frame: pd.DataFrame, targets: list[str],
+def check_known_classes(frame: pd.DataFrame, targets: list[str],
                          encoding: TargetEncoding) -> None:
     """Data for a fitted model must have its target columns and only classes it knows."""
     if list(targets) != list(encoding.targets):

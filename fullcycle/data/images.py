@@ -32,6 +32,7 @@ from fullcycle.data.dataset import (
     _check_columns,
     _handle_missing_target,
     _strata,
+    check_known_classes,
     fingerprint_frame,
 )
 from fullcycle.data.image_dataset import ImageArray
@@ -46,7 +47,7 @@ from fullcycle.data.splits import (
     duplicates_across_splits,
     make_split,
 )
-from fullcycle.data.target_encoding import fit_target
+from fullcycle.data.target_encoding import TargetEncoding, fit_target
 from fullcycle.data.task import infer_task
 from fullcycle.errors import FullcycleError
 
@@ -224,8 +225,12 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
                    *, options: ImageOptions | None = None, task: str | None = None,
                    dev_data: str | Path | pd.DataFrame | None = None,
                    split: SplitOptions | None = None, drop_missing_target: bool = False,
-                   saved_split: dict | None = None) -> Prepared:
-    """Read, check, split and normalize pictures for training (see module docstring)."""
+                   saved_split: dict | None = None,
+                   target_encoding: TargetEncoding | None = None) -> Prepared:
+    """Read, check, split and normalize pictures for training (see module docstring).
+
+    `target_encoding` encodes the labels as a bundle did (retraining), instead of fitting
+    one on these training rows."""
     options = options or ImageOptions()
     split = split or SplitOptions()
     frame, column, targets, notes = _load_layout(source, options, target, "data", split)
@@ -254,6 +259,8 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
                                                       drop_missing_target)
     if dropped:
         notes.append(f"{dropped} pictures with a missing label dropped (--drop-missing-target)")
+    if target_encoding is not None:  # retraining: only the classes the bundle knows
+        check_known_classes(frame, targets, target_encoding)
     info = infer_task(frame, targets, task)
     at = frame.pop("_scan").to_numpy()
     size, size_notes = choose_size(scan.heights[at], scan.widths[at], options.image_size)
@@ -288,7 +295,8 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
     else:
         train_paths = frame[column].to_numpy(dtype=object)[the_split.indices["train"]]
         preprocessor.fit_statistics(list(train_paths), seed=split.seed)
-    encoding = fit_target(info, frame.iloc[the_split.indices["train"]])
+    encoding = (target_encoding if target_encoding is not None
+                else fit_target(info, frame.iloc[the_split.indices["train"]]))
     X, y, rows = {}, {}, {}
     paths = frame[column].to_numpy(dtype=object)
     for name in SPLIT_NAMES:
@@ -302,7 +310,8 @@ def prepare_images(source: str | Path | pd.DataFrame, target: str | list[str] | 
     if duplicates["count"]:
         notes.append(f"{duplicates['count']} pictures (same file content) appear in more than "
                      "one split (leakage): see duplicates_across_splits")
-    return Prepared(task=info.task, targets=list(info.targets), classes=list(info.classes),
+    known = encoding if target_encoding is not None else info  # the bundle's, retraining
+    return Prepared(task=known.task, targets=list(known.targets), classes=list(known.classes),
                     frame=frame, features=[column], split=the_split, preprocessor=preprocessor,
                     target_encoding=encoding, X=X, y=y, rows=rows, fingerprint=fingerprint,
                     duplicates=duplicates, notes=notes, n_source_rows=n_source, _test=test,

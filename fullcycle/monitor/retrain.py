@@ -54,10 +54,40 @@ class RetrainResult:
     doc: dict[str, Any]
 
 
+def _prepare_table(old: Predictor, new_data: str | Path, split: SplitOptions) -> Any:
+    """New rows read with the bundle's preprocessing and target encoding."""
+    frame = load_table(new_data, name="new data")
+    needed = [*old.preprocessor.used_columns, *old.target.targets]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise FullcycleError(f"{new_data} lacks column(s) {', '.join(missing)} that the model "
+                             f"was trained with; give new data with the same columns")
+    return prepare(frame, list(old.target.targets), task=old.bundle.task, split=split,
+                   preprocessor=old.preprocessor, target_encoding=old.target)
+
+
+def _prepare_pictures(old: Predictor, features: dict[str, Any], new_data: str | Path,
+                      split: SplitOptions) -> Any:
+    """New pictures (class folders, or a table of paths and labels) at the bundle's size,
+    channels and normalization, labels encoded as the bundle encodes them."""
+    from fullcycle.data.images import ImageOptions, prepare_images
+
+    table = not Path(new_data).is_dir()
+    options = ImageOptions(image_column=features["column"] if table else None,
+                           image_size=(int(features["height"]), int(features["width"])),
+                           channels=int(features["channels"]),
+                           statistics=(tuple(features["mean"]), tuple(features["std"])))
+    return prepare_images(new_data, list(old.target.targets) if table else None,
+                          options=options, task=old.bundle.task, split=split,
+                          target_encoding=old.target)
+
+
 def retrain_config(bundle_dir: Path, architecture: dict[str, Any], *, epochs: int | None,
-                   lr: float | None, seed: int) -> TrainConfig:
+                   lr: float | None, seed: int, pictures: bool = False) -> TrainConfig:
     """The `TrainConfig` of the warm start: the bundle's architecture, the training knobs of
-    the run that wrote it (RUN_DIR/summary.json, where it recorded them), then the flags."""
+    the run that wrote it (RUN_DIR/summary.json, where it recorded them), then the flags. A
+    picture network keeps the picture knobs its run chose (augmentation, frozen layers), or
+    its architecture's when that run's summary is gone."""
     try:
         summary = json.loads((bundle_dir.resolve().parent / "summary.json").read_text())
     except (OSError, ValueError):
@@ -65,7 +95,15 @@ def retrain_config(bundle_dir: Path, architecture: dict[str, Any], *, epochs: in
     previous = ((summary.get("chosen") or {}).get("config") or summary.get("config")
                 or summary.get("flags") or {}) if isinstance(summary, dict) else {}
     knobs = {k: previous[k] for k in TRAINING_KNOBS if previous.get(k) is not None}
-    knobs.update({k: architecture[k] for k in ARCHITECTURE if k in architecture})
+    if pictures:
+        knobs["hidden"] = ()
+        knobs["images"] = previous.get("images") or {
+            "widths": architecture.get("widths", ()), "blocks": architecture.get("blocks", 1),
+            "dropout": architecture.get("dropout", 0.0),
+            "stem_stride": architecture.get("stem_stride", 1),
+            "channels": architecture.get("in_channels", 1)}
+    else:
+        knobs.update({k: architecture[k] for k in ARCHITECTURE if k in architecture})
     knobs.update({"epochs": epochs, "seed": seed, **({"lr": lr} if lr is not None else {})})
     return TrainConfig.from_dict(knobs)
 
@@ -83,22 +121,13 @@ def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | P
     deadline = time.monotonic() + parse_duration(budget)
     old = Predictor.load(bundle_dir)
     bundle = old.bundle
-    if ((bundle.preprocessing or {}).get("features") or {}).get("kind") == "image":
-        raise FullcycleError(
-            f"bundle {bundle_dir} reads pictures; fullcycle retrain warm-starts table and "
-            f"text bundles, so for pictures run fullcycle run NEW_PICTURES --pretrained "
-            f"{bundle_dir} (it fine-tunes this network on them)")
-    frame = load_table(new_data, name="new data")
-    needed = [*old.preprocessor.used_columns, *old.target.targets]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise FullcycleError(f"{new_data} lacks column(s) {', '.join(missing)} that the model "
-                             f"was trained with; give new data with the same columns")
-    p = prepare(frame, list(old.target.targets), task=bundle.task, split=split,
-                preprocessor=old.preprocessor, target_encoding=old.target)
+    features = (bundle.preprocessing or {}).get("features") or {}
+    pictures = features.get("kind") == "image"
+    p = (_prepare_pictures(old, features, new_data, split) if pictures
+         else _prepare_table(old, new_data, split))
     metric = _metric_name(bundle.metrics, p.task)
     config = retrain_config(bundle_dir, bundle.architecture.get("config") or {}, epochs=epochs,
-                            lr=lr, seed=split.seed)
+                            lr=lr, seed=split.seed, pictures=pictures)
     run = RunDir(out or bundle_dir.resolve().parent / f"retrain-{_stamp()}")
     journal = run.journal
     settings = {"bundle": str(bundle_dir), "new_data": str(new_data), "budget": budget,

@@ -175,15 +175,37 @@ def test_monitor_compares_live_pictures_with_the_bundles_reference(picture_run,
         assert code == 2 and len(stderr.strip().splitlines()) == 1 and words in stderr, stderr
 
 
-def test_retrain_of_a_picture_bundle_is_refused_with_the_command_that_fine_tunes_it(
-        picture_run, tmp_path: Path) -> None:
-    root, out, _ = picture_run
-    before = (out / "model" / "bundle.json").read_bytes()
-    code, stdout, stderr = run_cli("retrain", out / "model", root)
-    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1
-    assert "reads pictures" in stderr and f"--pretrained {out / 'model'}" in stderr
-    assert (out / "model" / "bundle.json").read_bytes() == before
-    assert not list(out.glob("retrain-*"))
+def test_retrain_warm_starts_a_picture_bundle_on_new_pictures(picture_run,
+                                                             tmp_path: Path) -> None:
+    """New class folders at other sizes: read at the bundle's size and normalization, labels
+    encoded as the bundle encodes them, trained from its weights; a class it does not know
+    is refused with one line and changes nothing."""
+    import shutil
+
+    from fullcycle.models.bundle import load_bundle
+    from fullcycle.monitor.retrain import retrain_bundle
+
+    _, out, _ = picture_run
+    bundle = tmp_path / "model"
+    shutil.copytree(out / "model", bundle)
+    new = write_shapes(tmp_path / "new", 10, classes=("cross", "disc"), side=24, seed=11)
+    result = retrain_bundle(bundle, new, budget="15s", replace=False, out=tmp_path / "re")
+    doc = result.doc
+    assert doc["test_accesses"] == 1 and doc["old"]["dev_error"] is not None
+    from fullcycle.serve.predictor import Predictor
+
+    candidate, old = load_bundle(doc["candidate"]), load_bundle(bundle)
+    codes = Predictor.load(doc["candidate"]).target.classes
+    assert codes == Predictor.load(bundle).target.classes == ["bar", "cross", "disc"]
+    assert candidate.preprocessing["features"]["height"] == 16  # the bundle's size
+    assert candidate.preprocessing["features"]["mean"] == old.preprocessing["features"]["mean"]
+    assert (tmp_path / "re" / "journal.sqlite").exists()
+    before = (bundle / "bundle.json").read_bytes()
+    unknown = write_shapes(tmp_path / "unknown", 6, classes=("disc", "star"), seed=3)
+    code, stdout, stderr = run_cli("retrain", bundle, unknown)
+    assert code == 2 and stdout == "" and len(stderr.strip().splitlines()) == 1, stderr
+    assert "star" in stderr
+    assert (bundle / "bundle.json").read_bytes() == before
 
 
 def test_transfer_from_the_run_freezes_the_trunk_for_few_pictures(picture_run,
