@@ -77,6 +77,8 @@ def fit_probe(features: np.ndarray, y: np.ndarray, task: str, n_outputs: int,
               seed: int = 0) -> Probe | None:
     """The probe for `task` (binary / multiclass / multilabel / regression), or None when
     the rows cannot support one (a single class, or too few rows for the folds)."""
+    if task not in ("binary", "multiclass", "multilabel", "regression"):
+        return None  # several heads side by side: each would need its own probe
     X = np.asarray(features, dtype=np.float64)
     mean = X.mean(axis=0)
     scale = X.std(axis=0)

@@ -74,6 +74,7 @@ def test_no_probe_without_two_classes_to_separate() -> None:
     one_each = np.zeros(40, dtype=int)
     one_each[0] = 1  # one row of a class: no fold can hold it out
     assert fit_probe(X, one_each, "binary", 1) is None
+    assert fit_probe(X, np.zeros((40, 2)), "multitask", 2) is None  # heads side by side
 
 
 def test_head_inputs_are_the_pooled_features_in_inference_mode() -> None:
