@@ -10,11 +10,9 @@ import pandas as pd
 import pytest
 
 from fullcycle.data.dataset import prepare
-from fullcycle.models.bundle import save_bundle
 from fullcycle.monitor.drift import column_drift
 from fullcycle.monitor.text_drift import LARGE_REFERENCE_AUC, text_drift, text_threshold
-from fullcycle.recipe.trainer import task_metric, train
-from tests.text.conftest import FILLER, make_reviews
+from tests.text.conftest import FILLER, make_reviews, trained_bundle
 
 NEW_WORDS = ["refund", "shipping", "delivery", "package", "courier"]
 
@@ -62,15 +60,7 @@ def test_too_few_texts_gives_no_verdict_and_says_why():
 @pytest.fixture(scope="module")
 def text_bundle(tmp_path_factory):
     p = prepare(make_reviews(600, seed=0), "label")
-    outcome = train(p, epochs=2, hidden=[8], seed=0)
-    return save_bundle(tmp_path_factory.mktemp("text-bundle") / "model",
-                       outcome.model.cpu().eval(),
-                       {"features": p.preprocessor.to_dict(),
-                        "target": p.target_encoding.to_dict()},
-                       p.task, {"metric": {"name": task_metric(p)}, "errors": {"dev": 0.5}},
-                       p.preprocessor.input_schema(),
-                       classes=list(p.classes) if p.classes else None,
-                       reference=p.frame_of("train"))
+    return trained_bundle(tmp_path_factory.mktemp("text-bundle") / "model", p)
 
 
 def test_monitor_checks_the_text_column(cli, tmp_path, text_bundle):

@@ -37,3 +37,18 @@ def make_reviews(n: int = 300, seed: int = 0, missing_every: int = 40) -> pd.Dat
 @pytest.fixture
 def reviews() -> pd.DataFrame:
     return make_reviews()
+
+
+def trained_bundle(directory, p, epochs: int = 2, **knobs):
+    """A bundle of a small network trained on prepared table `p` (with its reference)."""
+    from fullcycle.models.bundle import save_bundle
+    from fullcycle.recipe.trainer import task_metric, train
+
+    outcome = train(p, epochs=epochs, hidden=[8], seed=0, **knobs)
+    return save_bundle(directory, outcome.model.cpu().eval(),
+                       {"features": p.preprocessor.to_dict(),
+                        "target": p.target_encoding.to_dict()},
+                       p.task, {"metric": {"name": task_metric(p)}, "errors": {"dev": 0.5}},
+                       p.preprocessor.input_schema(),
+                       classes=list(p.classes) if p.classes else None,
+                       reference=p.frame_of("train"))

@@ -9,22 +9,10 @@ import pytest
 
 from fullcycle.data.dataset import prepare
 from fullcycle.errors import FullcycleError
-from fullcycle.models.bundle import save_bundle
-from fullcycle.recipe.trainer import task_metric, train
 from fullcycle.serve.predictor import Predictor
 from fullcycle.serve.schema import RowSchema
+from tests.text.conftest import trained_bundle
 from tests.text.test_multitask import mixed_table
-
-
-def _bundle(directory, p, epochs: int = 2):
-    outcome = train(p, epochs=epochs, hidden=[8], seed=0)
-    return save_bundle(directory, outcome.model.cpu().eval(),
-                       {"features": p.preprocessor.to_dict(),
-                        "target": p.target_encoding.to_dict()},
-                       p.task, {"metric": {"name": task_metric(p)}, "errors": {"dev": 0.5}},
-                       p.preprocessor.input_schema(),
-                       classes=list(p.classes) if p.classes else None,
-                       reference=p.frame_of("train"))
 
 
 def _rows(frame: pd.DataFrame, columns: list[str], n: int = 6) -> list[dict]:
@@ -34,7 +22,7 @@ def _rows(frame: pd.DataFrame, columns: list[str], n: int = 6) -> list[dict]:
 
 def test_text_bundle_rows_predict_as_the_table_does(tmp_path, reviews):
     p = prepare(reviews, "label")
-    predictor = Predictor.load(_bundle(tmp_path / "b", p))
+    predictor = Predictor.load(trained_bundle(tmp_path / "b", p))
     inputs = ["review", "age", "color"]
     assert set(predictor.preprocessor.used_columns) == set(inputs)
     table = predictor.predict_frame(reviews[inputs].head(6))
@@ -52,7 +40,7 @@ def test_text_bundle_rows_predict_as_the_table_does(tmp_path, reviews):
 def test_multitask_bundle_writes_the_columns_it_announces(tmp_path):
     frame = mixed_table()
     p = prepare(frame, "spam,topic,price")
-    predictor = Predictor.load(_bundle(tmp_path / "b", p))
+    predictor = Predictor.load(trained_bundle(tmp_path / "b", p))
     table = predictor.predict_frame(frame[["x0", "x1"]].head(5))
     assert list(table.columns) == predictor.output_columns
     assert {"prediction_spam", "proba_topic_a", "prediction_price"} <= set(table.columns)
@@ -82,13 +70,7 @@ def test_a_text_bundle_exports_to_onnx_and_serves_the_same(tmp_path, reviews, bi
     from fullcycle.serve.export import export_onnx
 
     p = prepare(reviews, "label")
-    outcome = train(p, epochs=1, hidden=[8], seed=0, bidirectional=bidirectional)
-    bundle = save_bundle(tmp_path / "b", outcome.model.cpu().eval(),
-                         {"features": p.preprocessor.to_dict(),
-                          "target": p.target_encoding.to_dict()},
-                         p.task, {"metric": {"name": task_metric(p)}, "errors": {"dev": 0.5}},
-                         p.preprocessor.input_schema(), classes=list(p.classes),
-                         reference=p.frame_of("train"))
+    bundle = trained_bundle(tmp_path / "b", p, epochs=1, bidirectional=bidirectional)
     inputs = reviews[["review", "age", "color"]].head(40)
     result = export_onnx(bundle, tmp_path / "model.onnx")  # packed (bi-LSTM) or not
     assert result.max_abs_diff <= 1e-4 and result.rows_checked > len(p.frame_of("train"))
