@@ -107,6 +107,14 @@ class Bundle:
         return hashlib.sha256(text.encode()).hexdigest()
 
     @property
+    def reads_pictures(self) -> bool:
+        """Whether the bundle's preprocessing reads picture files (not table rows)."""
+        from fullcycle.data.image_preprocess import KIND
+
+        features = (self.preprocessing or {}).get("features") or {}
+        return isinstance(features, dict) and features.get("kind") == KIND
+
+    @property
     def reference_rows(self) -> int | None:
         """Rows of the training split the reference sample was drawn from (None: no sample)."""
         info = self.manifest.get("reference")
@@ -272,7 +280,9 @@ def _write_reference(path: Path, frame: pd.DataFrame, preprocessing: dict[str, A
         keep = np.sort(np.random.default_rng(0).choice(n_rows, REFERENCE_ROWS, replace=False))
         frame = frame.iloc[keep]
     features = preprocessing.get("features") if isinstance(preprocessing, dict) else None
-    if isinstance(features, dict) and features.get("kind") == "image":
+    from fullcycle.data.image_preprocess import KIND as PICTURES
+
+    if isinstance(features, dict) and features.get("kind") == PICTURES:
         # what the monitor compares live pictures with, read now while the files are here
         from fullcycle.data.image_preprocess import ImagePreprocessor
         from fullcycle.data.picture_stats import picture_statistics

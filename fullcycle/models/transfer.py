@@ -255,8 +255,7 @@ def pretrained_from_bundle(directory: str | Path) -> tuple[nn.Module, Any]:
     from fullcycle.models.bundle import load_bundle
 
     bundle = load_bundle(directory)
-    features = (bundle.preprocessing or {}).get("features") or {}
-    if features.get("kind") != "image":
+    if not bundle.reads_pictures:
         raise FullcycleError(f"--pretrained {directory} was trained on a table, not on "
                              "pictures; pass the model/ folder of a run on pictures")
     from fullcycle.models.ensemble import SeedEnsemble

@@ -65,7 +65,7 @@ def check_drift(bundle_dir: str | Path, live_source: str | Path, *,
         raise FullcycleError(f"--drift-share {drift_share} must be in (0, 1], e.g. 0.5")
     predictor = Predictor.load(bundle_dir)
     bundle, pre = predictor.bundle, predictor.preprocessor
-    if ((bundle.preprocessing or {}).get("features") or {}).get("kind") == "image":
+    if bundle.reads_pictures:
         from fullcycle.monitor.picture_drift import check_pictures
 
         return check_pictures(predictor, bundle_dir, live_source, drift_share=drift_share,
@@ -82,8 +82,8 @@ def check_drift(bundle_dir: str | Path, live_source: str | Path, *,
     if len(typed) < FEW_LIVE_ROWS:
         report.notes.append(f"only {len(typed)} live rows: too few for a reliable verdict "
                             f"(a shift can hide, and one unusual batch can look like drift)")
-    ref_pred = _prediction_column(predictor, reference)
-    live_pred = _prediction_column(predictor, typed)
+    ref_pred = prediction_column(predictor, reference)
+    live_pred = prediction_column(predictor, typed)
     kind = "numeric" if predictor.task == "regression" else "categorical"
     predictions = column_drift("prediction", ref_pred, live_pred, kind,
                                reference_rows=int(bundle.reference_rows))
@@ -94,7 +94,7 @@ def check_drift(bundle_dir: str | Path, live_source: str | Path, *,
                          meta)
 
 
-def _prediction_column(predictor: Predictor, frame: pd.DataFrame) -> pd.Series:
+def prediction_column(predictor: Predictor, frame: pd.DataFrame) -> pd.Series:
     """What the model predicts for each row: a label, a label set, or a value."""
     out = predictor.predict_frame(frame, strict=False)
     if predictor.task == "multilabel":

@@ -53,9 +53,9 @@ def histogram(reference: pd.Series, live: pd.Series, kind: str) -> str | None:
 
         reference, live, kind = word_counts(reference), word_counts(live), "numeric"
     if kind == "picture":  # the mean thumbnail of each side, side by side
-        from fullcycle.monitor.picture_drift import _stack
+        from fullcycle.monitor.picture_drift import thumbnail_matrix
 
-        ref, cur = _stack(reference), _stack(live)
+        ref, cur = thumbnail_matrix(reference), thumbnail_matrix(live)
         if not len(ref) or not len(cur):
             return None
         side = int(round(np.sqrt(ref.shape[1])))

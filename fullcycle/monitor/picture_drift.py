@@ -38,7 +38,7 @@ def picture_column_drift(name: str, reference: pd.Series, live: pd.Series, *,
     from fullcycle.monitor.drift import ColumnDrift
     from fullcycle.monitor.text_drift import LARGE_REFERENCE_AUC, MAX_TEXTS, text_threshold
 
-    ref, cur = _stack(reference), _stack(live)
+    ref, cur = thumbnail_matrix(reference), thumbnail_matrix(live)
     rng = np.random.default_rng(seed)
     ref, cur = (v[np.sort(rng.choice(len(v), MAX_TEXTS, replace=False))]
                 if len(v) > MAX_TEXTS else v for v in (ref, cur))
@@ -67,7 +67,7 @@ def picture_column_drift(name: str, reference: pd.Series, live: pd.Series, *,
 def check_pictures(predictor: Any, bundle_dir: str | Path, live_source: str | Path, *,
                    drift_share: float, last: int | None) -> Any:
     """`fullcycle.monitor.check.check_drift` for a bundle that reads pictures."""
-    from fullcycle.monitor.check import FEW_LIVE_ROWS, MonitorResult, _prediction_column
+    from fullcycle.monitor.check import FEW_LIVE_ROWS, MonitorResult, prediction_column
     from fullcycle.monitor.drift import ColumnDrift, column_drift, dataset_drift
 
     bundle, pre = predictor.bundle, predictor.preprocessor
@@ -91,10 +91,10 @@ def check_pictures(predictor: Any, bundle_dir: str | Path, live_source: str | Pa
                             "(a shift can hide, and one unusual batch can look like drift)")
     on_disk = [p for p in reference[pre.column] if Path(str(p)).is_file()]
     readable = [p for p, ok in zip(paths, live[THUMBNAIL].notna(), strict=True) if ok]
-    live_pred = _prediction_column(predictor, pd.DataFrame({pre.column: readable}))
+    live_pred = prediction_column(predictor, pd.DataFrame({pre.column: readable}))
     kind = "numeric" if predictor.task == "regression" else "categorical"
     if on_disk:
-        ref_pred = _prediction_column(predictor, pd.DataFrame({pre.column: on_disk}))
+        ref_pred = prediction_column(predictor, pd.DataFrame({pre.column: on_disk}))
         predictions = column_drift("prediction", ref_pred, live_pred, kind,
                                    reference_rows=int(bundle.reference_rows))
     else:
@@ -143,7 +143,8 @@ def live_pictures(source: str | Path, column: str, last: int | None
     return (resolved[-last:] if last else resolved), "table"
 
 
-def _stack(values: pd.Series) -> np.ndarray:
+def thumbnail_matrix(values: pd.Series) -> np.ndarray:
+    """The stored thumbnails as rows of one matrix (missing ones, unreadable files, left out)."""
     present = [np.asarray(v, dtype=np.float64) for v in values if v is not None
                and not (isinstance(v, float) and np.isnan(v))]
     return np.vstack(present) if present else np.zeros((0, 1))

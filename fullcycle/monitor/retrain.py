@@ -121,10 +121,9 @@ def retrain_bundle(bundle_dir: str | Path, new_data: str | Path, *, out: str | P
     deadline = time.monotonic() + parse_duration(budget)
     old = Predictor.load(bundle_dir)
     bundle = old.bundle
-    features = (bundle.preprocessing or {}).get("features") or {}
-    pictures = features.get("kind") == "image"
-    p = (_prepare_pictures(old, features, new_data, split) if pictures
-         else _prepare_table(old, new_data, split))
+    pictures = bundle.reads_pictures
+    p = (_prepare_pictures(old, bundle.preprocessing["features"], new_data, split)
+         if pictures else _prepare_table(old, new_data, split))
     metric = _metric_name(bundle.metrics, p.task)
     config = retrain_config(bundle_dir, bundle.architecture.get("config") or {}, epochs=epochs,
                             lr=lr, seed=split.seed, pictures=pictures)
