@@ -31,12 +31,10 @@ MIN_PICTURES = 10
 def picture_column_drift(name: str, reference: pd.Series, live: pd.Series, *,
                          reference_rows: int, seed: int = 0) -> Any:
     """The thumbnails' verdict from the domain classifier (a `ColumnDrift`)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
     from fullcycle.monitor.drift import ColumnDrift
-    from fullcycle.monitor.text_drift import LARGE_REFERENCE_AUC, MAX_TEXTS, text_threshold
+    from fullcycle.monitor.text_drift import LARGE_REFERENCE_AUC, MAX_TEXTS, domain_classifier
 
     ref, cur = thumbnail_matrix(reference), thumbnail_matrix(live)
     rng = np.random.default_rng(seed)
@@ -54,9 +52,8 @@ def picture_column_drift(name: str, reference: pd.Series, live: pd.Series, *,
     labels = np.concatenate([np.zeros(len(ref), int), np.ones(len(cur), int)])
     x_fit, x_held, y_fit, y_held = train_test_split(X, labels, test_size=0.5,
                                                     stratify=labels, random_state=seed)
-    model = LogisticRegression(max_iter=1000).fit(x_fit, y_fit)
-    auc = float(roc_auc_score(y_held, model.predict_proba(x_held)[:, 1]))
-    threshold = text_threshold(reference_rows, y_held)
+    auc, threshold, _ = domain_classifier(x_fit, y_fit, x_held, y_held,
+                                          reference_rows=reference_rows)
     drift = auc > threshold
     note = ("a classifier tells live pictures from the reference by their 8×8 thumbnails"
             if drift else "a classifier cannot tell live pictures from the reference")

@@ -19,6 +19,7 @@ vectorizing, the fit and the AUC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,13 +69,24 @@ def text_threshold(reference_rows: int, y_test: np.ndarray) -> float:
     return float(0.5 + stats.norm.ppf(RANDOM_PERCENTILE / 100) * spread)
 
 
+def domain_classifier(x_fit: Any, y_fit: np.ndarray, x_held: Any, y_held: np.ndarray, *,
+                      reference_rows: int) -> tuple[float, float, Any]:
+    """(ROC AUC on the held-out half, the threshold it must beat, the fitted model) of a
+    logistic regression telling live rows (1) from reference rows (0): the verdict text and
+    pictures share, on their own features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    model = LogisticRegression(max_iter=1000).fit(x_fit, y_fit)
+    auc = float(roc_auc_score(y_held, model.predict_proba(x_held)[:, 1]))
+    return auc, text_threshold(reference_rows, y_held), model
+
+
 def text_drift(reference: pd.Series, live: pd.Series, *, reference_rows: int,
                seed: int = 0) -> TextDrift | None:
     """The domain classifier on two sets of texts; None when either side has too few texts
     (fewer than `MIN_TEXTS`) or no word at all for a verdict to mean anything."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
     rng = np.random.default_rng(seed)
@@ -90,9 +102,8 @@ def text_drift(reference: pd.Series, live: pd.Series, *, reference_rows: int,
         features = vectorizer.fit_transform(x_train)
     except ValueError:  # every text empty or stop words only: nothing to compare
         return None
-    model = LogisticRegression(max_iter=1000).fit(features, y_train)
-    auc = float(roc_auc_score(y_test, model.predict_proba(vectorizer.transform(x_test))[:, 1]))
-    threshold = text_threshold(reference_rows, y_test)
+    auc, threshold, model = domain_classifier(features, y_train, vectorizer.transform(x_test),
+                                              y_test, reference_rows=reference_rows)
     words = np.asarray(vectorizer.get_feature_names_out())
     order = np.argsort(model.coef_[0])
     drift = auc > threshold
